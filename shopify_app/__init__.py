@@ -1,0 +1,44 @@
+"""Application factory: reads as the table of contents of the app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from shopify_app.settings import PROJECT_ROOT, load_settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; `config` overrides settings read from the environment."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.update(load_settings(overrides=config))
+    app.config.setdefault("MIGRATIONS_DIR", PROJECT_ROOT / "migrations")
+    app.config.setdefault("MAX_CONTENT_LENGTH", 110 * 1024 * 1024)
+    # The embedded SQLite default and uploads live under instance/ (as in flaskr).
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from shopify_app import cli, errors, extensions, templating
+    from shopify_app.auth import guards
+
+    extensions.init_app(app)
+    errors.init_app(app)
+    guards.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+
+    from shopify_app.admin import home
+    from shopify_app.auth import views as auth_views
+    from webhooks import bp as webhooks_bp
+
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(webhooks_bp)
+    return app

@@ -1,0 +1,72 @@
+"""`flask --app app …` commands: schema, demo shop, worker (imports register their own)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask_migrate import upgrade
+from sqlalchemy.orm import configure_mappers
+
+from shopify_app.extensions import db, redis_conn
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(demo)
+    app.cli.add_command(worker)
+    app.cli.add_command(sweep)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the schema through the Alembic migrations."""
+    upgrade(directory=str(current_app.config["MIGRATIONS_DIR"]), revision="heads")
+    click.echo("database schema is up to date")
+
+
+@click.command("demo")
+@click.option("--customers", default=3000, show_default=True, help="customers to seed")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+def demo(customers: int, base_url: str) -> None:
+    """Seed the demo shop (idempotent) and print the URL that opens it."""
+    from shopify_app.demo import demo_home_url, ensure_demo_shop, seed_customers
+
+    shop = ensure_demo_shop()
+    db.session.flush()
+    added = seed_customers(shop, customers)
+    db.session.commit()
+    click.echo(f"demo shop {shop.domain}: {added} customers added")
+    click.echo(f"open {demo_home_url(base_url)}")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="exit when the queue is empty")
+@click.option(
+    "--forking", is_flag=True, help="fork per job (isolation) instead of the faster SimpleWorker"
+)
+def worker(burst: bool, forking: bool) -> None:
+    """Run an RQ worker with this app's settings (plain `rq worker` works too)."""
+    from rq import SimpleWorker, Worker
+
+    import shopify_app.jobs as jobs
+
+    configure_mappers()
+    jobs._job_app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker_class = Worker if forking else SimpleWorker
+    from shopify_app.jobs.sweeper import start_sweeper
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = start_sweeper(app)
+    w = worker_class([app.config["RQ_QUEUE"]], connection=redis_conn())
+    try:
+        w.work(burst=burst, with_scheduler=True)
+    finally:
+        stop.set()
+
+
+@click.command("sweep")
+def sweep() -> None:
+    """Queue accepted work that is not done (for cron, where no worker sweeps)."""
+    from shopify_app.jobs.sweeper import sweep_once
+
+    sweep_once(current_app._get_current_object(), force=True)  # type: ignore[attr-defined]

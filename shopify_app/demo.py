@@ -1,0 +1,154 @@
+"""The demo shop: seeded data and loopback-only session tokens, so `bin/run` shows real pages.
+
+Demo tokens are minted only when DEMO_MODE is on and the client is on loopback (see
+`guards.is_demo_request`); production refuses DEMO_MODE at start-up.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from urllib.parse import urlencode
+
+import jwt
+from flask import current_app, request
+from sqlalchemy import func, select
+
+from shopify_app.extensions import db
+from shopify_app.models import Customer, Shop
+from shopify_app.services.customers import email_fields
+from shopify_app.services.shops import get_shop, install_shop
+from shopify_app.shopify.tokens import TokenGrant
+
+DEMO_SHOP = "demo-referrals.myshopify.com"
+DEMO_TOKEN_TTL = 3600
+
+FIRST_NAMES = [
+    "Ava",
+    "Noah",
+    "Mia",
+    "Liam",
+    "Zoe",
+    "Ethan",
+    "Léa",
+    "Lucas",
+    "Sofia",
+    "Mateo",
+    "Aiko",
+    "Hiro",
+    "Amara",
+    "Kofi",
+    "Ingrid",
+    "Lars",
+    "Priya",
+    "Arjun",
+    "Chloé",
+    "Hugo",
+    "Nora",
+    "Omar",
+    "Yara",
+    "Felix",
+    "Elena",
+    "Marco",
+    "Isla",
+    "Finn",
+    "Maya",
+    "Leo",
+]
+LAST_NAMES = [
+    "Smith",
+    "Johnson",
+    "Martin",
+    "Bernard",
+    "Garcia",
+    "Müller",
+    "Rossi",
+    "Tanaka",
+    "Okafor",
+    "Nguyen",
+    "Kowalski",
+    "Silva",
+    "Dubois",
+    "Larsen",
+    "Patel",
+    "Kim",
+    "Cohen",
+    "Novak",
+    "Fischer",
+    "Moreau",
+    "Santos",
+    "Ivanova",
+    "Haddad",
+    "Lindqvist",
+    "O'Brien",
+]
+LOCALES = ["en", "en", "en", "fr", "de", "es"]
+
+
+def mint_demo_token(shop_domain: str = DEMO_SHOP, ttl: int = DEMO_TOKEN_TTL) -> str:
+    """A session token shaped like App Bridge's, signed with the app secret."""
+    now = int(time.time())
+    claims = {
+        "iss": f"https://{shop_domain}/admin",
+        "dest": f"https://{shop_domain}",
+        "aud": current_app.config["SHOPIFY_API_KEY"],
+        "sub": "1",
+        "exp": now + ttl,
+        "nbf": now - 5,
+        "iat": now,
+        "jti": secrets.token_hex(8),
+        "sid": "demo",
+    }
+    return jwt.encode(claims, current_app.config["SHOPIFY_API_SECRET"], algorithm="HS256")
+
+
+def demo_reload_url(full_path: str) -> str:
+    """The same URL with a fresh demo token (the demo's stand-in for App Bridge's bounce)."""
+    path = full_path.partition("?")[0]
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in {"id_token", "shop"}]
+    args += [("shop", DEMO_SHOP), ("id_token", mint_demo_token())]
+    return f"{path}?{urlencode(args)}"
+
+
+def demo_home_url(base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/?{urlencode({'shop': DEMO_SHOP, 'embedded': '1'})}"
+
+
+def ensure_demo_shop() -> Shop:
+    """The demo shop, installed with a local token the Shopify double also accepts."""
+    shop = get_shop(DEMO_SHOP)
+    if shop is None or not shop.is_installed:
+        shop = install_shop(
+            DEMO_SHOP, TokenGrant(access_token="shpat_demo_" + secrets.token_hex(8), scope="")
+        )
+        shop.name = "Demo Referrals Store"
+        shop.email = "owner@demo-referrals.example"
+    return shop
+
+
+def seed_customers(shop: Shop, count: int, *, seed: int = 7) -> int:
+    """Add `count` deterministic customers (about 60% Members); returns how many were added."""
+    existing = db.session.execute(
+        select(func.count()).select_from(Customer).where(Customer.shop_id == shop.id)
+    ).scalar_one()
+    rng = random.Random(seed)
+    rows = []
+    for n in range(existing, count):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = f"{first}.{last}.{n}@example.com".lower().replace("'", "")
+        state = "ENABLED" if rng.random() < 0.6 else rng.choice(["DISABLED", "INVITED", "DECLINED"])
+        rows.append(
+            Customer(
+                shop_id=shop.id,
+                shopify_id=7_000_000_000 + n,
+                first_name=first,
+                last_name=last,
+                locale=rng.choice(LOCALES),
+                state=state,
+                is_member=state == "ENABLED",
+                **email_fields(email),
+            )
+        )
+    db.session.add_all(rows)
+    return len(rows)

@@ -1,0 +1,44 @@
+"""Extensions created unbound, so the factory (and each test) binds them to its own app."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from redis import Redis
+from rq import Queue
+
+from shopify_app.models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+
+
+def init_app(app: Flask) -> None:
+    """Bind the database, migrations and the Redis connection to the app."""
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if uri.startswith("sqlite"):
+        # Workers and web requests share the file; wait for locks instead of failing.
+        engine_options.setdefault("connect_args", {"timeout": 30})
+    else:
+        engine_options.setdefault("pool_pre_ping", True)
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, directory=str(app.config["MIGRATIONS_DIR"]))
+    app.extensions["redis"] = Redis.from_url(
+        app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
+    )
+
+
+def redis_conn(app: Flask | None = None) -> Redis:
+    """The app's Redis connection."""
+    return (app or current_app).extensions["redis"]
+
+
+def queue(app: Flask | None = None) -> Queue:
+    """The app's RQ queue; `RQ_ASYNC=False` runs jobs inline (the no-Redis demo)."""
+    app = app or current_app
+    return Queue(
+        app.config["RQ_QUEUE"], connection=redis_conn(app), is_async=app.config["RQ_ASYNC"]
+    )

@@ -1,0 +1,27 @@
+"""Job: the initial (or merchant-requested) customer sync for one shop."""
+
+from __future__ import annotations
+
+from shopify_app.extensions import db
+from shopify_app.jobs import job_app_context
+from shopify_app.models import Shop
+from shopify_app.services.sync import run_sync
+from shopify_app.shopify.client import AdminClient
+
+
+def sync_customers(shop_id: int) -> str:
+    with job_app_context():
+        shop = db.session.get(Shop, shop_id)
+        if shop is None or not shop.is_installed:
+            return "skipped"
+        try:
+            run_sync(shop, AdminClient(shop))
+        except Exception as error:
+            db.session.rollback()
+            shop = db.session.get(Shop, shop_id)
+            if shop is not None:
+                shop.sync_status = "failed"
+                shop.sync_error = str(error)[:1000]
+                db.session.commit()
+            raise
+        return "done"

@@ -1,0 +1,35 @@
+"""Every model, importable from one place (Alembic autogenerate needs them all loaded)."""
+
+from shopify_app.models.base import Base
+from shopify_app.models.compliance import DataRequest
+from shopify_app.models.customer import Customer, is_member_state
+from shopify_app.models.imports import ImportJob, ImportRowError
+from shopify_app.models.invitation import Invitation, InvitationBatch
+from shopify_app.models.order import Order, Refund
+from shopify_app.models.points import PointsEntry
+from shopify_app.models.referral import ProgramSettings, Referral, Reward
+from shopify_app.models.segment import Segment, SegmentMember
+from shopify_app.models.shop import OAuthState, Shop
+from shopify_app.models.webhook_event import WebhookEvent
+
+__all__ = [
+    "Base",
+    "Customer",
+    "DataRequest",
+    "ImportJob",
+    "ImportRowError",
+    "Invitation",
+    "InvitationBatch",
+    "OAuthState",
+    "Order",
+    "PointsEntry",
+    "ProgramSettings",
+    "Referral",
+    "Refund",
+    "Reward",
+    "Segment",
+    "SegmentMember",
+    "Shop",
+    "WebhookEvent",
+    "is_member_state",
+]

@@ -1,0 +1,91 @@
+"""Customers: Shopify's customers (Members with accounts, Guests without) and imported contacts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopify_app.models.base import Base, TimestampMixin
+
+MEMBER_STATES = frozenset({"ENABLED"})
+
+
+def is_member_state(state: str | None) -> bool:
+    """A customer whose Shopify `state` is ENABLED has an account: a Member; else a Guest."""
+    return (state or "").upper() in MEMBER_STATES
+
+
+class Customer(TimestampMixin, Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        Index(
+            "uq_customers_shop_id_shopify_id",
+            "shop_id",
+            "shopify_id",
+            unique=True,
+            postgresql_where=text("shopify_id IS NOT NULL"),
+            sqlite_where=text("shopify_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_customers_shop_id_email_key",
+            "shop_id",
+            "email_key",
+            unique=True,
+            postgresql_where=text("email_key IS NOT NULL"),
+            sqlite_where=text("email_key IS NOT NULL"),
+        ),
+        Index("ix_customers_shop_id_email_canonical", "shop_id", "email_canonical"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    shopify_id: Mapped[int | None] = mapped_column(BigInteger)
+    email: Mapped[str | None] = mapped_column(String(320))
+    #: lower-cased, trimmed email: the identity contacts are matched on.
+    email_key: Mapped[str | None] = mapped_column(String(320))
+    #: email_key without `+tag` (and dots for Gmail): catches self-referral variants.
+    email_canonical: Mapped[str | None] = mapped_column(String(320))
+    first_name: Mapped[str] = mapped_column(String(255), default="")
+    last_name: Mapped[str] = mapped_column(String(255), default="")
+    locale: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="DISABLED")
+    is_member: Mapped[bool] = mapped_column(default=False)
+    tags: Mapped[str] = mapped_column(String(2000), default="")
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    unsubscribed: Mapped[bool] = mapped_column(default=False)
+
+    points_balance: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    joined_at: Mapped[datetime | None]
+    referral_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+
+    # Referral statistics, maintained by the referral engine so the table can sort on them.
+    total_referees: Mapped[int] = mapped_column(default=0)
+    successful_referrals: Mapped[int] = mapped_column(default=0)
+    referrer_revenue_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    referee_revenue_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    #: Shopify's `updated_at` of the newest payload applied; older deliveries are ignored.
+    shopify_updated_at: Mapped[datetime | None]
+    #: Set by customers/delete; a late update never brings the customer back.
+    deleted_at: Mapped[datetime | None]
+    redacted_at: Mapped[datetime | None]
+
+    @property
+    def is_joined(self) -> bool:
+        return self.joined_at is not None
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email or f"Customer {self.id}"
+
+    @property
+    def shopify_gid(self) -> str | None:
+        return f"gid://shopify/Customer/{self.shopify_id}" if self.shopify_id else None

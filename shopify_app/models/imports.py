@@ -1,0 +1,57 @@
+"""CSV import jobs and their rejected rows; progress lives here so the page can poll it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopify_app.models.base import Base, BigIntegerPK, TimestampMixin
+
+POINTS, CONTACTS = "points", "contacts"
+
+
+class ImportJob(TimestampMixin, Base):
+    __tablename__ = "import_jobs"
+    __table_args__ = (Index("ix_import_jobs_shop_id_file_sha256", "shop_id", "file_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    #: uploaded → previewed → queued → running → done | failed | cancelled | reverted
+    status: Mapped[str] = mapped_column(String(16), default="uploaded")
+    filename: Mapped[str] = mapped_column(String(255))
+    file_path: Mapped[str] = mapped_column(String(1024))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    file_size: Mapped[int] = mapped_column(default=0)
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    delimiter: Mapped[str | None] = mapped_column(String(4))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"))
+    update_existing: Mapped[bool] = mapped_column(default=False)
+    apply_with_errors: Mapped[bool] = mapped_column(default=True)
+    total_rows: Mapped[int] = mapped_column(default=0)
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    applied_rows: Mapped[int] = mapped_column(default=0)
+    error_rows: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class ImportRowError(Base):
+    __tablename__ = "import_row_errors"
+    __table_args__ = (
+        Index("uq_import_row_errors_import_id_row_number", "import_id", "row_number", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"))
+    row_number: Mapped[int]
+    column: Mapped[str | None] = mapped_column(String(255))
+    value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(500))
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,42 @@
+"""Invitations: one per customer, sent by a worker, so no one is invited twice by accident."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopify_app.models.base import Base, BigIntegerPK, TimestampMixin
+
+QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+
+
+class InvitationBatch(TimestampMixin, Base):
+    __tablename__ = "invitation_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    total: Mapped[int] = mapped_column(default=0)
+    sent: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    finished_at: Mapped[datetime | None]
+
+
+class Invitation(TimestampMixin, Base):
+    __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_shop_id_customer_id", "shop_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitation_batches.id", ondelete="SET NULL"), index=True
+    )
+    email: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]

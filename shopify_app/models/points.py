@@ -1,0 +1,31 @@
+"""The points ledger: every change to a balance is a row, so history and reverts are exact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopify_app.models.base import Base, BigIntegerPK, utcnow
+
+
+class PointsEntry(Base):
+    __tablename__ = "points_entries"
+    __table_args__ = (
+        # A row of an import is applied once, and reverted once, whatever retries happen.
+        UniqueConstraint("import_id", "row_number", "source"),
+        Index("ix_points_entries_customer_id_id", "customer_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    delta: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[int | None] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    #: where the change came from: import, import_revert, manual, referral, adjustment.
+    source: Mapped[str] = mapped_column(String(20))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_jobs.id", ondelete="SET NULL"))
+    row_number: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,89 @@
+"""Referrals, the rewards they earn, and the shop's program settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopify_app.models.base import Base, BigIntegerPK, TimestampMixin
+
+PENDING, BLOCKED, COMPLETED = "pending", "blocked", "completed"
+USED, UNUSED, VOID = "used", "unused", "void"
+
+
+class Referral(TimestampMixin, Base):
+    __tablename__ = "referrals"
+    __table_args__ = (
+        Index("ix_referrals_shop_id_referrer_id", "shop_id", "referrer_id"),
+        Index("ix_referrals_shop_id_status_created_at", "shop_id", "status", "created_at"),
+        Index("ix_referrals_shop_id_discount_code", "shop_id", "discount_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    referee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    referee_email: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    block_reason: Mapped[str | None] = mapped_column(String(255))
+    #: the referee's one-time discount code created in Shopify.
+    discount_code: Mapped[str | None] = mapped_column(String(64))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    order_total_minor: Mapped[int | None] = mapped_column(BigInteger)
+    completed_at: Mapped[datetime | None]
+
+
+class Reward(TimestampMixin, Base):
+    __tablename__ = "rewards"
+    __table_args__ = (
+        Index("uq_rewards_shop_id_code", "shop_id", "code", unique=True),
+        Index("uq_rewards_referral_id", "referral_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id", ondelete="SET NULL"))
+    code: Mapped[str] = mapped_column(String(64))
+    shopify_discount_id: Mapped[str | None] = mapped_column(String(255))
+    value_type: Mapped[str] = mapped_column(String(16), default="fixed_amount")
+    #: percent (0-100) or amount in minor units, per value_type.
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=UNUSED)
+    used_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    used_at: Mapped[datetime | None]
+
+
+class ProgramSettings(TimestampMixin, Base):
+    """One row per shop; defaults make the program work right after install."""
+
+    __tablename__ = "program_settings"
+
+    shop_id: Mapped[int] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
+    )
+    referee_offer_type: Mapped[str] = mapped_column(String(16), default="percentage")
+    referee_offer_value: Mapped[int] = mapped_column(default=10)
+    reward_type: Mapped[str] = mapped_column(String(16), default="fixed_amount")
+    #: percent, or minor units for fixed amounts.
+    reward_value: Mapped[int] = mapped_column(default=1000)
+    min_order_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    email_subject: Mapped[str] = mapped_column(
+        String(255), default="{shop_name} invites you to refer a friend"
+    )
+    email_body: Mapped[str] = mapped_column(
+        Text,
+        default=(
+            "Hi {first_name},\n\nShare your link with friends: they get {referee_offer} "
+            "their first order and you get {referrer_reward}.\n\n{referral_link}\n"
+        ),
+    )
+    audience_segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("segments.id", ondelete="SET NULL")
+    )

@@ -1,0 +1,186 @@
+"""Customer identity helpers shared by webhooks, imports and the admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from shopify_app.extensions import db
+from shopify_app.models import Customer, Shop, is_member_state
+
+GID_PREFIX = "gid://shopify/Customer/"
+GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
+
+
+def email_key(email: str | None) -> str | None:
+    """The identity contacts are matched on: trimmed and lower-cased."""
+    if not email:
+        return None
+    key = email.strip().lower()
+    return key or None
+
+
+def canonical_email(email: str | None) -> str | None:
+    """Collapse `+tag` variants (and Gmail dots), so self-referral by alias is caught."""
+    key = email_key(email)
+    if key is None or "@" not in key:
+        return key
+    local, _, domain = key.rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in GMAIL_DOMAINS:
+        local = local.replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+def email_fields(email: str | None) -> dict[str, str | None]:
+    """The three stored forms of an email, for model constructors and updates."""
+    cleaned = email.strip() if email else None
+    return {
+        "email": cleaned or None,
+        "email_key": email_key(cleaned),
+        "email_canonical": canonical_email(cleaned),
+    }
+
+
+@dataclass(frozen=True)
+class ShopifyCustomer:
+    """A customer as Shopify describes it, from a REST webhook payload or a GraphQL node."""
+
+    shopify_id: int
+    email: str | None
+    first_name: str
+    last_name: str
+    locale: str | None
+    state: str
+    tags: str
+    updated_at: datetime | None
+
+    @classmethod
+    def from_rest(cls, payload: dict[str, Any]) -> ShopifyCustomer:
+        tags = payload.get("tags") or ""
+        return cls(
+            shopify_id=int(payload["id"]),
+            email=payload.get("email"),
+            first_name=payload.get("first_name") or "",
+            last_name=payload.get("last_name") or "",
+            locale=payload.get("locale"),
+            state=(payload.get("state") or "disabled").upper(),
+            tags=tags if isinstance(tags, str) else ", ".join(tags),
+            updated_at=parse_shopify_time(payload.get("updated_at")),
+        )
+
+    @classmethod
+    def from_graphql(cls, node: dict[str, Any]) -> ShopifyCustomer:
+        email = node.get("email")
+        if email is None and node.get("defaultEmailAddress"):
+            email = node["defaultEmailAddress"].get("emailAddress")
+        return cls(
+            shopify_id=parse_customer_id(node["id"]),
+            email=email,
+            first_name=node.get("firstName") or "",
+            last_name=node.get("lastName") or "",
+            locale=node.get("locale"),
+            state=(node.get("state") or "DISABLED").upper(),
+            tags=", ".join(node.get("tags") or []),
+            updated_at=parse_shopify_time(node.get("updatedAt")),
+        )
+
+
+def parse_shopify_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_customer_id(value: str | int) -> int:
+    """A numeric Shopify customer id from `123` or `gid://shopify/Customer/123`."""
+    text = str(value).strip()
+    if text.startswith(GID_PREFIX):
+        text = text.removeprefix(GID_PREFIX)
+    if not text.isdigit() or len(text) > 19:
+        raise ValueError(f"{value!r} is not a Shopify customer id")
+    return int(text)
+
+
+def _lock_customer(shop: Shop, shopify_id: int) -> Customer | None:
+    return db.session.execute(
+        select(Customer)
+        .where(Customer.shop_id == shop.id, Customer.shopify_id == shopify_id)
+        .with_for_update()
+    ).scalar_one_or_none()
+
+
+def _apply(customer: Customer, data: ShopifyCustomer) -> None:
+    customer.first_name = data.first_name
+    customer.last_name = data.last_name
+    customer.locale = data.locale or customer.locale
+    customer.state = data.state
+    customer.is_member = is_member_state(data.state)
+    customer.tags = data.tags[:2000]
+    customer.shopify_updated_at = data.updated_at
+    if data.email is not None:
+        for key, value in email_fields(data.email).items():
+            setattr(customer, key, value)
+
+
+def upsert_shopify_customer(shop: Shop, data: ShopifyCustomer) -> Customer | None:
+    """Apply Shopify's view of a customer unless it is older than what we store.
+
+    Out-of-order safe: an update older than the stored `updated_at` changes nothing, an update
+    before its create creates the customer, and a deleted customer stays deleted. A contact
+    imported by email is linked to its Shopify id. Returns None when the data was stale.
+    """
+    customer = _lock_customer(shop, data.shopify_id)
+    if customer is None:
+        key = email_key(data.email)
+        if key:
+            customer = db.session.execute(
+                select(Customer)
+                .where(
+                    Customer.shop_id == shop.id,
+                    Customer.email_key == key,
+                    Customer.shopify_id.is_(None),
+                )
+                .with_for_update()
+            ).scalar_one_or_none()
+            if customer is not None:
+                customer.shopify_id = data.shopify_id
+    if customer is None:
+        customer = Customer(shop_id=shop.id, shopify_id=data.shopify_id)
+        _apply(customer, data)
+        try:
+            with db.session.begin_nested():
+                db.session.add(customer)
+        except IntegrityError:
+            # Another worker created it (or the email belongs to another Shopify id).
+            customer = _lock_customer(shop, data.shopify_id)
+            if customer is None:
+                raise
+            return upsert_shopify_customer(shop, data)
+        return customer
+    if customer.deleted_at is not None or customer.redacted_at is not None:
+        return None
+    if (
+        customer.shopify_updated_at is not None
+        and data.updated_at is not None
+        and data.updated_at <= customer.shopify_updated_at
+    ):
+        return None
+    _apply(customer, data)
+    return customer
+
+
+def delete_shopify_customer(shop: Shop, shopify_id: int, deleted_at: datetime) -> None:
+    """Mark deleted (a tombstone if unknown yet), so a late create or update cannot revive it."""
+    customer = _lock_customer(shop, shopify_id)
+    if customer is None:
+        customer = Customer(shop_id=shop.id, shopify_id=shopify_id, state="DISABLED")
+        db.session.add(customer)
+    customer.deleted_at = customer.deleted_at or deleted_at
+    customer.is_member = False

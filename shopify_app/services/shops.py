@@ -1,0 +1,55 @@
+"""Install, uninstall and look up shops: the tenant's lifecycle."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import select
+
+from shopify_app.errors import NotFound
+from shopify_app.extensions import db
+from shopify_app.models import ProgramSettings, Shop
+from shopify_app.models.base import utcnow
+from shopify_app.shopify.tokens import TokenGrant, apply_grant
+
+T = TypeVar("T")
+
+
+def get_shop(domain: str) -> Shop | None:
+    return db.session.execute(select(Shop).where(Shop.domain == domain)).scalar_one_or_none()
+
+
+def install_shop(domain: str, grant: TokenGrant) -> Shop:
+    """Create or revive the shop with a fresh offline token; the caller commits."""
+    shop = get_shop(domain)
+    if shop is None:
+        shop = Shop(domain=domain, name=domain.removesuffix(".myshopify.com"))
+        db.session.add(shop)
+    if shop.uninstalled_at is not None:
+        shop.installed_at = None
+    apply_grant(shop, grant)
+    db.session.flush()
+    if db.session.get(ProgramSettings, shop.id) is None:
+        db.session.add(ProgramSettings(shop_id=shop.id))
+    if shop.sync_status == "idle":
+        shop.sync_status = "queued"
+    return shop
+
+
+def uninstall_shop(shop: Shop) -> None:
+    """Forget the tokens and mark the shop uninstalled; its data stays until shop/redact."""
+    shop.access_token_encrypted = None
+    shop.access_token_expires_at = None
+    shop.refresh_token_encrypted = None
+    shop.refresh_token_expires_at = None
+    shop.uninstalled_at = utcnow()
+
+
+def get_for_shop_or_404(model: type[T], id_: int, shop: Shop) -> T:
+    """Load a row by id within the shop; another shop's row is as absent as a missing one."""
+    row = db.session.execute(
+        select(model).where(model.id == id_, model.shop_id == shop.id)  # type: ignore[attr-defined]
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"{model.__name__} {id_} not found")
+    return row

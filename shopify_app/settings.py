@@ -1,0 +1,90 @@
+"""Settings read from the environment, in one place.
+
+Development gets working defaults so `bin/run` needs no configuration; production refuses to
+start without its secrets, because a silent default secret would let anyone forge webhooks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from shopify_app.errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+#: Settings that must be set explicitly when APP_ENV=production.
+REQUIRED_IN_PRODUCTION = (
+    "SHOPIFY_API_KEY",
+    "SHOPIFY_API_SECRET",
+    "SHOPIFY_APP_URL",
+    "SECRET_KEY",
+    "DATABASE_URL",
+)
+
+DEFAULTS: dict[str, Any] = {
+    "APP_ENV": "development",
+    "SHOPIFY_API_KEY": "dev-api-key",
+    "SHOPIFY_API_SECRET": "dev-api-secret-not-for-production-use",
+    "SHOPIFY_SCOPES": "read_customers,write_customers,read_orders,write_discounts",
+    "SHOPIFY_APP_URL": "http://127.0.0.1:5000",
+    "SHOPIFY_API_VERSION": "2026-10",
+    "SHOPIFY_API_BASE": "https://{shop}",
+    "DATABASE_URL": f"sqlite:///{INSTANCE_DIR / 'app.sqlite3'}",
+    "REDIS_URL": "redis://localhost:6379/0",
+    "SECRET_KEY": "dev-secret-key-change-me",
+    "SMTP_URL": "smtp://127.0.0.1:1025",
+    "MAIL_FROM": "referrals@example.com",
+    "DEMO_MODE": False,
+    "RQ_QUEUE": "default",
+    "RQ_ASYNC": True,
+    "IMPORT_DIR": str(INSTANCE_DIR / "imports"),
+    "EXPORT_DIR": str(INSTANCE_DIR / "exports"),
+    "HTTP_TIMEOUT": 10.0,
+}
+
+_BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
+_FLOAT_SETTINGS = {"HTTP_TIMEOUT"}
+
+
+def parse_boolean(value: str | bool) -> bool:
+    """Strict boolean parser: a typo in an env var must fail loudly, not read as False."""
+    if isinstance(value, bool):
+        return value
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"not a boolean: {value!r}")
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Merge defaults, the environment and explicit overrides (which win), then validate."""
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
+    settings: dict[str, Any] = dict(DEFAULTS)
+    for key in DEFAULTS:
+        if key in environ:
+            settings[key] = environ[key]
+    settings.update(overrides)
+
+    for key in _BOOLEAN_SETTINGS:
+        settings[key] = parse_boolean(settings[key])
+    for key in _FLOAT_SETTINGS:
+        settings[key] = float(settings[key])
+
+    if settings["APP_ENV"] == "production":
+        missing = [k for k in REQUIRED_IN_PRODUCTION if not overrides.get(k) and not environ.get(k)]
+        if missing:
+            raise SettingsError("missing required settings for production: " + ", ".join(missing))
+        if settings["DEMO_MODE"]:
+            raise SettingsError("DEMO_MODE cannot be enabled in production")
+    settings["SHOPIFY_APP_URL"] = settings["SHOPIFY_APP_URL"].rstrip("/")
+    settings["SHOPIFY_API_BASE"] = settings["SHOPIFY_API_BASE"].rstrip("/")
+    return settings

@@ -1,0 +1,60 @@
+"""Template helpers: links and forms that carry the embedded session through the iframe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, request, url_for
+from markupsafe import Markup, escape
+
+
+def admin_url(endpoint: str, **values: Any) -> str:
+    """url_for plus the shop, host and current session token, so links stay authenticated."""
+    shop = getattr(g, "shop", None)
+    if shop is not None:
+        values.setdefault("shop", shop.domain)
+    host = request.args.get("host")
+    if host:
+        values.setdefault("host", host)
+    token = getattr(g, "session_token", None)
+    if token is not None:
+        values.setdefault("id_token", token.raw)
+    return url_for(endpoint, **values)
+
+
+def session_fields() -> Markup:
+    """Hidden inputs for POST forms: the session token doubles as the CSRF token."""
+    token = getattr(g, "session_token", None)
+    if token is None:
+        return Markup("")
+    return Markup('<input type="hidden" name="id_token" value="{}">').format(escape(token.raw))
+
+
+def format_money(minor: int | None, currency: str = "USD", locale: str = "en") -> str:
+    """Exact minor units to a display string (no float on the way)."""
+    minor = minor or 0
+    sign = "-" if minor < 0 else ""
+    major, cents = divmod(abs(minor), 100)
+    symbol = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}.get(
+        currency, ""
+    )
+    if currency == "JPY":
+        return f"{sign}{symbol}{abs(minor):,}"
+    amount = f"{major:,}.{cents:02d}"
+    if locale.startswith(("fr", "de", "es", "it", "nl", "pt")):
+        amount = amount.replace(",", " ").replace(".", ",")
+        return f"{sign}{amount} {symbol or currency}"
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        admin_url=admin_url, session_fields=session_fields, view_functions=app.view_functions
+    )
+    app.jinja_env.filters["money"] = format_money
+
+    @app.after_request
+    def _referrer_policy(response):
+        # Links carry short-lived session tokens; never leak them to other origins.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

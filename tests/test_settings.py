@@ -1,0 +1,50 @@
+"""Settings: working development defaults, a clear error for production without secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from shopify_app import create_app
+from shopify_app.errors import SettingsError
+from shopify_app.settings import load_settings
+
+
+def test_development_defaults_use_sqlite_under_instance():
+    settings = load_settings(environ={})
+    assert settings["DATABASE_URL"].startswith("sqlite:///")
+    assert settings["DATABASE_URL"].endswith("instance/app.sqlite3")
+    assert settings["REDIS_URL"] == "redis://localhost:6379/0"
+    assert settings["SHOPIFY_API_BASE"] == "https://{shop}"
+
+
+def test_production_without_secrets_names_what_is_missing():
+    with pytest.raises(SettingsError) as error:
+        load_settings(environ={"APP_ENV": "production", "SHOPIFY_API_KEY": "k"})
+    message = str(error.value)
+    assert "SHOPIFY_API_SECRET" in message and "SECRET_KEY" in message
+    assert "SHOPIFY_API_KEY" not in message
+
+
+def test_production_refuses_demo_mode():
+    env = {
+        "APP_ENV": "production",
+        "SHOPIFY_API_KEY": "k",
+        "SHOPIFY_API_SECRET": "s",
+        "SHOPIFY_APP_URL": "https://a",
+        "SECRET_KEY": "x",
+        "DATABASE_URL": "sqlite://",
+        "DEMO_MODE": "true",
+    }
+    with pytest.raises(SettingsError, match="DEMO_MODE"):
+        load_settings(environ=env)
+
+
+def test_config_mapping_overrides_environment(monkeypatch):
+    monkeypatch.setenv("SHOPIFY_API_VERSION", "2025-01")
+    app = create_app({"SHOPIFY_API_VERSION": "2026-10", "DATABASE_URL": "sqlite://"})
+    assert app.config["SHOPIFY_API_VERSION"] == "2026-10"
+
+
+def test_booleans_are_parsed_strictly():
+    with pytest.raises(SettingsError):
+        load_settings(environ={"DEMO_MODE": "maybe"})

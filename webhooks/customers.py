@@ -1,0 +1,24 @@
+"""customers/create, customers/update, customers/delete: keep Members and Guests true."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shopify_app.models import Shop, WebhookEvent
+from shopify_app.services.customers import (
+    ShopifyCustomer,
+    delete_shopify_customer,
+    upsert_shopify_customer,
+)
+
+
+def on_create(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
+    upsert_shopify_customer(shop, ShopifyCustomer.from_rest(payload))
+
+
+def on_update(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
+    upsert_shopify_customer(shop, ShopifyCustomer.from_rest(payload))
+
+
+def on_delete(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
+    delete_shopify_customer(shop, int(payload["id"]), event.triggered_at or event.received_at)

@@ -1,0 +1,35 @@
+"""Every webhook topic the app handles and the plain function that handles it.
+
+Handlers take `(shop, payload, event)`, never commit, are idempotent, and ignore stale updates.
+`shopify.app.toml` subscribes to exactly these topics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shopify_app.models import Shop, WebhookEvent
+from webhooks import app_lifecycle, compliance, customers, orders
+
+Handler = Callable[[Shop, dict[str, Any], WebhookEvent], None]
+
+TOPICS: dict[str, Handler] = {
+    "customers/create": customers.on_create,
+    "customers/update": customers.on_update,
+    "customers/delete": customers.on_delete,
+    "orders/create": orders.on_create,
+    "orders/paid": orders.on_paid,
+    "orders/updated": orders.on_updated,
+    "orders/cancelled": orders.on_cancelled,
+    "refunds/create": orders.on_refund,
+    "app/uninstalled": app_lifecycle.on_uninstalled,
+    "customers/data_request": compliance.on_data_request,
+    "customers/redact": compliance.on_customer_redact,
+    "shop/redact": compliance.on_shop_redact,
+}
+
+#: topics still processed for a shop that has uninstalled the app.
+UNINSTALLED_SHOP_TOPICS = frozenset(
+    {"shop/redact", "customers/redact", "customers/data_request", "app/uninstalled"}
+)
