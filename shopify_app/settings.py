@@ -44,10 +44,13 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_DIR": str(INSTANCE_DIR / "imports"),
     "EXPORT_DIR": str(INSTANCE_DIR / "exports"),
     "HTTP_TIMEOUT": 10.0,
+    # A claimed webhook delivery whose worker went silent this long is re-run by the sweeper.
+    "WEBHOOK_LEASE_SECONDS": 60.0,
+    "SWEEP_INTERVAL_SECONDS": 30.0,
 }
 
 _BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
-_FLOAT_SETTINGS = {"HTTP_TIMEOUT"}
+_FLOAT_SETTINGS = {"HTTP_TIMEOUT", "WEBHOOK_LEASE_SECONDS", "SWEEP_INTERVAL_SECONDS"}
 
 
 def parse_boolean(value: str | bool) -> bool:

@@ -266,7 +266,7 @@ def customer_fields(shop: Shop, customer: Customer) -> dict[str, Any]:
         "created_at": customer.created_at,
         "customer_date": customer.created_at,
         "updated_at": customer.updated_at,
-        "orders_count": len(shop.orders_of(customer.id)),
+        "orders_count": lambda: len(shop.orders_of(customer.id)),
     }
 
 

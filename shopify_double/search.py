@@ -69,7 +69,7 @@ def matches(fields: Mapping[str, Any], groups: list[list[Term]]) -> bool:
     """Whether a record with these searchable fields satisfies the parsed query.
 
     Unknown fields are ignored, as Shopify ignores filters it does not support. The `default`
-    field holds the words free text matches by prefix.
+    field holds the words free text matches by prefix; a callable value is computed on demand.
     """
     if not groups:
         return True
@@ -81,6 +81,8 @@ def _term_matches(fields: Mapping[str, Any], term: Term) -> bool:
     if key not in fields:
         return True
     actual = fields[key]
+    if callable(actual):
+        actual = actual()
     if key == "default":
         wanted = term.value.lower().rstrip("*")
         found = any(str(word).lower().startswith(wanted) for word in actual if word)

@@ -136,6 +136,7 @@ class ShopifyDouble:
         return self.base_url
 
     def stop(self) -> None:
+        """Shut the server down and wait for its thread."""
         if self._server is None:
             return
         self._server.shutdown()
@@ -175,6 +176,7 @@ class ShopifyDouble:
         timezone: str = "America/New_York",
         shop_id: int | None = None,
     ) -> dict:
+        """Create a shop the app can install on; its domain must be a valid myshopify.com one."""
         if not SHOP_DOMAIN.fullmatch(domain):
             raise ValueError(f"not a myshopify.com domain: {domain!r}")
         if currency not in CURRENCIES:
@@ -233,6 +235,7 @@ class ShopifyDouble:
         id: int | None = None,
         notify: bool = False,
     ) -> dict:
+        """Create a customer; `notify` delivers `customers/create` to the app."""
         state = state.upper()
         if state not in CUSTOMER_STATES:
             raise ValueError(f"customer state must be one of {CUSTOMER_STATES}: {state}")
@@ -525,6 +528,7 @@ class ShopifyDouble:
         )
 
     def sign(self, body: bytes) -> str:
+        """Base64 HMAC-SHA256 of a webhook body with the app secret."""
         return sign_webhook(body, self.api_secret)
 
     def webhook_headers(
@@ -538,6 +542,7 @@ class ShopifyDouble:
         triggered_at: str | None = None,
         api_version: str | None = None,
     ) -> dict[str, str]:
+        """The `X-Shopify-*` headers of a delivery of `body`, signed."""
         return webhook_headers(
             topic,
             shop,

@@ -86,10 +86,11 @@ def parse_gid(value: str | int | None, kind: str | None = None) -> int | None:
 
 
 class Clock:
-    """Hands out strictly increasing UTC times at least a millisecond apart.
+    """Hands out strictly increasing UTC times, whole milliseconds, at least 1 ms apart.
 
-    Apps order webhooks and `updated_at:>` searches by these stamps; rendered with ms, two
-    events must never tie even when they happen within the same millisecond.
+    Apps order webhooks and `updated_at:>` searches by these stamps, so two events must never
+    tie even within one millisecond, and the stored value must equal the rendered one (else a
+    search for "after the stamp I saw" would return that same record again).
     """
 
     def __init__(self) -> None:
@@ -99,6 +100,7 @@ class Clock:
     def now(self) -> datetime:
         with self._lock:
             moment = datetime.now(UTC)
+            moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
             if self._last is not None and moment < self._last + timedelta(milliseconds=1):
                 moment = self._last + timedelta(milliseconds=1)
             self._last = moment

@@ -23,6 +23,7 @@ from shopify_app import create_app
 from shopify_app.extensions import db, redis_conn
 from shopify_double import ShopifyDouble
 from tests.helpers import API_KEY, API_SECRET, AdminClient, make_shop
+from tests.workers import WorkerPool
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL", DEFAULT_DB)
@@ -189,6 +190,14 @@ def shop(ctx: Flask, shopify_double: ShopifyDouble):
 @pytest.fixture
 def admin(client, shop, shopify_double: ShopifyDouble) -> AdminClient:
     return AdminClient(client, shop.domain, shopify_double)
+
+
+@pytest.fixture
+def workers(app: Flask) -> Iterator[WorkerPool]:
+    """Start real `flask worker` processes; they are stopped after the test."""
+    pool = WorkerPool(app)
+    yield pool
+    pool.stop_all()
 
 
 @pytest.fixture(scope="session")

@@ -12,17 +12,23 @@ from redis.exceptions import RedisError
 from shopify_app.extensions import redis_conn
 
 log = logging.getLogger(__name__)
-INTERVAL_SECONDS = 30
 LOCK_KEY = "shopify_app:sweeper"
 #: each re-queues work that was accepted but is not done (never queued, or its worker died).
-SWEEPS = ["shopify_app.jobs.webhooks.sweep_webhooks"]
+SWEEPS = [
+    "shopify_app.jobs.webhooks.sweep_webhooks",
+    "shopify_app.jobs.imports.sweep_imports",
+    "shopify_app.jobs.exports.sweep_exports",
+    "shopify_app.jobs.referrals.sweep_rewards",
+    "shopify_app.jobs.email.sweep_invitations",
+]
 
 
 def sweep_once(app: Flask, *, force: bool = False) -> None:
     """Run the sweeps unless another worker did within the interval."""
     with app.app_context():
         try:
-            if not force and not redis_conn().set(LOCK_KEY, "1", nx=True, ex=INTERVAL_SECONDS - 1):
+            interval = max(int(app.config["SWEEP_INTERVAL_SECONDS"]) - 1, 1)
+            if not force and not redis_conn().set(LOCK_KEY, "1", nx=True, ex=interval):
                 return
         except RedisError as error:
             log.warning("sweeper cannot reach Redis: %s", error)
@@ -35,9 +41,10 @@ def sweep_once(app: Flask, *, force: bool = False) -> None:
                 log.exception("sweep %s failed", dotted)
 
 
-def start_sweeper(app: Flask, interval: float = INTERVAL_SECONDS) -> threading.Event:
+def start_sweeper(app: Flask) -> threading.Event:
     """Sweep in a daemon thread beside the worker; set the returned event to stop it."""
     stop = threading.Event()
+    interval = app.config["SWEEP_INTERVAL_SECONDS"]
 
     def loop() -> None:
         while not stop.wait(interval):

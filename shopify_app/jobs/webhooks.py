@@ -11,6 +11,7 @@ import json
 import logging
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from shopify_app.extensions import db
@@ -20,7 +21,6 @@ from shopify_app.models.base import utcnow
 from shopify_app.models.webhook_event import FAILED, PROCESSED, PROCESSING, RECEIVED
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(seconds=60)
 #: a received delivery not claimed within this long was probably never queued.
 QUEUE_GRACE = timedelta(seconds=10)
 MAX_ATTEMPTS = 8
@@ -35,6 +35,10 @@ def queue_event(event_id: int) -> bool:
     )
 
 
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config["WEBHOOK_LEASE_SECONDS"])
+
+
 def _claim(event_id: int) -> bool:
     now = utcnow()
     claimed = db.session.execute(
@@ -43,7 +47,7 @@ def _claim(event_id: int) -> bool:
             WebhookEvent.id == event_id,
             or_(
                 WebhookEvent.status.in_([RECEIVED, FAILED]),
-                and_(WebhookEvent.status == PROCESSING, WebhookEvent.claimed_at < now - LEASE),
+                and_(WebhookEvent.status == PROCESSING, WebhookEvent.claimed_at < now - _lease()),
             ),
         )
         .values(status=PROCESSING, claimed_at=now, attempts=WebhookEvent.attempts + 1)
@@ -98,7 +102,10 @@ def sweep_webhooks() -> int:
                         WebhookEvent.status == RECEIVED,
                         WebhookEvent.received_at < now - QUEUE_GRACE,
                     ),
-                    and_(WebhookEvent.status == PROCESSING, WebhookEvent.claimed_at < now - LEASE),
+                    and_(
+                        WebhookEvent.status == PROCESSING,
+                        WebhookEvent.claimed_at < now - _lease(),
+                    ),
                     and_(WebhookEvent.status == FAILED, WebhookEvent.attempts < MAX_ATTEMPTS),
                 )
             )

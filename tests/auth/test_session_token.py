@@ -125,7 +125,10 @@ def test_invalid_client_is_an_error_and_stores_nothing(app, client, shopify_doub
     domain = "wrong-secret.myshopify.com"
     shopify_double.add_shop(domain)
     token = shopify_double.session_token(domain)
-    app.config["SHOPIFY_API_SECRET"], saved = "rotated-secret-0123456789abcdef-0123", app.config["SHOPIFY_API_SECRET"]
+    app.config["SHOPIFY_API_SECRET"], saved = (
+        "rotated-secret-0123456789abcdef-0123",
+        app.config["SHOPIFY_API_SECRET"],
+    )
     try:
         forged_for_us = _token(domain, secret="rotated-secret-0123456789abcdef-0123")
         response = client.get("/status.json", headers={"Authorization": f"Bearer {forged_for_us}"})

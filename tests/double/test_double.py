@@ -1,4 +1,4 @@
-"""The Shopify double speaks Shopify's wire formats: checked through plain HTTP, as the app sees it."""
+"""The Shopify double speaks Shopify's wire formats, checked over plain HTTP as the app sees it."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 from shopify_double import ShopifyDouble
 
 API_KEY = "test-key"
-API_SECRET = "test-secret"
+API_SECRET = "shpss_0123456789abcdef0123456789abcdef"
 SHOP = "demo.myshopify.com"
 VERSION = "2026-10"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -634,7 +634,9 @@ mutation Create($input: DiscountCodeBasicInput!) {
   discountCodeBasicCreate(basicCodeDiscount: $input) {
     codeDiscountNode {
       id
-      codeDiscount { ... on DiscountCodeBasic { title status usageLimit codes(first: 1) { nodes { code } } } }
+      codeDiscount {
+        ... on DiscountCodeBasic { title status usageLimit codes(first: 1) { nodes { code } } }
+      }
     }
     userErrors { field message code }
   }
@@ -899,6 +901,46 @@ def test_order_and_refund_webhooks(double: ShopifyDouble, receiver: Receiver) ->
     assert refund_body["transactions"][0]["kind"] == "refund"
     assert refund_body["transactions"][0]["status"] == "success"
     assert double.orders(SHOP)[0]["financial_status"] == "partially_refunded"
+
+
+def test_cancel_and_delete_notify_the_app(double: ShopifyDouble, receiver: Receiver) -> None:
+    buyer = double.add_customer(SHOP, email="buyer@example.com")
+    browser = double.add_customer(SHOP, email="browser@example.com")
+    order = double.add_order(SHOP, customer_id=buyer["id"])
+
+    cancelled = double.cancel_order(SHOP, order["id"], notify=True)
+    double.delete_customer(SHOP, browser["id"], notify=True)
+    with pytest.raises(ValueError, match="existing orders"):
+        double.delete_customer(SHOP, buyer["id"])
+
+    assert cancelled["cancelled_at"]
+    bodies = {d["headers"]["X-Shopify-Topic"]: json.loads(d["body"]) for d in receiver.received}
+    assert bodies["orders/cancelled"]["cancelled_at"] == cancelled["cancelled_at"]
+    assert bodies["customers/delete"]["id"] == browser["id"]
+    assert [c["id"] for c in double.customers(SHOP)] == [buyer["id"]]
+
+
+def test_webhook_sender_can_be_replaced(double: ShopifyDouble) -> None:
+    sent: list[tuple[str, bytes, dict[str, str]]] = []
+
+    class Accepted:
+        status_code = 202
+
+    def capture(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Accepted:
+        sent.append((url, body, headers))
+        return Accepted()
+
+    original, double.webhook_sender = double.webhook_sender, capture
+    try:
+        response = double.deliver_webhook("shop/redact", SHOP, b'{"shop_id": 1}', webhook_id="w-1")
+    finally:
+        double.webhook_sender = original
+
+    assert response.status_code == 202
+    [(url, body, headers)] = sent
+    assert url == f"{double.app_url}/webhooks"
+    assert headers["X-Shopify-Webhook-Id"] == "w-1"
+    assert double.deliveries[-1]["status"] == 202
 
 
 def test_compliance_payloads(double: ShopifyDouble) -> None:
