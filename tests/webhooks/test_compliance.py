@@ -1,0 +1,97 @@
+"""The mandatory compliance topics really export and really erase."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, inspect, select, text
+
+from shopify_app.extensions import db
+from shopify_app.models import Customer, DataRequest, Order, Shop
+from tests.helpers import deliver, make_shop, run_jobs
+
+NAME, LAST, EMAIL = "Zephyrine", "Quillfeather", "zephyrine.q@example.com"
+
+
+def _all_text() -> str:
+    """Every row of every table, as text, to search for a person's traces."""
+    dump = []
+    for table in inspect(db.engine).get_table_names():
+        if table == "alembic_version":
+            continue
+        rows = db.session.execute(text(f'SELECT * FROM "{table}"')).all()
+        dump.extend(json.dumps([str(v) for v in row]) for row in rows)
+    return "\n".join(dump).lower()
+
+
+def _customer_with_history(client, d, shop):
+    c = d.add_customer(shop.domain, first_name=NAME, last_name=LAST, email=EMAIL)
+    deliver(client, d, "customers/create", shop.domain, d.customer_payload(shop.domain, c))
+    o = d.add_order(shop.domain, customer_id=c["id"], total="12.00")
+    deliver(client, d, "orders/paid", shop.domain, d.order_payload(shop.domain, o))
+    return c, o
+
+
+def test_customers_redact_leaves_no_trace_of_name_or_email(app, client, shop, shopify_double):
+    d = shopify_double
+    c, _ = _customer_with_history(client, d, shop)
+    run_jobs(app)
+    assert NAME.lower() in _all_text() and EMAIL in _all_text()
+    deliver(
+        client,
+        d,
+        "customers/redact",
+        shop.domain,
+        d.compliance_payload("customers/redact", shop.domain, c),
+    )
+    run_jobs(app)
+    db.session.expire_all()
+    dump = _all_text()
+    for trace in (NAME.lower(), LAST.lower(), EMAIL):
+        assert trace not in dump
+    # Anonymous aggregates stay: the order still counts.
+    assert db.session.execute(select(func.sum(Order.total_minor))).scalar_one() == 1200
+    redacted = db.session.execute(select(Customer)).scalar_one()
+    assert redacted.redacted_at is not None and redacted.email is None
+
+
+def test_data_request_produces_the_customers_data(app, client, shop, shopify_double):
+    d = shopify_double
+    c, o = _customer_with_history(client, d, shop)
+    deliver(
+        client,
+        d,
+        "customers/data_request",
+        shop.domain,
+        d.compliance_payload("customers/data_request", shop.domain, c),
+    )
+    run_jobs(app)
+    request = db.session.execute(select(DataRequest)).scalar_one()
+    assert request.data["customer"]["email"] == EMAIL
+    assert request.data["orders"][0]["total_minor"] == 1200
+
+
+def test_shop_redact_erases_the_shop_and_only_that_shop(app, client, shop, shopify_double):
+    d = shopify_double
+    shop_id = shop.id
+    other = make_shop(d, "keeper.myshopify.com")
+    _customer_with_history(client, d, shop)
+    k = d.add_customer(other.domain, first_name="Keep", email="keep@example.com")
+    deliver(client, d, "customers/create", other.domain, d.customer_payload(other.domain, k))
+    run_jobs(app)
+    # shop/redact comes 48 hours after uninstall: the shop is no longer installed.
+    deliver(client, d, "app/uninstalled", shop.domain, d.shop_payload(shop.domain))
+    run_jobs(app)
+    deliver(client, d, "shop/redact", shop.domain, d.compliance_payload("shop/redact", shop.domain))
+    run_jobs(app)
+    db.session.expire_all()
+    assert db.session.execute(select(Shop.domain)).scalars().all() == ["keeper.myshopify.com"]
+    for table in inspect(db.engine).get_table_names():
+        columns = {c["name"] for c in inspect(db.engine).get_columns(table)}
+        if "shop_id" in columns:
+            leftover = db.session.execute(
+                text(f'SELECT count(*) FROM "{table}" WHERE shop_id = :id'), {"id": shop_id}
+            ).scalar_one()
+            assert leftover == 0, table
+    assert "test-shop" not in _all_text()
+    assert db.session.execute(select(Customer.first_name)).scalars().all() == ["Keep"]

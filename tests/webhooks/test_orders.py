@@ -1,0 +1,80 @@
+"""orders/* and refunds/create: exact money, stored once, reversed by cancel and refund."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from shopify_app.extensions import db
+from shopify_app.models import Order, Refund
+from tests.helpers import deliver, make_shop, run_jobs
+
+
+def _order(shopify_id: int) -> Order:
+    db.session.expire_all()
+    return db.session.execute(select(Order).where(Order.shopify_id == shopify_id)).scalar_one()
+
+
+def test_paid_order_is_stored_with_exact_total_currency_and_codes(
+    app, client, shop, shopify_double
+):
+    d = shopify_double
+    c = d.add_customer(shop.domain, first_name="Buyer", email="buyer@example.com")
+    deliver(client, d, "customers/create", shop.domain, d.customer_payload(shop.domain, c))
+    o = d.add_order(
+        shop.domain,
+        customer_id=c["id"],
+        total="19.99",
+        currency="EUR",
+        discount_codes=[{"code": "FRIEND10", "amount": "2.22", "type": "fixed_amount"}],
+    )
+    deliver(client, d, "orders/paid", shop.domain, d.order_payload(shop.domain, o))
+    run_jobs(app)
+    order = _order(o["id"])
+    assert (order.total_minor, order.currency, order.discount_codes) == (1999, "EUR", ["FRIEND10"])
+    assert order.paid_at is not None and order.customer_id is not None
+
+
+def test_zero_decimal_currency_is_exact(ctx, client, shopify_double, app):
+    shop = make_shop(shopify_double, "yen-shop.myshopify.com", currency="JPY")
+    o = shopify_double.add_order(shop.domain, email="a@example.jp", total="1500")
+    deliver(
+        client,
+        shopify_double,
+        "orders/paid",
+        shop.domain,
+        shopify_double.order_payload(shop.domain, o),
+    )
+    run_jobs(app)
+    assert (_order(o["id"]).total_minor, _order(o["id"]).currency) == (1500, "JPY")
+
+
+def test_refunds_are_applied_once_and_cancel_zeroes_the_order(app, client, shop, shopify_double):
+    d = shopify_double
+    o = d.add_order(shop.domain, email="r@example.com", total="50.00")
+    deliver(client, d, "orders/paid", shop.domain, d.order_payload(shop.domain, o))
+    refund = d.refund_order(shop.domain, o["id"], amount="20.00")
+    payload = d.refund_payload(shop.domain, refund)
+    deliver(client, d, "refunds/create", shop.domain, payload, webhook_id="refund-1")
+    # Shopify may send the same refund under a new delivery id: still counted once.
+    deliver(client, d, "refunds/create", shop.domain, payload, webhook_id="refund-1-again")
+    run_jobs(app)
+    order = _order(o["id"])
+    assert (order.refunded_minor, order.net_minor) == (2000, 3000)
+    assert db.session.execute(select(Refund)).scalars().all()[0].amount_minor == 2000
+    cancelled = d.cancel_order(shop.domain, o["id"])
+    deliver(client, d, "orders/cancelled", shop.domain, cancelled)
+    run_jobs(app)
+    order = _order(o["id"])
+    assert order.cancelled_at is not None and order.net_minor == 0
+
+
+def test_refund_before_its_order_still_ends_right(app, client, shop, shopify_double):
+    d = shopify_double
+    o = d.add_order(shop.domain, email="early@example.com", total="30.00")
+    refund = d.refund_order(shop.domain, o["id"], amount="5.00")
+    deliver(client, d, "refunds/create", shop.domain, d.refund_payload(shop.domain, refund))
+    run_jobs(app)
+    deliver(client, d, "orders/paid", shop.domain, d.order_payload(shop.domain, o))
+    run_jobs(app)
+    order = _order(o["id"])
+    assert (order.total_minor, order.refunded_minor) == (3000, 500)
