@@ -29,13 +29,11 @@ def init_db() -> None:
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def demo(customers: int, base_url: str) -> None:
     """Seed the demo shop (idempotent) and print the URL that opens it."""
-    from shopify_app.demo import demo_home_url, ensure_demo_shop, seed_customers
+    from shopify_app.demo import demo_home_url, prepare_demo_shop
 
-    shop = ensure_demo_shop()
-    db.session.flush()
-    added = seed_customers(shop, customers)
+    shop, source = prepare_demo_shop(customers)
     db.session.commit()
-    click.echo(f"demo shop {shop.domain}: {added} customers added")
+    click.echo(f"demo shop {shop.domain}: customers {source}")
     click.echo(f"open {demo_home_url(base_url)}")
 
 

@@ -15,11 +15,15 @@ import jwt
 from flask import current_app, request
 from sqlalchemy import func, select
 
+from shopify_app.errors import ShopifyAPIError
 from shopify_app.extensions import db
 from shopify_app.models import Customer, Shop
+from shopify_app.models.base import utcnow
 from shopify_app.services.customers import email_fields
 from shopify_app.services.shops import get_shop, install_shop
-from shopify_app.shopify.tokens import TokenGrant
+from shopify_app.services.sync import run_sync
+from shopify_app.shopify.client import AdminClient
+from shopify_app.shopify.tokens import TokenGrant, exchange_session_token
 
 DEMO_SHOP = "demo-referrals.myshopify.com"
 DEMO_TOKEN_TTL = 3600
@@ -113,6 +117,29 @@ def demo_reload_url(full_path: str) -> str:
 
 def demo_home_url(base_url: str) -> str:
     return f"{base_url.rstrip('/')}/?{urlencode({'shop': DEMO_SHOP, 'embedded': '1'})}"
+
+
+def prepare_demo_shop(customers: int) -> tuple[Shop, str]:
+    """Install the demo shop and fill its customers; returns (shop, where they came from).
+
+    With the Shopify double running (bin/run starts it), the shop installs by token exchange
+    and its customers arrive through the real GraphQL sync; without it, they are seeded here.
+    """
+    try:
+        grant = exchange_session_token(DEMO_SHOP, mint_demo_token())
+    except ShopifyAPIError:
+        shop = ensure_demo_shop()
+        db.session.flush()
+        added = seed_customers(shop, customers)
+        shop.sync_status = "done"
+        shop.synced_at = utcnow()
+        return shop, f"seeded locally ({added} added; no Shopify double reachable)"
+    shop = install_shop(DEMO_SHOP, grant)
+    shop.name = "Demo Referrals Store"
+    shop.email = "owner@demo-referrals.example"
+    db.session.commit()
+    run_sync(shop, AdminClient(shop))
+    return shop, f"synced from the Shopify double through the Admin API ({shop.sync_done})"
 
 
 def ensure_demo_shop() -> Shop:

@@ -9,6 +9,7 @@ import argparse
 import os
 import threading
 
+from .demo import ActivityStream, seed_customers
 from .server import ShopifyDouble
 
 
@@ -28,6 +29,14 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="shop domain to create (repeatable; default demo.myshopify.com)",
     )
+    parser.add_argument("--customers", type=int, default=0, help="customers to seed per shop")
+    parser.add_argument(
+        "--activity",
+        type=float,
+        default=0.0,
+        help="seconds between live orders/customer updates sent to the app (0: none)",
+    )
+    parser.add_argument("--backlog", type=int, default=300, help="orders sent when the app is up")
     args = parser.parse_args(argv)
     double = ShopifyDouble(
         api_key=args.api_key,
@@ -35,9 +44,18 @@ def main(argv: list[str] | None = None) -> None:
         app_url=args.app_url,
         api_version=args.api_version,
     )
+    streams = []
     for domain in args.shop or ["demo.myshopify.com"]:
         double.add_shop(domain)
+        if args.customers:
+            seed_customers(double, domain, args.customers)
+        if args.activity:
+            streams.append(
+                ActivityStream(double, domain, backlog=args.backlog, interval=args.activity)
+            )
     base = double.start(host=args.host, port=args.port)
+    for stream in streams:
+        stream.start()
     print(f"Shopify double on {base}; SHOPIFY_API_BASE={double.api_base}", flush=True)
     try:
         threading.Event().wait()

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
 from rq import Retry
+from rq.utils import import_attribute
 
 from shopify_app.extensions import queue
 from shopify_app.models import Shop
@@ -42,7 +43,15 @@ def enqueue(func: str, *args: Any, job_id: str | None = None, **options: Any) ->
     """Queue a job by dotted path; False (logged) when Redis is unreachable.
 
     Callers that must not lose work record it in the database first and rely on a sweep.
+    With `RQ_ASYNC` off (the demo without Redis) the job runs here and now, in its own context.
     """
+    if not current_app.config["RQ_ASYNC"]:
+        try:
+            import_attribute(func)(*args)
+        except Exception:
+            log.exception("inline job %s%r failed", func, args)
+            return False
+        return True
     try:
         queue().enqueue(func, *args, job_id=job_id, **options)
     except RedisError as error:

@@ -33,6 +33,8 @@ def demo_server(tmp_path_factory):
         "DATABASE_URL": f"sqlite:///{tmp / 'demo.sqlite3'}",
         "DEMO_MODE": "1",
         "RQ_ASYNC": "0",
+        # No Shopify double here: the demo seeds its customers locally.
+        "SHOPIFY_API_BASE": "http://127.0.0.1:9/{shop}",
         "SHOPIFY_APP_URL": f"http://127.0.0.1:{port}",
         "IMPORT_DIR": str(tmp / "imports"),
         "EXPORT_DIR": str(tmp / "exports"),
