@@ -164,16 +164,73 @@ def upsert_shopify_customer(shop: Shop, data: ShopifyCustomer) -> Customer | Non
                 raise
             return upsert_shopify_customer(shop, data)
         return customer
+    return customer if _apply_if_newer(customer, data) else None
+
+
+def _apply_if_newer(customer: Customer, data: ShopifyCustomer) -> bool:
+    """Apply unless deleted, redacted, or not newer than what is stored."""
     if customer.deleted_at is not None or customer.redacted_at is not None:
-        return None
+        return False
     if (
         customer.shopify_updated_at is not None
         and data.updated_at is not None
         and data.updated_at <= customer.shopify_updated_at
     ):
-        return None
+        return False
     _apply(customer, data)
-    return customer
+    return True
+
+
+def upsert_shopify_customers(shop: Shop, batch: list[ShopifyCustomer]) -> int:
+    """Upsert a page of customers with a few set-based queries instead of one per customer.
+
+    Known customers are locked and updated in one query; new ones are inserted together in a
+    savepoint. Anything unusual (an imported contact to link by email, a concurrent insert)
+    falls back to the careful one-by-one path.
+    """
+    existing = {
+        c.shopify_id: c
+        for c in db.session.execute(
+            select(Customer)
+            .where(
+                Customer.shop_id == shop.id,
+                Customer.shopify_id.in_([d.shopify_id for d in batch]),
+            )
+            .with_for_update()
+        ).scalars()
+    }
+    fresh = []
+    for data in batch:
+        if data.shopify_id in existing:
+            _apply_if_newer(existing[data.shopify_id], data)
+        else:
+            fresh.append(data)
+    keys = [k for k in (email_key(d.email) for d in fresh) if k]
+    contacts = set()
+    if keys:
+        contacts = set(
+            db.session.execute(
+                select(Customer.email_key).where(
+                    Customer.shop_id == shop.id, Customer.email_key.in_(keys)
+                )
+            ).scalars()
+        )
+    careful = [d for d in fresh if email_key(d.email) in contacts]
+    bulk = [d for d in fresh if email_key(d.email) not in contacts]
+    if bulk:
+        rows = []
+        for data in bulk:
+            customer = Customer(shop_id=shop.id, shopify_id=data.shopify_id)
+            _apply(customer, data)
+            rows.append(customer)
+        try:
+            with db.session.begin_nested():
+                db.session.add_all(rows)
+        except IntegrityError:
+            careful.extend(bulk)
+    for data in careful:
+        upsert_shopify_customer(shop, data)
+    return len(batch)
 
 
 def delete_shopify_customer(shop: Shop, shopify_id: int, deleted_at: datetime) -> None:

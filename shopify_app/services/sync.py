@@ -13,13 +13,12 @@ import time
 from collections.abc import Callable, Iterator
 
 import requests
-from sqlalchemy import select
 
 from shopify_app.errors import ShopifyAPIError
 from shopify_app.extensions import db
-from shopify_app.models import Customer, Shop
+from shopify_app.models import Shop
 from shopify_app.models.base import utcnow
-from shopify_app.services.customers import ShopifyCustomer, upsert_shopify_customer
+from shopify_app.services.customers import ShopifyCustomer, upsert_shopify_customers
 from shopify_app.shopify.client import AdminClient
 
 PAGE_SIZE = 250
@@ -60,19 +59,8 @@ def start_sync(shop: Shop, *, restart: bool = False) -> None:
 
 
 def upsert_batch(shop: Shop, nodes: list[dict]) -> int:
-    """Upsert a page of GraphQL customer nodes; rows already present are locked in one query."""
-    customers = [ShopifyCustomer.from_graphql(n) for n in nodes]
-    ids = [c.shopify_id for c in customers]
-    # One round trip to lock the page's existing rows; the per-row upsert then finds them
-    # in the identity map.
-    db.session.execute(
-        select(Customer)
-        .where(Customer.shop_id == shop.id, Customer.shopify_id.in_(ids))
-        .with_for_update()
-    ).scalars().all()
-    for customer in customers:
-        upsert_shopify_customer(shop, customer)
-    return len(customers)
+    """Upsert a page of GraphQL customer nodes."""
+    return upsert_shopify_customers(shop, [ShopifyCustomer.from_graphql(n) for n in nodes])
 
 
 def run_sync(
