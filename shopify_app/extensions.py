@@ -23,7 +23,8 @@ def init_app(app: Flask) -> None:
         # Workers and web requests share the file; wait for locks instead of failing.
         engine_options.setdefault("connect_args", {"timeout": 30})
     else:
-        engine_options.setdefault("pool_pre_ping", True)
+        # Recycle rather than ping on every checkout: a ping is a round trip per request.
+        engine_options.setdefault("pool_recycle", 300)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=str(app.config["MIGRATIONS_DIR"]))
     app.extensions["redis"] = Redis.from_url(

@@ -6,13 +6,14 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, String, Text, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from shopify_app.auth.shop_domain import is_valid_shop_domain
 from shopify_app.extensions import db
 from shopify_app.models import Shop, WebhookEvent
-from shopify_app.models.base import utcnow
+from shopify_app.models.base import UTCDateTime, utcnow
+from shopify_app.models.webhook_event import RECEIVED
 from webhooks.registry import TOPICS, UNINSTALLED_SHOP_TOPICS
 
 
@@ -36,51 +37,64 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 def accept_delivery(delivery: WebhookDelivery) -> tuple[str, int]:
-    """Store and queue a delivery; returns (outcome, HTTP status). Commits."""
+    """Store and queue a delivery; returns (outcome, HTTP status). Commits.
+
+    The hot path is one statement: insert the delivery for the shop (if the shop is one we
+    serve) unless its webhook id is already stored. Only when nothing was inserted do we ask
+    why, to answer "duplicate" or "ignored".
+    """
     if delivery.topic not in TOPICS:
         return "ignored: topic not handled", 200
     if not is_valid_shop_domain(delivery.shop_domain):
         return "rejected: invalid shop domain", 400
-    shop_id, installed = _shop_state(delivery.shop_domain.lower())
-    if shop_id is None or (not installed and delivery.topic not in UNINSTALLED_SHOP_TOPICS):
-        return "ignored: shop not installed", 200
-
+    domain = delivery.shop_domain.lower()
     webhook_id = (
         delivery.webhook_id
         or "sha256:" + hashlib.sha256(delivery.topic.encode() + b"\n" + delivery.body).hexdigest()
-    )
-    try:
-        event_id = db.session.execute(
-            insert(WebhookEvent)
-            .values(
-                webhook_id=webhook_id[:255],
-                shop_id=shop_id,
-                shop_domain=delivery.shop_domain.lower(),
-                topic=delivery.topic,
-                api_version=delivery.api_version,
-                payload=delivery.body.decode("utf-8", errors="replace"),
-                triggered_at=_parse_time(delivery.triggered_at),
-                received_at=utcnow(),
-            )
-            .returning(WebhookEvent.id)
-        ).scalar_one()
-        db.session.commit()
-    except IntegrityError:
+    )[:255]
+    event_id = db.session.execute(
+        _insert_for_shop(delivery, domain, webhook_id)
+    ).scalar_one_or_none()
+    db.session.commit()
+    if event_id is None:
+        duplicate = db.session.execute(
+            select(WebhookEvent.id).where(WebhookEvent.webhook_id == webhook_id)
+        ).first()
         db.session.rollback()
-        return "duplicate", 200
+        return ("duplicate", 200) if duplicate else ("ignored: shop not installed", 200)
 
-    from shopify_app.jobs.webhooks import queue_event
+    from shopify_app.jobs.webhooks import kick_drain
 
-    queue_event(event_id)
+    kick_drain()
     return "accepted", 200
 
 
-def _shop_state(domain: str) -> tuple[int | None, bool]:
-    row = db.session.execute(
-        select(Shop.id, Shop.uninstalled_at, Shop.access_token_encrypted).where(
-            Shop.domain == domain
-        )
-    ).first()
-    if row is None:
-        return None, False
-    return row.id, row.uninstalled_at is None and row.access_token_encrypted is not None
+def _insert_for_shop(delivery: WebhookDelivery, domain: str, webhook_id: str):
+    """INSERT … SELECT from the shop row, ON CONFLICT (webhook_id) DO NOTHING, RETURNING id."""
+    dialect = db.engine.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    shop_filter = [Shop.domain == domain]
+    if delivery.topic not in UNINSTALLED_SHOP_TOPICS:
+        shop_filter += [Shop.uninstalled_at.is_(None), Shop.access_token_encrypted.is_not(None)]
+    values = select(
+        literal(webhook_id, String),
+        Shop.id,
+        literal(domain, String),
+        literal(delivery.topic, String),
+        literal(delivery.api_version, String),
+        literal(delivery.body.decode("utf-8", errors="replace"), Text),
+        literal(_parse_time(delivery.triggered_at), UTCDateTime()),
+        literal(utcnow(), UTCDateTime()),
+        literal(RECEIVED, String),
+        literal(0, Integer),
+    ).where(*shop_filter)
+    columns = [
+        "webhook_id", "shop_id", "shop_domain", "topic", "api_version", "payload",
+        "triggered_at", "received_at", "status", "attempts",
+    ]  # fmt: skip
+    return (
+        insert(WebhookEvent)
+        .from_select(columns, values)
+        .on_conflict_do_nothing(index_elements=["webhook_id"])
+        .returning(WebhookEvent.id)
+    )

@@ -1,20 +1,25 @@
-"""Process stored webhook deliveries exactly once, and sweep up any that were not queued.
+"""Process stored webhook deliveries exactly once, in batches, and sweep up stragglers.
 
-A delivery is claimed with a conditional UPDATE (a lease), its effects and its `processed`
-mark commit in one transaction, and a claim older than the lease is presumed dead: the
-sweeper re-queues it, so a killed worker's delivery is redone, and never twice.
+Intake stores each delivery and "kicks" a drain job (at most one per kick window, so a burst
+of deliveries costs one RQ job, not one each). A drain job claims batches of waiting
+deliveries with a conditional UPDATE (a lease; `SKIP LOCKED` lets several workers drain side
+by side), and commits each delivery's effects together with its `processed` mark. A claim
+older than the lease is presumed dead: the sweeper re-queues it, so a killed worker's
+delivery is redone, and never applied twice.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import and_, or_, select, update
 
-from shopify_app.extensions import db
+from shopify_app.extensions import db, redis_conn
 from shopify_app.jobs import enqueue, job_app_context
 from shopify_app.models import Shop, WebhookEvent
 from shopify_app.models.base import utcnow
@@ -24,9 +29,27 @@ log = logging.getLogger(__name__)
 #: a received delivery not claimed within this long was probably never queued.
 QUEUE_GRACE = timedelta(seconds=10)
 MAX_ATTEMPTS = 8
+BATCH_SIZE = 200
+KICK_KEY = "shopify_app:webhooks:kick"
+#: deliveries arriving within one window share a drain job.
+KICK_WINDOW_MS = 200
+
+
+def kick_drain() -> bool:
+    """Make sure a drain job will see the delivery just stored; cheap when one is on its way."""
+    if not current_app.config["RQ_ASYNC"]:
+        return enqueue("shopify_app.jobs.webhooks.drain_webhooks")
+    try:
+        if not redis_conn().set(KICK_KEY, "1", nx=True, px=KICK_WINDOW_MS):
+            return True
+    except RedisError as error:
+        log.warning("cannot kick the webhook drain: %s", error)
+        return False
+    return enqueue("shopify_app.jobs.webhooks.drain_webhooks", result_ttl=0)
 
 
 def queue_event(event_id: int) -> bool:
+    """Queue one delivery on its own (the sweeper's retry path)."""
     return enqueue(
         "shopify_app.jobs.webhooks.process_event",
         event_id,
@@ -39,53 +62,109 @@ def _lease() -> timedelta:
     return timedelta(seconds=current_app.config["WEBHOOK_LEASE_SECONDS"])
 
 
+def _claimable(now):
+    return or_(
+        WebhookEvent.status.in_([RECEIVED, FAILED]),
+        and_(WebhookEvent.status == PROCESSING, WebhookEvent.claimed_at < now - _lease()),
+    )
+
+
 def _claim(event_id: int) -> bool:
     now = utcnow()
     claimed = db.session.execute(
         update(WebhookEvent)
-        .where(
-            WebhookEvent.id == event_id,
-            or_(
-                WebhookEvent.status.in_([RECEIVED, FAILED]),
-                and_(WebhookEvent.status == PROCESSING, WebhookEvent.claimed_at < now - _lease()),
-            ),
-        )
+        .where(WebhookEvent.id == event_id, _claimable(now))
         .values(status=PROCESSING, claimed_at=now, attempts=WebhookEvent.attempts + 1)
     ).rowcount
     db.session.commit()
     return claimed == 1
 
 
-def process_event(event_id: int) -> str:
-    """Run the topic's handler for one stored delivery; a no-op if already done."""
+def _claim_batch(limit: int) -> list[int]:
+    """Claim up to `limit` waiting deliveries, oldest first, skipping rows others hold."""
+    now = utcnow()
+    waiting = (
+        select(WebhookEvent.id)
+        .where(WebhookEvent.status == RECEIVED)
+        .order_by(WebhookEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    ids = (
+        db.session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id.in_(waiting), WebhookEvent.status == RECEIVED)
+            .values(status=PROCESSING, claimed_at=now, attempts=WebhookEvent.attempts + 1)
+            .returning(WebhookEvent.id)
+        )
+        .scalars()
+        .all()
+    )
+    db.session.commit()
+    return sorted(ids)
+
+
+def _process_claimed(event_id: int, *, reraise: bool) -> bool:
+    """Run the handler for a delivery this worker claimed; effects commit with the mark."""
     from webhooks.registry import TOPICS
 
+    event = db.session.get(WebhookEvent, event_id)
+    if event is None:
+        return False
+    try:
+        shop = db.session.get(Shop, event.shop_id) if event.shop_id else None
+        if shop is not None and event.payload is not None:
+            TOPICS[event.topic](shop, json.loads(event.payload), event)
+        db.session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id == event_id)
+            .values(status=PROCESSED, processed_at=utcnow(), error=None)
+        )
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        log.exception("webhook %s failed", event_id)
+        db.session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id == event_id)
+            .values(status=FAILED, error=f"{type(error).__name__}: {error}"[:2000])
+        )
+        db.session.commit()
+        if reraise:
+            raise
+        return False
+    return True
+
+
+def process_event(event_id: int) -> str:
+    """Process one stored delivery; a no-op if it is already done or claimed by a live worker."""
     with job_app_context():
         if not _claim(event_id):
             return "skipped"
-        event = db.session.get(WebhookEvent, event_id)
-        assert event is not None
-        try:
-            shop = db.session.get(Shop, event.shop_id) if event.shop_id else None
-            if shop is not None and event.payload is not None:
-                TOPICS[event.topic](shop, json.loads(event.payload), event)
-            db.session.execute(
-                update(WebhookEvent)
-                .where(WebhookEvent.id == event_id)
-                .values(status=PROCESSED, processed_at=utcnow(), error=None)
-            )
-            db.session.commit()
-        except Exception as error:
-            db.session.rollback()
-            log.exception("webhook %s (%s) failed", event_id, event.topic)
-            db.session.execute(
-                update(WebhookEvent)
-                .where(WebhookEvent.id == event_id)
-                .values(status=FAILED, error=f"{type(error).__name__}: {error}"[:2000])
-            )
-            db.session.commit()
-            raise
+        _process_claimed(event_id, reraise=True)
         return "processed"
+
+
+def drain_webhooks() -> int:
+    """Process waiting deliveries in batches until none are left; returns how many."""
+    with job_app_context():
+        processed = 0
+        rechecked = False
+        while True:
+            ids = _claim_batch(BATCH_SIZE)
+            if not ids:
+                if rechecked:
+                    return processed
+                # A delivery stored while this kick window was open did not enqueue a job
+                # of its own: look once more after the window closes.
+                time.sleep(KICK_WINDOW_MS / 1000)
+                rechecked = True
+                continue
+            rechecked = False
+            for event_id in ids:
+                processed += _process_claimed(event_id, reraise=False)
+            db.session.expire_all()
 
 
 def sweep_webhooks() -> int:
@@ -94,7 +173,10 @@ def sweep_webhooks() -> int:
         now = utcnow()
         rows = db.session.execute(
             select(
-                WebhookEvent.id, WebhookEvent.status, WebhookEvent.attempts, WebhookEvent.claimed_at
+                WebhookEvent.id,
+                WebhookEvent.status,
+                WebhookEvent.attempts,
+                WebhookEvent.claimed_at,
             )
             .where(
                 or_(

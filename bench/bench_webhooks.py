@@ -1,0 +1,372 @@
+"""Benchmark: webhook intake under load, worker drain rate, and a 100,000-customer initial sync.
+
+Gunicorn serves the app on loopback over PostgreSQL and Redis; wrk sends signed
+`customers/update` deliveries of about 2 KB, each with its own webhook id. Then real workers
+drain what was accepted, and finally the app syncs 100,000 customers from the Shopify double.
+
+    .venv/bin/python bench/bench_webhooks.py [--seconds 20] [--connections 32] [--workers 2]
+
+Needs `wrk` (Debian package; installed here when run as root). Uses its own database
+(`bench_webhooks`) and Redis database 9, which it wipes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from shopify_app import create_app  # noqa: E402
+from shopify_app.extensions import db, redis_conn  # noqa: E402
+from shopify_app.models import WebhookEvent  # noqa: E402
+
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_webhooks"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+SECRET = "bench-api-secret-0123456789abcdef-0123"
+SHOP = "bench-shop.myshopify.com"
+SETTINGS = {
+    "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
+    "SHOPIFY_API_KEY": "bench-api-key",
+    "SHOPIFY_API_SECRET": SECRET,
+    "SECRET_KEY": "bench-secret-key",
+}
+
+
+def ensure_database() -> None:
+    url = make_url(DATABASE_URL)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+        ).scalar():
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
+def reset(app) -> None:
+    from flask_migrate import upgrade
+
+    from shopify_app.services.shops import install_shop
+    from shopify_app.shopify.tokens import TokenGrant
+
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
+        install_shop(SHOP, TokenGrant(access_token="shpat_bench", scope="read_customers"))
+        db.session.commit()
+        redis_conn().flushdb()
+
+
+def clear_events(app) -> None:
+    """Forget the warm-up's deliveries (and their queued drain jobs)."""
+    with app.app_context():
+        db.session.execute(text("DELETE FROM webhook_events"))
+        db.session.execute(text("DELETE FROM customers"))
+        db.session.commit()
+        redis_conn().flushdb()
+
+
+def customer_payload(n: int) -> bytes:
+    """A realistic customers/update body (about 2 KB), as Shopify's REST JSON."""
+    address = {
+        "id": 9_000_000 + n,
+        "customer_id": 7_000_000 + n,
+        "first_name": f"First{n}",
+        "last_name": f"Last{n}",
+        "company": "Example Trading Company",
+        "address1": f"{n} Main St",
+        "address2": "Suite 200",
+        "city": "Montréal",
+        "province": "Quebec",
+        "country": "Canada",
+        "zip": "H2X 1Y4",
+        "phone": "+1 514-555-0100",
+        "name": f"First{n} Last{n}",
+        "province_code": "QC",
+        "country_code": "CA",
+        "country_name": "Canada",
+        "default": True,
+    }
+    body = {
+        "id": 7_000_000 + n,
+        "email": f"customer{n}@example.com",
+        "created_at": "2026-01-01T10:00:00-05:00",
+        "updated_at": f"2026-11-{1 + n % 28:02d}T10:00:00-05:00",
+        "first_name": f"First{n}",
+        "last_name": f"Last{n}",
+        "orders_count": n % 7,
+        "state": "enabled" if n % 3 else "disabled",
+        "total_spent": f"{n % 500}.00",
+        "last_order_id": 450789469 + n,
+        "note": "Placed an order that had a fraud warning",
+        "verified_email": True,
+        "multipass_identifier": None,
+        "tax_exempt": False,
+        "tags": "loyal, newsletter, vip",
+        "last_order_name": f"#{1000 + n}",
+        "currency": "CAD",
+        "phone": f"+1514555{n % 10000:04d}",
+        "addresses": [address],
+        "tax_exemptions": [],
+        "email_marketing_consent": {
+            "state": "subscribed",
+            "opt_in_level": "single_opt_in",
+            "consent_updated_at": "2026-01-01T10:00:00-05:00",
+        },
+        "sms_marketing_consent": {
+            "state": "not_subscribed",
+            "opt_in_level": "single_opt_in",
+            "consent_updated_at": None,
+            "consent_collected_from": "OTHER",
+        },
+        "admin_graphql_api_id": f"gid://shopify/Customer/{7_000_000 + n}",
+        "default_address": address,
+        "locale": "fr",
+    }
+    return json.dumps(body).encode()
+
+
+def lua_script(count: int) -> str:
+    """wrk script: distinct signed bodies, a fresh webhook id on every request."""
+    entries = []
+    for n in range(count):
+        body = customer_payload(n)
+        signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest())
+        entries.append(f"{{{json.dumps(body.decode())}, {json.dumps(signature.decode())}}}")
+    return (
+        "local deliveries = {" + ",\n".join(entries) + "}\n"
+        "local counter = 0\n"
+        "local thread_id = 0\n"
+        "function setup(thread) thread:set('tid', tostring(math.random(1, 1e9))) end\n"
+        "function init(args) thread_id = tid end\n"
+        "function request()\n"
+        "  counter = counter + 1\n"
+        "  local d = deliveries[(counter % #deliveries) + 1]\n"
+        "  local headers = {}\n"
+        "  headers['Content-Type'] = 'application/json'\n"
+        "  headers['X-Shopify-Topic'] = 'customers/update'\n"
+        f"  headers['X-Shopify-Shop-Domain'] = '{SHOP}'\n"
+        "  headers['X-Shopify-API-Version'] = '2026-10'\n"
+        "  headers['X-Shopify-Hmac-Sha256'] = d[2]\n"
+        "  headers['X-Shopify-Webhook-Id'] = 'bench-' .. thread_id .. '-' .. counter\n"
+        "  return wrk.format('POST', '/webhooks', headers, d[1])\n"
+        "end\n"
+    )
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, **SETTINGS, "PYTHONUNBUFFERED": "1"}
+
+
+def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "-k",
+            "gthread",
+            "-w",
+            str(workers),
+            "--threads",
+            str(threads),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "app:app",
+        ],
+        cwd=ROOT,
+        env=env(),
+        start_new_session=True,
+    )
+    import requests
+
+    for _ in range(200):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/auth/session-token", timeout=1)
+            return process
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def run_wrk(port: int, seconds: int, connections: int, script: Path) -> dict[str, float]:
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", output, re.MULTILINE)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "none",
+    }
+
+
+def counts(app) -> tuple[int, int]:
+    with app.app_context():
+        total = db.session.execute(select(func.count()).select_from(WebhookEvent)).scalar_one()
+        done = db.session.execute(
+            select(func.count()).where(WebhookEvent.status == "processed")
+        ).scalar_one()
+        db.session.remove()
+        return total, done
+
+
+def drain(app, workers: int) -> tuple[float, int]:
+    total, _ = counts(app)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"],
+            cwd=ROOT,
+            env=env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(workers)
+    ]
+    started = time.monotonic()
+    for proc in procs:
+        proc.wait()
+    elapsed = time.monotonic() - started
+    _, done = counts(app)
+    return elapsed, done
+
+
+def bench_sync(customers: int) -> float:
+    """Initial sync of `customers` from the double through the real client and job."""
+    from shopify_app.jobs.sync import sync_customers
+    from shopify_app.models import Customer
+    from shopify_app.services.shops import install_shop
+    from shopify_app.shopify.tokens import exchange_session_token
+    from shopify_double import ShopifyDouble
+    from shopify_double.demo import seed_customers
+
+    double = ShopifyDouble(api_key="bench-api-key", api_secret=SECRET)
+    double.start()
+    try:
+        double.add_shop("sync-bench.myshopify.com")
+        seed_customers(double, "sync-bench.myshopify.com", customers)
+        app = create_app({**SETTINGS, "SHOPIFY_API_BASE": double.api_base})
+        with app.app_context():
+            grant = exchange_session_token(
+                "sync-bench.myshopify.com", double.session_token("sync-bench.myshopify.com")
+            )
+            shop = install_shop("sync-bench.myshopify.com", grant)
+            db.session.commit()
+            started = time.monotonic()
+            sync_customers(shop.id)
+            elapsed = time.monotonic() - started
+            synced = db.session.execute(
+                select(func.count()).where(Customer.shop_id == shop.id)
+            ).scalar_one()
+            assert synced == customers, (synced, customers)
+        return elapsed
+    finally:
+        double.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--gunicorn-workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="RQ workers draining")
+    parser.add_argument("--sync-customers", type=int, default=100_000)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+
+    ensure_database()
+    app = create_app(SETTINGS)
+    reset(app)
+    port = 18080
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "deliveries.lua"
+        script.write_text(lua_script(2000))
+        server = start_gunicorn(port, args.gunicorn_workers, args.threads)
+        try:
+            run_wrk(port, 3, args.connections, script)  # warm-up
+            clear_events(app)
+            load = run_wrk(port, args.seconds, args.connections, script)
+        finally:
+            stop(server)
+    accepted, _ = counts(app)
+    size = len(customer_payload(1))
+    print(
+        f"webhook intake: gunicorn gthread {args.gunicorn_workers}x{args.threads}, "
+        f"wrk {args.connections} connections, {args.seconds}s, body {size} bytes"
+    )
+    print(
+        f"  deliveries/s answered: {load['rps']:.0f}  (accepted and stored: "
+        f"{accepted / args.seconds:.0f}/s, {accepted} in all)"
+    )
+    print(
+        f"  p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms; non-2xx "
+        f"{load['non_2xx']}; socket errors: {load['socket_errors']}"
+    )
+    elapsed, done = drain(app, args.workers)
+    print(
+        f"worker drain: {args.workers} SimpleWorkers processed {done} deliveries in "
+        f"{elapsed:.1f}s = {done / elapsed:.0f}/s"
+    )
+    sync_seconds = bench_sync(args.sync_customers)
+    print(
+        f"initial sync: {args.sync_customers} customers from the double in "
+        f"{sync_seconds:.1f}s = {args.sync_customers / sync_seconds:.0f}/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
