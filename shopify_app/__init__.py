@@ -34,11 +34,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from shopify_app.admin import home
+    from shopify_app.admin import customers, home, metrics
     from shopify_app.auth import views as auth_views
     from webhooks import bp as webhooks_bp
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(customers.bp)
+    app.register_blueprint(metrics.bp)
+    from shopify_app.admin import imports as imports_admin
+
+    app.register_blueprint(imports_admin.bp)
+    from shopify_app import proxy
+    from shopify_app.admin import invitations as invitations_admin
+    from shopify_app.admin import program as program_admin
+
+    app.register_blueprint(program_admin.bp)
+    app.register_blueprint(invitations_admin.bp)
+    app.register_blueprint(proxy.bp)
     app.register_blueprint(webhooks_bp)
     return app

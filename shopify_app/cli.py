@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
 from sqlalchemy.orm import configure_mappers
 
+from shopify_app.csv_imports import cli as csv_imports_cli
 from shopify_app.extensions import db, redis_conn
 
 
@@ -15,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(worker)
     app.cli.add_command(sweep)
+    csv_imports_cli.init_app(app)
 
 
 @click.command("init-db")
@@ -29,9 +33,11 @@ def init_db() -> None:
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def demo(customers: int, base_url: str) -> None:
     """Seed the demo shop (idempotent) and print the URL that opens it."""
+    from shopify_app.csv_imports.samples import seed_demo_imports
     from shopify_app.demo import demo_home_url, prepare_demo_shop
 
     shop, source = prepare_demo_shop(customers)
+    click.echo(seed_demo_imports(shop))
     db.session.commit()
     click.echo(f"demo shop {shop.domain}: customers {source}")
     click.echo(f"open {demo_home_url(base_url)}")
@@ -54,6 +60,10 @@ def worker(burst: bool, forking: bool) -> None:
     from shopify_app.jobs.sweeper import start_sweeper
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # RQ forks its scheduler from this process: the child must not share pooled connections
+    # (or the locks held on them) with the worker.
+    engine = db.engine
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     stop = start_sweeper(app)
     w = worker_class([app.config["RQ_QUEUE"]], connection=redis_conn())
     try:

@@ -3,6 +3,7 @@
 from shopify_app.models.base import Base
 from shopify_app.models.compliance import DataRequest
 from shopify_app.models.customer import Customer, is_member_state
+from shopify_app.models.export import ExportJob
 from shopify_app.models.imports import ImportJob, ImportRowError
 from shopify_app.models.invitation import Invitation, InvitationBatch
 from shopify_app.models.order import Order, Refund
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "Customer",
     "DataRequest",
+    "ExportJob",
     "ImportJob",
     "ImportRowError",
     "Invitation",

@@ -15,7 +15,10 @@ POINTS, CONTACTS = "points", "contacts"
 
 class ImportJob(TimestampMixin, Base):
     __tablename__ = "import_jobs"
-    __table_args__ = (Index("ix_import_jobs_shop_id_file_sha256", "shop_id", "file_sha256"),)
+    __table_args__ = (
+        Index("ix_import_jobs_shop_id_file_sha256", "shop_id", "file_sha256"),
+        Index("ix_import_jobs_status_heartbeat_at", "status", "heartbeat_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
@@ -40,6 +43,13 @@ class ImportJob(TimestampMixin, Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    #: the spreadsheet row of the last committed batch: where a resumed job starts again.
+    last_row_number: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: runs started (first run, retries, resumes after a dead worker).
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: bumped at every batch commit; a running import silent past the lease is presumed dead.
+    heartbeat_at: Mapped[datetime | None]
+    rows_per_second: Mapped[float | None]
 
 
 class ImportRowError(Base):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.models.base import Base, BigIntegerPK, TimestampMixin
@@ -22,11 +23,22 @@ class InvitationBatch(TimestampMixin, Base):
     failed: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)
     finished_at: Mapped[datetime | None]
+    #: who to invite: {"customer_ids": […]}, {"matching": {filters}} or {"segment_id": N, …}.
+    selection: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: what preparing the batch found: skipped counts by reason, customers enrolled.
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
 
 
 class Invitation(TimestampMixin, Base):
     __tablename__ = "invitations"
-    __table_args__ = (Index("ix_invitations_shop_id_customer_id", "shop_id", "customer_id"),)
+    __table_args__ = (
+        Index("ix_invitations_shop_id_customer_id", "shop_id", "customer_id"),
+        # One invitation per customer: a second batch re-queues a failed one, never duplicates.
+        Index("uq_invitations_shop_id_customer_id", "shop_id", "customer_id", unique=True),
+        Index("ix_invitations_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
@@ -40,3 +52,5 @@ class Invitation(TimestampMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
+    #: when a worker claimed it for sending; a claim that never finished is not re-sent blindly.
+    claimed_at: Mapped[datetime | None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.models.base import Base, BigIntegerPK, TimestampMixin
@@ -19,6 +19,7 @@ class Referral(TimestampMixin, Base):
         Index("ix_referrals_shop_id_referrer_id", "shop_id", "referrer_id"),
         Index("ix_referrals_shop_id_status_created_at", "shop_id", "status", "created_at"),
         Index("ix_referrals_shop_id_discount_code", "shop_id", "discount_code"),
+        Index("ix_referrals_order_id", "order_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
@@ -32,6 +33,8 @@ class Referral(TimestampMixin, Base):
     block_reason: Mapped[str | None] = mapped_column(String(255))
     #: the referee's one-time discount code created in Shopify.
     discount_code: Mapped[str | None] = mapped_column(String(64))
+    #: the DiscountCodeNode gid of that code, when Shopify created it.
+    discount_shopify_id: Mapped[str | None] = mapped_column(String(255))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     order_total_minor: Mapped[int | None] = mapped_column(BigInteger)
     completed_at: Mapped[datetime | None]
@@ -42,6 +45,8 @@ class Reward(TimestampMixin, Base):
     __table_args__ = (
         Index("uq_rewards_shop_id_code", "shop_id", "code", unique=True),
         Index("uq_rewards_referral_id", "referral_id", unique=True),
+        Index("ix_rewards_used_order_id", "used_order_id"),
+        Index("ix_rewards_shopify_status", "shopify_status"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
@@ -58,6 +63,14 @@ class Reward(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default=UNUSED)
     used_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     used_at: Mapped[datetime | None]
+    #: the using order's total as counted in the referrer's revenue; 0 once that order reverses.
+    revenue_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: pending (Shopify must be brought in line) → synced | failed (retried by the sweep) | offline.
+    shopify_status: Mapped[str] = mapped_column(
+        String(16), default="pending", server_default="pending"
+    )
+    shopify_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    shopify_error: Mapped[str | None] = mapped_column(Text)
 
 
 class ProgramSettings(TimestampMixin, Base):
@@ -87,3 +100,5 @@ class ProgramSettings(TimestampMixin, Base):
     audience_segment_id: Mapped[int | None] = mapped_column(
         ForeignKey("segments.id", ondelete="SET NULL")
     )
+    #: {"fr": {"subject": …, "body": …}}: the email in locales other than the shop's own.
+    email_translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON)

@@ -1,0 +1,335 @@
+"""The customers table's query: filters, prefix search, sorts and keyset (cursor) pages.
+
+Pages are keyset pages over (sort key, id), each sort served by a (shop_id, key, id) index,
+so the last page of a million customers costs what the first does; OFFSET would read and
+discard every row before it. The same filters feed the export and "select all N matching".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Row,
+    Select,
+    func,
+    literal,
+    literal_column,
+    select,
+    tuple_,
+    type_coerce,
+)
+
+from shopify_app.extensions import db
+from shopify_app.models import Customer, Shop
+
+PAGE_SIZE = 50
+MAX_SEARCH_LENGTH = 100
+STATUSES = {"all": "All", "members": "Members", "guests": "Guests"}
+PROGRAMS = {"any": "Any program status", "joined": "Joined", "not_joined": "Not joined"}
+
+#: lower(trim(first || ' ' || last)): the name the table sorts and prefix-searches on; the
+#: migration indexes this exact expression.
+NAME_KEY = func.lower(
+    func.trim(Customer.first_name.op("||")(literal_column("' '")).op("||")(Customer.last_name))
+)
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: str
+    label: str
+    column: ColumnElement[Any]
+    kind: str  # "int", "str" or "datetime": how a cursor value is decoded
+
+
+SORTS: dict[str, Sort] = {
+    s.key: s
+    for s in [
+        Sort("date", "Date added", Customer.created_at, "datetime"),
+        Sort("name", "Name", NAME_KEY, "str"),
+        Sort("points", "Points", Customer.points_balance, "int"),
+        Sort("referrals", "Successful referrals", Customer.successful_referrals, "int"),
+        Sort("referrer_revenue", "Referrer revenue", Customer.referrer_revenue_minor, "int"),
+        Sort("referee_revenue", "Referee revenue", Customer.referee_revenue_minor, "int"),
+    ]
+}
+DEFAULT_DIRECTION = {"name": "asc"}
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that was not produced by this table (edited or truncated URL)."""
+
+
+@dataclass(frozen=True)
+class TableQuery:
+    """The table's state as its query parameters describe it; unknown values fall back."""
+
+    status: str = "all"
+    program: str = "any"
+    q: str = ""
+    sort: str = "date"
+    direction: str = "desc"
+    after: str | None = None
+    before: str | None = None
+    last: bool = False
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> TableQuery:
+        sort = args.get("sort", "date")
+        sort = sort if sort in SORTS else "date"
+        direction = args.get("direction") or DEFAULT_DIRECTION.get(sort, "desc")
+        return cls(
+            status=args.get("status") if args.get("status") in STATUSES else "all",
+            program=args.get("program") if args.get("program") in PROGRAMS else "any",
+            q=" ".join((args.get("q") or "").split())[:MAX_SEARCH_LENGTH],
+            sort=sort,
+            direction=direction if direction in {"asc", "desc"} else "desc",
+            after=args.get("after") or None,
+            before=args.get("before") or None,
+            last=args.get("last") == "1",
+        )
+
+    def filter_args(self) -> dict[str, str]:
+        """Filters, search and sort (not the page): what links, forms and exports carry."""
+        args = {"status": self.status, "program": self.program, "q": self.q, "sort": self.sort}
+        args["direction"] = self.direction
+        defaults = {"status": "all", "program": "any", "q": "", "sort": "date"}
+        defaults["direction"] = DEFAULT_DIRECTION.get(self.sort, "desc")
+        return {k: v for k, v in args.items() if v != defaults[k]}
+
+    def first_page(self) -> TableQuery:
+        return replace(self, after=None, before=None, last=False)
+
+
+def search_conditions(q: str) -> ColumnElement[bool] | None:
+    """Case-insensitive prefix match on the full name, the last name or the email."""
+    text = q.strip().lower()
+    if not text:
+        return None
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    # Inlined, so PostgreSQL sees the constant prefix and uses the pattern indexes even when
+    # the statement is prepared.
+    pattern = literal(escaped, literal_execute=True)
+    return (
+        NAME_KEY.like(pattern, escape="\\")
+        | func.lower(Customer.last_name).like(pattern, escape="\\")
+        | Customer.email_key.like(pattern, escape="\\")
+    )
+
+
+def filter_conditions(shop: Shop, query: TableQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        Customer.shop_id == shop.id,
+        Customer.deleted_at.is_(None),
+        Customer.redacted_at.is_(None),
+    ]
+    if query.status == "members":
+        conditions.append(Customer.is_member.is_(True))
+    elif query.status == "guests":
+        conditions.append(Customer.is_member.is_(False))
+    if query.program == "joined":
+        conditions.append(Customer.joined_at.is_not(None))
+    elif query.program == "not_joined":
+        conditions.append(Customer.joined_at.is_(None))
+    search = search_conditions(query.q)
+    if search is not None:
+        conditions.append(search)
+    return conditions
+
+
+def matching_customer_ids(shop: Shop, args: Mapping[str, str]) -> Select:
+    """Ids of the shop's customers matching the table's filters (status, program, q).
+
+    Used for "select all N matching": the caller runs or embeds the select.
+    """
+    return select(Customer.id).where(*filter_conditions(shop, TableQuery.from_args(args)))
+
+
+def count_matching(shop: Shop, query: TableQuery) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(Customer).where(*filter_conditions(shop, query))
+    ).scalar_one()
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """One table row, plain data for the template and the export."""
+
+    id: int
+    shopify_id: int | None
+    first_name: str
+    last_name: str
+    email: str | None
+    is_member: bool
+    joined_at: datetime | None
+    referral_code: str | None
+    total_referees: int
+    successful_referrals: int
+    referrer_revenue_minor: int
+    referee_revenue_minor: int
+    points_balance: int
+    created_at: datetime
+    sort_value: Any = field(repr=False, default=None)
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email or f"Customer {self.id}"
+
+    @property
+    def referral_revenue_minor(self) -> int:
+        return self.referrer_revenue_minor + self.referee_revenue_minor
+
+
+ROW_COLUMNS = (
+    Customer.id,
+    Customer.shopify_id,
+    Customer.first_name,
+    Customer.last_name,
+    Customer.email,
+    Customer.is_member,
+    Customer.joined_at,
+    Customer.referral_code,
+    Customer.total_referees,
+    Customer.successful_referrals,
+    Customer.referrer_revenue_minor,
+    Customer.referee_revenue_minor,
+    Customer.points_balance,
+    Customer.created_at,
+)
+
+
+def encode_cursor(sort: Sort, value: Any, id_: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([value, id_], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(sort: Sort, cursor: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, id_ = json.loads(raw)
+        if not isinstance(id_, int):
+            raise TypeError("id")
+        if sort.kind == "datetime":
+            value = datetime.fromisoformat(value)
+        elif sort.kind == "int" and not isinstance(value, int):
+            raise TypeError("value")
+        elif sort.kind == "str" and not isinstance(value, str):
+            raise TypeError("value")
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        raise InvalidCursor(cursor) from error
+    return value, id_
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[CustomerRow]
+    query: TableQuery
+    next_cursor: str | None
+    prev_cursor: str | None
+
+    @property
+    def is_first(self) -> bool:
+        return self.prev_cursor is None
+
+    @property
+    def is_last(self) -> bool:
+        return self.next_cursor is None
+
+
+def sort_order(query: TableQuery, *, reverse: bool = False) -> list[ColumnElement[Any]]:
+    """ORDER BY for the table's sort: the key, then the id, both in the same direction."""
+    descending = (query.direction == "desc") != reverse
+    keys = (SORTS[query.sort].column, Customer.id)
+    return [k.desc() if descending else k.asc() for k in keys]
+
+
+def _ordered(
+    shop: Shop, query: TableQuery, *, reverse: bool, columns: tuple = ROW_COLUMNS
+) -> tuple[Select, Sort]:
+    sort = SORTS[query.sort]
+    order = sort_order(query, reverse=reverse)
+    # The cursor value as the driver returns it (no UTC wrapping): it only goes back to SQL.
+    raw = type_coerce(sort.column, DateTime()) if sort.kind == "datetime" else sort.column
+    stmt = (
+        select(*columns, raw.label("sort_value"))
+        .where(*filter_conditions(shop, query))
+        .order_by(*order)
+    )
+    return stmt, sort
+
+
+def _after(stmt: Select, sort: Sort, cursor: tuple[Any, int], descending: bool) -> Select:
+    key = tuple_(sort.column, Customer.id)
+    bound = tuple_(literal(cursor[0], type_=sort.column.type), literal(cursor[1]))
+    return stmt.where(key < bound if descending else key > bound)
+
+
+def customer_page(shop: Shop, query: TableQuery, page_size: int = PAGE_SIZE) -> Page:
+    """One page of the table; `after`/`before` cursors or `last` pick which.
+
+    Going backwards (before a cursor, or the last page) reads the index in reverse and flips
+    the rows, so every page is one index range scan of page_size + 1 rows.
+    """
+    backwards = query.before is not None or (query.last and query.after is None)
+    stmt, sort = _ordered(shop, query, reverse=backwards)
+    descending = (query.direction == "desc") != backwards
+    cursor_text = query.before if backwards else query.after
+    if cursor_text:
+        stmt = _after(stmt, sort, decode_cursor(sort, cursor_text), descending)
+    fetched = db.session.execute(stmt.limit(page_size + 1)).all()
+    more = len(fetched) > page_size
+    rows = [CustomerRow(**row._mapping) for row in fetched[:page_size]]
+    if backwards:
+        rows.reverse()
+    first, last = (rows[0], rows[-1]) if rows else (None, None)
+
+    def cursor(row: CustomerRow | None) -> str | None:
+        return encode_cursor(sort, row.sort_value, row.id) if row else None
+
+    if backwards:
+        has_prev, has_next = more, query.before is not None
+    else:
+        has_prev, has_next = query.after is not None, more
+    return Page(
+        rows=rows,
+        query=query,
+        next_cursor=cursor(last) if has_next else None,
+        prev_cursor=cursor(first) if has_prev else None,
+    )
+
+
+def iter_row_batches(
+    shop: Shop, query: TableQuery, columns: tuple, batch: int = 10_000
+) -> Iterator[list[Row]]:
+    """Every matching row in table order, a keyset batch at a time (constant memory).
+
+    Rows are plain tuples of `columns` (plus the sort value), read on the Core connection:
+    the export formats a million of them, so it skips building objects.
+    """
+    stmt, sort = _ordered(shop, query.first_page(), reverse=False, columns=columns)
+    descending = query.direction == "desc"
+    cursor: tuple[Any, int] | None = None
+    connection = db.session.connection()
+    while True:
+        page = stmt if cursor is None else _after(stmt, sort, cursor, descending)
+        rows = connection.execute(page.limit(batch)).all()
+        if rows:
+            yield rows
+        if len(rows) < batch:
+            return
+        cursor = (rows[-1].sort_value, rows[-1].id)

@@ -1,0 +1,352 @@
+"""Referral revenue metrics for a date range, the period before it, and over time.
+
+Computed from the rows themselves (referrals, rewards, orders) with the definitions the page
+shows, so they agree with the per-customer columns the table and export read:
+- successful referral: a referral whose referee ordered with the code (status completed),
+  dated by completed_at;
+- referee revenue: the total of those referees' orders (Referral.order_total_minor);
+- referrer revenue: orders paid with a reward the referrer earned, as the referral engine
+  counts them (Reward.revenue_minor: the order's total, zero once it is reversed), dated by
+  the order's payment (Reward.used_at, which the engine sets to Order.paid_at);
+- conversion: of the referrals made in the period, the share completed; pending and blocked
+  likewise count the period's referrals by their status now.
+Days are the shop's calendar days (its time zone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Date, cast, func, literal, select
+
+from shopify_app.extensions import db
+from shopify_app.models import Customer, Referral, Reward, Shop
+from shopify_app.models.referral import BLOCKED, COMPLETED, PENDING, USED
+from shopify_app.services.money import exponent
+
+PRESETS = {"7": 7, "30": 30, "90": 90, "365": 365}
+DEFAULT_DAYS = 30
+MAX_DAYS = 731
+TOP_REFERRERS = 10
+
+
+class InvalidRange(ValueError):
+    """The chosen dates are not a usable range (unparseable, reversed or too long)."""
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class RangeChoice:
+    period: Period
+    granularity: str  # "day" or "week"
+    preset: str | None
+
+
+def shop_zone(shop: Shop) -> ZoneInfo:
+    try:
+        return ZoneInfo(shop.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def today_for(shop: Shop, now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(shop_zone(shop)).date()
+
+
+def parse_range(args: Mapping[str, str], today: date) -> RangeChoice:
+    """`range`=7|30|90|365 days ending today, or `start`/`end` dates; raises InvalidRange."""
+    granularity = args.get("granularity") if args.get("granularity") in {"day", "week"} else None
+    if args.get("start") or args.get("end"):
+        try:
+            start = date.fromisoformat(args.get("start") or "")
+            end = date.fromisoformat(args.get("end") or "")
+        except ValueError as error:
+            raise InvalidRange("Enter both dates as YYYY-MM-DD.") from error
+        if end < start:
+            raise InvalidRange("The end date is before the start date.")
+        if (end - start).days + 1 > MAX_DAYS:
+            raise InvalidRange(f"Choose a range of at most {MAX_DAYS} days.")
+        period, preset = Period(start, end), None
+    else:
+        preset = args.get("range") if args.get("range") in PRESETS else str(DEFAULT_DAYS)
+        period = Period(today - timedelta(days=PRESETS[preset] - 1), today)
+    granularity = granularity or ("week" if period.days > 92 else "day")
+    return RangeChoice(period, granularity, preset)
+
+
+@dataclass
+class Figures:
+    successful_referrals: int = 0
+    referee_revenue_minor: int = 0
+    referrer_revenue_minor: int = 0
+    referrals: int = 0
+    pending: int = 0
+    blocked: int = 0
+    completed_of_period: int = 0
+
+    @property
+    def conversion(self) -> Decimal | None:
+        """Percent of the period's referrals that completed, one decimal; None without any."""
+        if not self.referrals:
+            return None
+        share = Decimal(100 * self.completed_of_period) / Decimal(self.referrals)
+        return share.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class TopReferrer:
+    customer_id: int
+    name: str
+    successful_referrals: int
+    referee_revenue_minor: int
+
+
+@dataclass
+class MetricsReport:
+    choice: RangeChoice
+    current: Figures
+    previous: Figures
+    labels: list[str] = field(default_factory=list)
+    series: dict[str, list[int]] = field(default_factory=dict)
+    top_referrers: list[TopReferrer] = field(default_factory=list)
+
+    @property
+    def period(self) -> Period:
+        return self.choice.period
+
+
+def _bounds(shop: Shop, start: date, end: date) -> tuple[datetime, datetime]:
+    """UTC instants of the shop-local [start 00:00, end + 1 day 00:00)."""
+    zone = shop_zone(shop)
+    first = datetime.combine(start, time(), zone).astimezone(UTC)
+    after = datetime.combine(end + timedelta(days=1), time(), zone).astimezone(UTC)
+    return first, after
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _daily(
+    shop: Shop, stamp: Any, values: list[Any], conditions: list[Any]
+) -> dict[date, tuple[int, ...]]:
+    """Per shop-local day: a count and the sum of each of `values` over matching rows.
+
+    PostgreSQL groups by the local date itself; other databases (the SQLite demo) have no
+    time zone support, so their rows are bucketed here.
+    """
+    sums = [func.coalesce(func.sum(v), 0) for v in values]
+    if db.engine.dialect.name == "postgresql":
+        zone = literal(shop_zone(shop).key, literal_execute=True)
+        utc = literal("UTC", literal_execute=True)
+        day = cast(func.timezone(zone, func.timezone(utc, stamp)), Date)
+        stmt = select(day, func.count(), *sums).where(*conditions).group_by(day)
+        return {
+            _as_date(d): (int(n), *(int(v) for v in rest))
+            for d, n, *rest in db.session.execute(stmt)
+        }
+    zone = shop_zone(shop)
+    result: dict[date, list[int]] = {}
+    for when, *rest in db.session.execute(select(stamp, *values).where(*conditions)):
+        local = when.replace(tzinfo=UTC).astimezone(zone).date()
+        bucket = result.setdefault(local, [0] * (1 + len(values)))
+        bucket[0] += 1
+        for n, value in enumerate(rest, start=1):
+            bucket[n] += int(value or 0)
+    return {d: tuple(v) for d, v in result.items()}
+
+
+def metrics_report(shop: Shop, choice: RangeChoice) -> MetricsReport:
+    """Figures for the period and the one before it, a series per day or week, top referrers."""
+    period, previous = choice.period, choice.period.previous()
+    first, after = _bounds(shop, previous.start, period.end)
+
+    completed = _daily(
+        shop,
+        Referral.completed_at,
+        [Referral.order_total_minor],
+        [
+            Referral.shop_id == shop.id,
+            Referral.status == COMPLETED,
+            Referral.completed_at >= first,
+            Referral.completed_at < after,
+        ],
+    )
+    # The period's referrals by status now: totals only (the chart does not show them),
+    # which spares a per-row time zone conversion.
+    current_start = _bounds(shop, period.start, period.end)[0]
+    in_current = Referral.created_at >= current_start
+    made: dict[bool, dict[str, int]] = {True: {}, False: {}}
+    for status, current, previous_ in db.session.execute(
+        select(
+            Referral.status,
+            func.count().filter(in_current),
+            func.count().filter(~in_current),
+        )
+        .where(
+            Referral.shop_id == shop.id,
+            Referral.status.in_([PENDING, BLOCKED, COMPLETED]),
+            Referral.created_at >= first,
+            Referral.created_at < after,
+        )
+        .group_by(Referral.status)
+    ):
+        made[True][status], made[False][status] = int(current), int(previous_)
+    # Rewards are dated by their order's payment (the engine copies Order.paid_at to used_at).
+    referrer = _daily(
+        shop,
+        Reward.used_at,
+        [Reward.revenue_minor],
+        [
+            Reward.shop_id == shop.id,
+            Reward.status == USED,
+            Reward.used_at >= first,
+            Reward.used_at < after,
+        ],
+    )
+
+    def figures(p: Period, current: bool) -> Figures:
+        f = Figures()
+        for offset in range(p.days):
+            day = p.start + timedelta(days=offset)
+            count, revenue = completed.get(day, (0, 0))
+            f.successful_referrals += count
+            f.referee_revenue_minor += revenue
+            f.referrer_revenue_minor += referrer.get(day, (0, 0))[1]
+        by_status = made[current]
+        f.referrals = sum(by_status.values())
+        f.pending = by_status.get(PENDING, 0)
+        f.blocked = by_status.get(BLOCKED, 0)
+        f.completed_of_period = by_status.get(COMPLETED, 0)
+        return f
+
+    report = MetricsReport(choice, figures(period, True), figures(previous, False))
+    _fill_series(report, completed, referrer)
+    report.top_referrers = top_referrers(shop, *_bounds(shop, period.start, period.end))
+    return report
+
+
+def _fill_series(
+    report: MetricsReport,
+    completed: dict[date, tuple[int, ...]],
+    referrer: dict[date, tuple[int, ...]],
+) -> None:
+    period = report.period
+    buckets: dict[date, list[int]] = {}
+    for offset in range(period.days):
+        day = period.start + timedelta(days=offset)
+        key = day - timedelta(days=day.weekday()) if report.choice.granularity == "week" else day
+        bucket = buckets.setdefault(key, [0, 0, 0])
+        count, revenue = completed.get(day, (0, 0))
+        bucket[0] += count
+        bucket[1] += revenue
+        bucket[2] += referrer.get(day, (0, 0))[1]
+    report.labels = [d.isoformat() for d in buckets]
+    report.series = {
+        "successful_referrals": [b[0] for b in buckets.values()],
+        "referee_revenue_minor": [b[1] for b in buckets.values()],
+        "referrer_revenue_minor": [b[2] for b in buckets.values()],
+    }
+
+
+def top_referrers(shop: Shop, first: datetime, after: datetime) -> list[TopReferrer]:
+    """The customers whose referrals completed most in the period (revenue breaks ties)."""
+    count = func.count().label("n")
+    revenue = func.coalesce(func.sum(Referral.order_total_minor), 0).label("revenue")
+    ranked = (
+        select(Referral.referrer_id, count, revenue)
+        .where(
+            Referral.shop_id == shop.id,
+            Referral.status == COMPLETED,
+            Referral.completed_at >= first,
+            Referral.completed_at < after,
+        )
+        .group_by(Referral.referrer_id)
+        .order_by(count.desc(), revenue.desc(), Referral.referrer_id)
+        .limit(TOP_REFERRERS)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Customer.id,
+            Customer.first_name,
+            Customer.last_name,
+            Customer.email,
+            ranked.c.n,
+            ranked.c.revenue,
+        )
+        .join(ranked, ranked.c.referrer_id == Customer.id)
+        .where(Customer.shop_id == shop.id)
+        .order_by(ranked.c.n.desc(), ranked.c.revenue.desc(), Customer.id)
+    )
+    return [
+        TopReferrer(
+            r.id,
+            f"{r.first_name} {r.last_name}".strip() or r.email or f"#{r.id}",
+            int(r.n),
+            int(r.revenue),
+        )
+        for r in rows
+    ]
+
+
+def percent_change(current: int | Decimal | None, previous: int | Decimal | None) -> str | None:
+    """The change beside a figure, like "+12.5%"; None when there is nothing to compare."""
+    if current is None or previous is None or previous == 0:
+        return None
+    change = (Decimal(current) - Decimal(previous)) * 100 / Decimal(previous)
+    change = change.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{'+' if change > 0 else ''}{change}%"
+
+
+def chart_spec(shop: Shop, report: MetricsReport) -> dict[str, Any]:
+    """The JSON app.js draws with Chart.js; money in major units (display only)."""
+    scale = 10 ** exponent(shop.currency)
+    week = report.choice.granularity == "week"
+    labels = [
+        ("Week of " if week else "") + date.fromisoformat(d).strftime("%b %-d")
+        for d in report.labels
+    ]
+    return {
+        "type": "bar" if report.period.days <= 31 and not week else "line",
+        "labels": labels,
+        "currency": shop.currency,
+        "locale": shop.locale,
+        "datasets": [
+            {
+                "label": "Successful referrals",
+                "data": report.series["successful_referrals"],
+                "yAxisID": "y",
+                "kind": "count",
+            },
+            {
+                "label": "Referee revenue",
+                "data": [v / scale for v in report.series["referee_revenue_minor"]],
+                "yAxisID": "y1",
+                "kind": "money",
+            },
+            {
+                "label": "Referrer revenue",
+                "data": [v / scale for v in report.series["referrer_revenue_minor"]],
+                "yAxisID": "y1",
+                "kind": "money",
+            },
+        ],
+    }

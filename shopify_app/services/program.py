@@ -1,0 +1,393 @@
+"""The referral program: its settings, the invitation copy per locale, and who has joined.
+
+Settings have defaults that make the program work right after install; the merchant edits them
+on the Program page, where every value is validated before anything is saved.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
+
+from shopify_app.extensions import db
+from shopify_app.models import Customer, ProgramSettings, Segment, SegmentMember, Shop
+from shopify_app.models.base import utcnow
+from shopify_app.services.discounts import CODE_ALPHABET, FIXED_AMOUNT, PERCENTAGE, DiscountValue
+from shopify_app.services.money import exponent, to_minor
+from shopify_app.templating import format_money
+
+#: languages the invitation email exists in (templates/email/<lang>/); others fall back.
+EMAIL_LANGUAGES = ("en", "fr")
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+PLACEHOLDERS = (
+    "first_name",
+    "last_name",
+    "shop_name",
+    "referral_link",
+    "referral_code",
+    "referee_offer",
+    "referrer_reward",
+)
+DEFAULT_COPY: dict[str, dict[str, str]] = {
+    "en": {
+        "subject": "{shop_name} invites you to refer a friend",
+        "body": (
+            "Hi {first_name},\n\nShare your link with friends: they get {referee_offer} "
+            "their first order and you get {referrer_reward}.\n\n{referral_link}\n"
+        ),
+    },
+    "fr": {
+        "subject": "{shop_name} vous invite à parrainer vos amis",
+        "body": (
+            "Bonjour {first_name},\n\nPartagez votre lien avec vos amis : ils profitent de "
+            "{referee_offer} sur leur première commande et vous recevez {referrer_reward}.\n\n"
+            "{referral_link}\n"
+        ),
+    },
+}
+NAME_FALLBACK = {"en": "there", "fr": "à vous"}
+_PLACEHOLDER = re.compile(r"\{(\w*)\}")
+#: anything in braces, for validation: `{name.__class__}` is refused, not left as text.
+_BRACES = re.compile(r"\{([^{}\n]*)\}")
+REFERRAL_CODE_LENGTH = 7
+MAX_SUBJECT, MAX_BODY = 255, 10_000
+
+
+class InvalidSettings(ValueError):
+    """The settings form has errors; nothing was saved."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def get_settings(shop: Shop) -> ProgramSettings:
+    """The shop's settings, created with the defaults on first use."""
+    settings = db.session.get(ProgramSettings, shop.id)
+    if settings is None:
+        settings = ProgramSettings(shop_id=shop.id)
+        try:
+            with db.session.begin_nested():
+                db.session.add(settings)
+        except IntegrityError:
+            settings = db.session.get(ProgramSettings, shop.id)
+            assert settings is not None
+    return settings
+
+
+def referee_value(settings: ProgramSettings) -> DiscountValue:
+    return DiscountValue(settings.referee_offer_type, settings.referee_offer_value)
+
+
+def reward_value(settings: ProgramSettings) -> DiscountValue:
+    return DiscountValue(settings.reward_type, settings.reward_value)
+
+
+def language_of(locale: str | None) -> str:
+    """ "fr-CA" → "fr"; empty → ""."""
+    return re.split(r"[-_]", (locale or "").strip().lower(), maxsplit=1)[0]
+
+
+def email_language(shop: Shop, customer_locale: str | None) -> str:
+    """The customer's language when the email exists in it, else the shop's, else English."""
+    for candidate in (language_of(customer_locale), language_of(shop.locale)):
+        if candidate in EMAIL_LANGUAGES:
+            return candidate
+    return "en"
+
+
+def shop_language(shop: Shop) -> str:
+    return email_language(shop, None)
+
+
+def email_copy(shop: Shop, settings: ProgramSettings, language: str) -> tuple[str, str]:
+    """(subject, body) with placeholders, for a language of EMAIL_LANGUAGES.
+
+    The columns hold the shop language's copy; other languages come from the merchant's
+    translations or the built-in defaults. Untouched English column defaults in a shop of
+    another language give way to that language's built-in copy.
+    """
+    translated = (settings.email_translations or {}).get(language)
+    if translated:
+        return translated["subject"], translated["body"]
+    if language == shop_language(shop):
+        untouched = (
+            settings.email_subject == DEFAULT_COPY["en"]["subject"]
+            and settings.email_body == DEFAULT_COPY["en"]["body"]
+        )
+        if not (untouched and language != "en"):
+            return settings.email_subject, settings.email_body
+    copy = DEFAULT_COPY.get(language, DEFAULT_COPY["en"])
+    return copy["subject"], copy["body"]
+
+
+def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
+    """Replace `{name}` placeholders; plain substitution, never str.format on merchant text."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def describe_offer(value: DiscountValue, currency: str, language: str) -> str:
+    """ "10% off" / "10 % de réduction": the referee's offer in the email's language."""
+    if value.kind == PERCENTAGE:
+        amount = f"{value.value}%" if language == "en" else f"{value.value} %"
+    else:
+        amount = format_money(value.value, currency, language)
+    return f"{amount} off" if language == "en" else f"{amount} de réduction"
+
+
+def describe_reward(value: DiscountValue, currency: str, language: str) -> str:
+    offer = describe_offer(value, currency, language)
+    if language == "en":
+        return f"{offer} your next order"
+    return f"{offer} sur votre prochaine commande"
+
+
+# --- the settings form -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingsFormValues:
+    """What the Program page shows: stored values in the units a merchant types."""
+
+    referee_offer_type: str
+    referee_offer_value: str
+    reward_type: str
+    reward_value: str
+    min_order: str
+    copies: dict[str, dict[str, str]]
+
+
+def form_values(shop: Shop, settings: ProgramSettings) -> SettingsFormValues:
+    currency = shop.currency
+
+    def shown(kind: str, value: int) -> str:
+        return str(value) if kind == PERCENTAGE else _major(value, currency)
+
+    copies = {}
+    for language in EMAIL_LANGUAGES:
+        subject, body = email_copy(shop, settings, language)
+        copies[language] = {"subject": subject, "body": body}
+    return SettingsFormValues(
+        referee_offer_type=settings.referee_offer_type,
+        referee_offer_value=shown(settings.referee_offer_type, settings.referee_offer_value),
+        reward_type=settings.reward_type,
+        reward_value=shown(settings.reward_type, settings.reward_value),
+        min_order=_major(settings.min_order_minor, currency),
+        copies=copies,
+    )
+
+
+def values_from_form(form: Mapping[str, str]) -> SettingsFormValues:
+    """What the merchant typed, shown again next to the errors."""
+    return SettingsFormValues(
+        referee_offer_type=form.get("referee_offer_type", ""),
+        referee_offer_value=form.get("referee_offer_value", ""),
+        reward_type=form.get("reward_type", ""),
+        reward_value=form.get("reward_value", ""),
+        min_order=form.get("min_order", ""),
+        copies={
+            language: {
+                "subject": form.get(f"subject_{language}", ""),
+                "body": form.get(f"body_{language}", ""),
+            }
+            for language in EMAIL_LANGUAGES
+        },
+    )
+
+
+def _major(minor: int, currency: str) -> str:
+    digits = exponent(currency)
+    return f"{Decimal(minor).scaleb(-digits):.{digits}f}"
+
+
+def _parse_value(kind: str, raw: str, currency: str, field: str, errors: dict[str, str]) -> int:
+    raw = (raw or "").strip()
+    if kind not in (PERCENTAGE, FIXED_AMOUNT):
+        errors[field] = "Choose a percentage or a fixed amount."
+        return 0
+    if kind == PERCENTAGE:
+        if not raw.isdigit() or not 1 <= int(raw) <= 100:
+            errors[field] = "Enter a whole percentage between 1 and 100."
+            return 0
+        return int(raw)
+    minor = _parse_amount(raw, currency)
+    if minor is None or minor <= 0:
+        errors[field] = f"Enter an amount greater than 0 in {currency}, e.g. 10.00."
+        return 0
+    return minor
+
+
+def _parse_amount(raw: str, currency: str) -> int | None:
+    """A decimal amount with no more precision than the currency has; None when invalid."""
+    text = raw.strip().replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value < 0 or value.as_tuple().exponent < -exponent(currency):
+        return None
+    if value >= Decimal(10) ** 12:
+        return None
+    return to_minor(value, currency)
+
+
+def _check_copy(text: str, field: str, limit: int, errors: dict[str, str]) -> None:
+    if not text.strip():
+        errors[field] = "This can't be blank."
+    elif len(text) > limit:
+        errors[field] = f"Keep it under {limit:,} characters."
+    else:
+        unknown = sorted({m for m in _BRACES.findall(text) if m not in PLACEHOLDERS})
+        if unknown:
+            names = ", ".join("{" + u + "}" for u in unknown)
+            errors[field] = f"Unknown placeholder {names}. Use: " + ", ".join(
+                "{" + p + "}" for p in PLACEHOLDERS
+            )
+
+
+def update_settings(shop: Shop, form: Mapping[str, str]) -> ProgramSettings:
+    """Validate the Program form and apply it; raises InvalidSettings and changes nothing."""
+    settings = get_settings(shop)
+    errors: dict[str, str] = {}
+    currency = shop.currency
+    offer_type = form.get("referee_offer_type", "")
+    offer_value = _parse_value(
+        offer_type, form.get("referee_offer_value", ""), currency, "referee_offer_value", errors
+    )
+    reward_type = form.get("reward_type", "")
+    reward = _parse_value(
+        reward_type, form.get("reward_value", ""), currency, "reward_value", errors
+    )
+    min_order = _parse_amount(form.get("min_order", "") or "0", currency)
+    if min_order is None:
+        errors["min_order"] = f"Enter an amount of 0 or more in {currency}, e.g. 25.00."
+    copies: dict[str, tuple[str, str]] = {}
+    for language in EMAIL_LANGUAGES:
+        subject = (form.get(f"subject_{language}") or "").strip()
+        body = (form.get(f"body_{language}") or "").replace("\r\n", "\n").strip() + "\n"
+        _check_copy(subject, f"subject_{language}", MAX_SUBJECT, errors)
+        _check_copy(body, f"body_{language}", MAX_BODY, errors)
+        copies[language] = (subject, body)
+    if errors:
+        raise InvalidSettings(errors)
+
+    settings.referee_offer_type, settings.referee_offer_value = offer_type, offer_value
+    settings.reward_type, settings.reward_value = reward_type, reward
+    settings.min_order_minor = min_order or 0
+    own = shop_language(shop)
+    settings.email_subject, settings.email_body = copies[own]
+    translations = {}
+    for language, (subject, body) in copies.items():
+        default = DEFAULT_COPY[language]
+        if language != own and (subject, body) != (default["subject"], default["body"]):
+            translations[language] = {"subject": subject, "body": body}
+    settings.email_translations = translations or None
+    return settings
+
+
+# --- joining -----------------------------------------------------------------------------------
+
+
+def code_prefix(customer: Customer) -> str:
+    """Up to 8 letters of the first name (accents folded), so the code reads as theirs."""
+    source = customer.first_name or (customer.email or "").split("@")[0] or "friend"
+    folded = unicodedata.normalize("NFKD", source).encode("ascii", "ignore").decode()
+    letters = re.sub(r"[^A-Za-z]", "", folded).upper()[:8]
+    return letters or "FRIEND"
+
+
+def new_referral_code(customer: Customer) -> str:
+    """NAME-XXXXXXX: human-friendly, unguessable (31^7 ≈ 2.7e10 suffixes per name)."""
+    suffix = "".join(secrets.choice(CODE_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH))
+    return f"{code_prefix(customer)}-{suffix}"
+
+
+def join_program(shop: Shop, customer: Customer) -> Customer:
+    """Join the customer (idempotent): a joined date and a unique referral code."""
+    if customer.shop_id != shop.id:
+        raise ValueError("customer belongs to another shop")
+    if customer.referral_code and customer.joined_at:
+        return customer
+    for _ in range(5):
+        code = customer.referral_code or new_referral_code(customer)
+        try:
+            with db.session.begin_nested():
+                customer.referral_code = code
+                customer.joined_at = customer.joined_at or utcnow()
+        except IntegrityError:
+            continue  # the random code is taken (by anyone): draw another
+        return customer
+    raise RuntimeError("could not draw a unique referral code")
+
+
+def join_customers(shop: Shop, customer_ids: Iterable[int]) -> int:
+    """Join many customers (those not joined yet, not deleted); returns how many joined now.
+
+    One multi-row UPDATE per chunk; in the rare chunk where a random code collides, each
+    customer of that chunk is joined on its own so only the colliding one draws again.
+    """
+    ids = list(customer_ids)
+    table = Customer.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("cid"), table.c.joined_at.is_(None))
+        .values(referral_code=bindparam("code"), joined_at=bindparam("now"))
+    )
+    joined = 0
+    for start in range(0, len(ids), 500):
+        customers = db.session.scalars(
+            select(Customer).where(
+                Customer.shop_id == shop.id,
+                Customer.id.in_(ids[start : start + 500]),
+                Customer.joined_at.is_(None),
+                Customer.deleted_at.is_(None),
+                Customer.redacted_at.is_(None),
+            )
+        ).all()
+        if not customers:
+            continue
+        now = utcnow()
+        params = [
+            {"cid": c.id, "code": c.referral_code or new_referral_code(c), "now": now}
+            for c in customers
+        ]
+        try:
+            with db.session.begin_nested():
+                db.session.execute(statement, params)
+        except IntegrityError:
+            for customer in customers:
+                join_program(shop, customer)
+        else:
+            for customer in customers:
+                db.session.expire(customer, ["referral_code", "joined_at"])
+        joined += len(customers)
+    return joined
+
+
+def segment_member_ids(shop: Shop, segment: Segment):
+    """The members of a static segment, as a SELECT of customer ids."""
+    return select(SegmentMember.customer_id).where(
+        SegmentMember.segment_id == segment.id, SegmentMember.shop_id == shop.id
+    )
+
+
+def set_audience(shop: Shop, segment: Segment) -> ProgramSettings:
+    """Make the segment the program's audience (its members are enrolled by the batch job)."""
+    if segment.shop_id != shop.id:
+        raise ValueError("segment belongs to another shop")
+    settings = get_settings(shop)
+    db.session.execute(
+        update(Segment)
+        .where(Segment.shop_id == shop.id, Segment.id != segment.id)
+        .values(is_program_audience=False)
+    )
+    segment.is_program_audience = True
+    settings.audience_segment_id = segment.id
+    return settings

@@ -1,0 +1,232 @@
+"""Metrics against a hand-computed fixture: local-day edges, previous period, agreement."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from shopify_app.extensions import db
+from shopify_app.models import Customer
+from shopify_app.services.metrics import InvalidRange, metrics_report, parse_range
+from tests.admin.factories import make_customer, make_order, make_referral, make_reward
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def activity(shop):
+    """Shop in New York (EDT, UTC-4, from March 8 2026). Period: Mar 10-16; previous: Mar 3-9.
+
+    Local midnight of Mar 10 is 04:00 UTC; the period ends before Mar 17 04:00 UTC.
+    """
+    shop.timezone = "America/New_York"
+    a = make_customer(shop, first_name="Ada", last_name="A")
+    b = make_customer(shop, first_name="Bob", last_name="B")
+    c = make_customer(shop, first_name="Cy", last_name="C")
+    referees = [make_customer(shop, state="DISABLED") for _ in range(8)]
+    r = referees
+    # completed: (referrer, referee, created, completed, total)
+    make_referral(
+        shop,
+        a,
+        r[0],
+        status="completed",
+        created_at=utc(2026, 3, 10, 5),
+        completed_at=utc(2026, 3, 10, 4),
+        order_total_minor=10_000,
+    )  # first instant: in
+    make_referral(
+        shop,
+        b,
+        r[1],
+        status="completed",
+        created_at=utc(2026, 3, 5),
+        completed_at=utc(2026, 3, 10, 3, 59, 59),
+        order_total_minor=2_000,
+    )  # previous
+    make_referral(
+        shop,
+        a,
+        r[2],
+        status="completed",
+        created_at=utc(2026, 3, 12),
+        completed_at=utc(2026, 3, 17, 3, 59, 59),
+        order_total_minor=3_000,
+    )  # last: in
+    make_referral(
+        shop,
+        b,
+        r[3],
+        status="completed",
+        created_at=utc(2026, 3, 16, 12),
+        completed_at=utc(2026, 3, 17, 4),
+        order_total_minor=7_777,
+    )  # just after: out
+    make_referral(
+        shop,
+        c,
+        r[4],
+        status="completed",
+        created_at=utc(2026, 3, 13),
+        completed_at=utc(2026, 3, 13, 15),
+        order_total_minor=50_000,
+    )
+    make_referral(shop, a, r[5], status="pending", created_at=utc(2026, 3, 11))
+    make_referral(shop, c, r[6], status="pending", created_at=utc(2026, 3, 4))  # previous
+    make_referral(
+        shop,
+        b,
+        r[7],
+        status="blocked",
+        created_at=utc(2026, 3, 15),
+        block_reason="The referee had already ordered before",
+    )
+    make_referral(shop, a, None, status="pending", created_at=utc(2026, 3, 10, 3))  # previous
+    # rewards used: (owner, paid_at, total); a reversed order keeps status used, revenue 0
+    make_reward(shop, a, used_order=make_order(shop, a, 4_550, paid_at=utc(2026, 3, 10, 4)))
+    make_reward(shop, b, used_order=make_order(shop, b, 800, paid_at=utc(2026, 3, 17, 4)))
+    make_reward(shop, c, used_order=make_order(shop, c, 1_000, paid_at=utc(2026, 3, 9, 12)))
+    reversed_reward = make_reward(
+        shop, a, used_order=make_order(shop, a, 9_999, paid_at=utc(2026, 3, 14))
+    )
+    reversed_reward.revenue_minor = 0
+    make_reward(shop, b)  # unused
+    # The referral engine's maintained columns for that history, computed by hand.
+    a.total_referees, a.successful_referrals = 4, 2
+    a.referee_revenue_minor, a.referrer_revenue_minor = 13_000, 4_550
+    b.total_referees, b.successful_referrals = 2, 2
+    b.referee_revenue_minor, b.referrer_revenue_minor = 9_777, 800
+    c.total_referees, c.successful_referrals = 2, 1
+    c.referee_revenue_minor, c.referrer_revenue_minor = 50_000, 1_000
+    db.session.commit()
+    return shop, a, b, c
+
+
+def test_figures_match_the_hand_computed_period_and_previous_period(activity):
+    shop, a, b, c = activity
+    report = metrics_report(
+        shop, parse_range({"start": "2026-03-10", "end": "2026-03-16"}, date.today())
+    )
+    cur, prev = report.current, report.previous
+    assert cur.successful_referrals == 3  # r0 at the first instant, r2 at the last, c's
+    assert cur.referee_revenue_minor == 63_000
+    assert cur.referrer_revenue_minor == 4_550  # the reversed order counts 0, b's is after
+    assert (cur.referrals, cur.completed_of_period, cur.pending, cur.blocked) == (6, 4, 1, 1)
+    assert cur.conversion == Decimal("66.7")
+    assert prev.successful_referrals == 1 and prev.referee_revenue_minor == 2_000
+    assert prev.referrer_revenue_minor == 1_000
+    assert (prev.referrals, prev.completed_of_period, prev.pending, prev.blocked) == (3, 1, 2, 0)
+    assert prev.conversion == Decimal("33.3")
+    assert [
+        (t.customer_id, t.successful_referrals, t.referee_revenue_minor)
+        for t in report.top_referrers
+    ] == [(a.id, 2, 13_000), (c.id, 1, 50_000)]
+    assert report.labels[0] == "2026-03-10" and len(report.labels) == 7
+    series = report.series
+    assert series["successful_referrals"] == [1, 0, 0, 1, 0, 0, 1]
+    assert series["referee_revenue_minor"] == [10_000, 0, 0, 50_000, 0, 0, 3_000]
+    assert series["referrer_revenue_minor"] == [4_550, 0, 0, 0, 0, 0, 0]
+
+
+def test_weekly_series_sum_to_the_period_figures(activity):
+    shop, *_ = activity
+    choice = parse_range(
+        {"start": "2026-03-01", "end": "2026-03-31", "granularity": "week"}, date.today()
+    )
+    report = metrics_report(shop, choice)
+    assert report.labels[0] == "2026-02-23"  # the Monday of the week holding March 1
+    assert sum(report.series["successful_referrals"]) == report.current.successful_referrals == 5
+    assert sum(report.series["referee_revenue_minor"]) == report.current.referee_revenue_minor
+
+
+def test_all_time_metrics_agree_with_the_table_and_the_export(activity, admin):
+    shop, *_ = activity
+    report = metrics_report(
+        shop, parse_range({"start": "2025-06-01", "end": "2026-12-31"}, date.today())
+    )
+    sums = db.session.execute(
+        select(
+            func.sum(Customer.successful_referrals),
+            func.sum(Customer.referee_revenue_minor),
+            func.sum(Customer.referrer_revenue_minor),
+        ).where(Customer.shop_id == shop.id)
+    ).one()
+    assert (
+        tuple(sums)
+        == (
+            report.current.successful_referrals,
+            report.current.referee_revenue_minor,
+            report.current.referrer_revenue_minor,
+        )
+        == (5, 72_777, 6_350)
+    )
+    body = admin.get("/customers/export.csv").get_data().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert sum(int(r["Successful referrals"]) for r in rows) == 5
+    assert sum(Decimal(r["Referee revenue (USD)"]) for r in rows) == Decimal("727.77")
+    assert sum(Decimal(r["Referrer revenue (USD)"]) for r in rows) == Decimal("63.50")
+
+
+def test_metrics_page_shows_figures_definitions_chart_and_top_referrers(activity, admin):
+    response = admin.get("/metrics", query_string={"start": "2026-03-10", "end": "2026-03-16"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "$630.00" in html and "$45.50" in html and "66.7%" in html
+    assert "Referee ordered with the referral code" in html
+    assert "Orders by referrers paid with rewards they earned" in html
+    assert "Orders by referees with the referral discount" in html
+    assert "+200.0%" in html  # 3 successful referrals against 1
+    spec = json.loads(re.search(r'id="metrics-chart">(.*?)</script>', html, re.S)[1])
+    assert spec["datasets"][0]["data"] == [1, 0, 0, 1, 0, 0, 1]
+    assert spec["datasets"][1]["data"][3] == 500.0
+    assert "vendor/chart.umd.min.js" in html
+    assert "Ada A" in html and "Cy C" in html
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"start": "2026-03-10", "end": "2026-03-01"},
+        {"start": "nope", "end": "2026-03-01"},
+        {"start": "2020-01-01", "end": "2026-01-01"},
+    ],
+)
+def test_a_bad_range_is_explained_and_the_default_shown(admin, shop, args):
+    with pytest.raises(InvalidRange):
+        parse_range(args, date(2026, 3, 1))
+    response = admin.get("/metrics", query_string=args)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "p-banner--critical" in html and "Last 30 days" in html
+
+
+def test_another_shops_referrals_are_not_counted(activity, shopify_double):
+    from tests.helpers import make_shop
+
+    shop, *_ = activity
+    other = make_shop(shopify_double, "other-shop.myshopify.com")
+    x, y = make_customer(other), make_customer(other)
+    make_referral(
+        other,
+        x,
+        y,
+        status="completed",
+        created_at=utc(2026, 3, 11),
+        completed_at=utc(2026, 3, 11, 12),
+        order_total_minor=99_999,
+    )
+    db.session.commit()
+    report = metrics_report(
+        shop, parse_range({"start": "2026-03-10", "end": "2026-03-16"}, date.today())
+    )
+    assert report.current.successful_referrals == 3
+    assert all(t.customer_id != x.id for t in report.top_referrers)

@@ -1,0 +1,164 @@
+"""Helpers for import tests: customers to import into, files as merchants make them, the flow."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from shopify_app.extensions import db
+from shopify_app.models import Customer, ImportJob, ImportRowError, PointsEntry, Shop
+from tests.helpers import AdminClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def add_customers(shop: Shop, count: int, *, first_id: int = 7_000_000_001, balance: int = 0):
+    """`count` customers with consecutive Shopify ids; returns their Shopify ids."""
+    ids = list(range(first_id, first_id + count))
+    db.session.add_all(
+        Customer(
+            shop_id=shop.id,
+            shopify_id=shopify_id,
+            email=f"c{shopify_id}@example.com",
+            email_key=f"c{shopify_id}@example.com",
+            first_name="C",
+            last_name=str(shopify_id),
+            points_balance=balance,
+        )
+        for shopify_id in ids
+    )
+    db.session.commit()
+    return ids
+
+
+def balance(shop: Shop, shopify_id: int) -> int:
+    db.session.expire_all()
+    return db.session.execute(
+        select(Customer.points_balance).where(
+            Customer.shop_id == shop.id, Customer.shopify_id == shopify_id
+        )
+    ).scalar_one()
+
+
+def ledger(import_id: int | None = None, source: str = "import") -> list[PointsEntry]:
+    db.session.expire_all()
+    query = select(PointsEntry).where(PointsEntry.source == source).order_by(PointsEntry.row_number)
+    if import_id is not None:
+        query = query.where(PointsEntry.import_id == import_id)
+    return list(db.session.execute(query).scalars())
+
+
+def row_errors(import_id: int) -> dict[int, ImportRowError]:
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(ImportRowError).where(ImportRowError.import_id == import_id)
+    ).scalars()
+    return {row.row_number: row for row in rows}
+
+
+def count(model: Any) -> int:
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def get_import(import_id: int) -> ImportJob:
+    db.session.expire_all()
+    job = db.session.get(ImportJob, import_id)
+    assert job is not None
+    return job
+
+
+def upload(
+    admin: AdminClient, content: bytes, *, name: str = "points.csv", kind: str = "points", **form
+):
+    """POST the file as the import page's form does; returns the response."""
+    data = {"kind": kind, "file": (io.BytesIO(content), name), **form}
+    return admin.post("/imports", data, content_type="multipart/form-data")
+
+
+def upload_ok(admin: AdminClient, content: bytes, **kwargs) -> int:
+    response = upload(admin, content, **kwargs)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return int(response.headers["Location"].split("/imports/")[1].split("?")[0])
+
+
+def import_file(shop: Shop, content: bytes, *, name: str = "points.csv") -> int:
+    """Upload through the service (big files: the test client leaks its spooled body file)."""
+    from shopify_app.services import imports as service
+
+    job = service.create_import(shop, "points", name, io.BytesIO(content))
+    db.session.commit()
+    return job.id
+
+
+def confirm(admin: AdminClient, import_id: int, **form) -> Any:
+    return admin.post(f"/imports/{import_id}/confirm", {"apply_with_errors": "1", **form})
+
+
+def csv_bytes(rows: list[list[Any]], *, delimiter: str = ",", encoding: str = "utf-8") -> bytes:
+    lines = [delimiter.join(str(v) for v in row) for row in rows]
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+class Worker:
+    """`flask --app app worker` in a subprocess with the test app's settings; can be SIGKILLed."""
+
+    SETTINGS = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SHOPIFY_API_KEY",
+        "SHOPIFY_API_SECRET",
+        "SHOPIFY_API_BASE",
+        "SHOPIFY_APP_URL",
+        "SECRET_KEY",
+        "IMPORT_DIR",
+        "EXPORT_DIR",
+    )
+
+    def __init__(self, app: Flask, *args: str, log: Path | None = None) -> None:
+        env = {**os.environ, **{k: str(app.config[k]) for k in self.SETTINGS}}
+        self.log = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "worker", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its scheduler child, as an OOM kill of its container would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.log is not subprocess.DEVNULL:
+            self.log.close()

@@ -1,0 +1,98 @@
+"""The app proxy landing trusts only requests Shopify signed, and only fresh ones."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from shopify_app.extensions import db
+from shopify_app.models import Referral
+from shopify_app.services.program import join_program
+from tests.referrals.conftest import add_customer
+
+
+@pytest.fixture
+def anna(shop, shopify_double):
+    customer = add_customer(shopify_double, shop, email="anna@example.com", first_name="Anna")
+    join_program(shop, customer)
+    db.session.commit()
+    return customer
+
+
+def _referrals() -> int:
+    return db.session.scalar(select(func.count()).select_from(Referral))
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda q: {**q, "signature": "0" * 64}, id="wrong-signature"),
+        pytest.param(lambda q: {k: v for k, v in q.items() if k != "signature"}, id="unsigned"),
+        pytest.param(lambda q: {**q, "logged_in_customer_id": "999"}, id="param-changed"),
+        pytest.param(lambda q: {**q, "shop": "evil-shop.myshopify.com"}, id="other-shop"),
+    ],
+)
+def test_forged_proxy_requests_are_rejected_and_record_nothing(
+    client, shopify_double, shop, anna, tamper
+):
+    query = tamper(shopify_double.proxy_query(shop.domain))
+    response = client.get(f"/proxy/r/{anna.referral_code}", query_string=query)
+    assert response.status_code == 401
+    assert _referrals() == 0
+    assert shopify_double.discount_codes(shop.domain) == []
+
+
+def test_a_stale_signed_request_is_rejected(client, shopify_double, shop, anna):
+    query = shopify_double.proxy_query(shop.domain, timestamp=int(time.time()) - 3600)
+    response = client.get(f"/proxy/r/{anna.referral_code}", query_string=query)
+    assert response.status_code == 401 and _referrals() == 0
+
+
+def test_an_unknown_code_is_a_404(client, shopify_double, shop, anna):
+    query = shopify_double.proxy_query(shop.domain)
+    response = client.get("/proxy/r/NOBODY-2345678", query_string=query)
+    assert response.status_code == 404 and _referrals() == 0
+
+
+def test_a_shopify_failure_gives_a_retry_page_and_records_nothing(
+    client, shopify_double, shop, anna
+):
+    shopify_double.fail_next(status=500, n=10, retry_after=0)
+    query = shopify_double.proxy_query(shop.domain)
+    response = client.get(f"/proxy/r/{anna.referral_code}", query_string=query)
+    assert response.status_code == 503 and b"try again" in response.data
+    assert _referrals() == 0
+
+
+def test_the_redirect_applies_the_code_at_the_storefront(client, shopify_double, shop, anna):
+    query = shopify_double.proxy_query(shop.domain)
+    response = client.get(f"/proxy/r/{anna.referral_code.lower()}", query_string=query)
+    assert response.status_code == 302
+    referral = db.session.scalars(select(Referral)).one()
+    assert response.headers["Location"] == (
+        f"https://{shop.domain}/discount/{referral.discount_code}?redirect=/"
+    )
+
+
+def test_unsubscribe_link_asks_then_unsubscribes(client, shopify_double, shop, anna):
+    from shopify_app.proxy import unsubscribe_token
+
+    token = unsubscribe_token(anna)
+    page = client.get(
+        f"/proxy/unsubscribe/{token}", query_string=shopify_double.proxy_query(shop.domain)
+    )
+    assert page.status_code == 200 and b"Unsubscribe" in page.data
+    db.session.expire_all()
+    assert anna.unsubscribed is False
+    done = client.post(
+        f"/proxy/unsubscribe/{token}", query_string=shopify_double.proxy_query(shop.domain)
+    )
+    assert done.status_code == 200
+    db.session.expire_all()
+    assert anna.unsubscribed is True
+    forged = client.post(
+        f"/proxy/unsubscribe/{token[:-2]}xx", query_string=shopify_double.proxy_query(shop.domain)
+    )
+    assert forged.status_code == 404
