@@ -35,11 +35,14 @@ def demo(customers: int, base_url: str) -> None:
     """Seed the demo shop (idempotent) and print the URL that opens it."""
     from shopify_app.csv_imports.samples import seed_demo_imports
     from shopify_app.demo import demo_home_url, prepare_demo_shop
+    from shopify_app.demo_referrals import seed_demo_referrals
 
     shop, source = prepare_demo_shop(customers)
-    click.echo(seed_demo_imports(shop))
     db.session.commit()
     click.echo(f"demo shop {shop.domain}: customers {source}")
+    click.echo(seed_demo_referrals(shop))
+    click.echo(seed_demo_imports(shop))
+    db.session.commit()
     click.echo(f"open {demo_home_url(base_url)}")
 
 
