@@ -320,8 +320,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--gunicorn-workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--gunicorn-workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="RQ workers draining")
     parser.add_argument("--sync-customers", type=int, default=100_000)
     args = parser.parse_args()
@@ -361,6 +361,8 @@ def main() -> None:
         f"worker drain: {args.workers} SimpleWorkers processed {done} deliveries in "
         f"{elapsed:.1f}s = {done / elapsed:.0f}/s"
     )
+    if not args.sync_customers:
+        return
     sync_seconds = bench_sync(args.sync_customers)
     print(
         f"initial sync: {args.sync_customers} customers from the double in "
