@@ -28,7 +28,8 @@ CUSTOMER_FIELDS = (
     "id firstName lastName defaultEmailAddress { emailAddress } locale state tags updatedAt"
 )
 
-COUNT_QUERY = "query CustomerCount { customersCount { count } }"
+#: `limit: null`: the exact count (the default stops at 10,000, which would hide a large store).
+COUNT_QUERY = "query CustomerCount { customersCount(limit: null) { count precision } }"
 PAGE_QUERY = f"""
 query CustomersPage($first: Int!, $after: String) {{
   customers(first: $first, after: $after, sortKey: ID) {{

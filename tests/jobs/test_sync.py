@@ -123,3 +123,18 @@ def test_tiny_stores_sync(app, shop, shopify_double, count):
     run_jobs(app)
     assert _sync_state(shop.id).sync_status == "done"
     assert len(_table(shop.id)) == count
+
+
+def test_store_over_ten_thousand_is_counted_exactly_and_bulk_synced(
+    app, shop, shopify_double, monkeypatch
+):
+    from shopify_double.demo import seed_customers
+
+    seed_customers(shopify_double, shop.domain, 10_050)
+    monkeypatch.setattr(sync, "BULK_THRESHOLD", 10_000)
+    enqueue_after_install(shop)
+    run_jobs(app)
+    done = _sync_state(shop.id)
+    assert (done.sync_status, done.sync_total, done.sync_done) == ("done", 10_050, 10_050)
+    assert any(c["operation_name"] == "RunBulk" for c in shopify_double.graphql_calls)
+    assert len(_table(shop.id)) == 10_050
