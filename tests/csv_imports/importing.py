@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
 from sqlalchemy import func, select
 
 from shopify_app.extensions import db
@@ -108,57 +100,3 @@ def confirm(admin: AdminClient, import_id: int, **form) -> Any:
 def csv_bytes(rows: list[list[Any]], *, delimiter: str = ",", encoding: str = "utf-8") -> bytes:
     lines = [delimiter.join(str(v) for v in row) for row in rows]
     return ("\r\n".join(lines) + "\r\n").encode(encoding)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
-class Worker:
-    """`flask --app app worker` in a subprocess with the test app's settings; can be SIGKILLed."""
-
-    SETTINGS = (
-        "DATABASE_URL",
-        "REDIS_URL",
-        "SHOPIFY_API_KEY",
-        "SHOPIFY_API_SECRET",
-        "SHOPIFY_API_BASE",
-        "SHOPIFY_APP_URL",
-        "SECRET_KEY",
-        "IMPORT_DIR",
-        "EXPORT_DIR",
-    )
-
-    def __init__(self, app: Flask, *args: str, log: Path | None = None) -> None:
-        env = {**os.environ, **{k: str(app.config[k]) for k in self.SETTINGS}}
-        self.log = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "app", "worker", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its scheduler child, as an OOM kill of its container would."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        if self.log is not subprocess.DEVNULL:
-            self.log.close()

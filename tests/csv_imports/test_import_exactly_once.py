@@ -12,7 +12,6 @@ from shopify_app.extensions import db, queue
 from shopify_app.jobs.imports import queue_import, run_import, sweep_imports
 from shopify_app.models import Customer, PointsEntry
 from tests.csv_imports.importing import (
-    Worker,
     add_customers,
     balance,
     confirm,
@@ -22,9 +21,9 @@ from tests.csv_imports.importing import (
     import_file,
     ledger,
     upload_ok,
-    wait_for,
 )
 from tests.helpers import run_jobs
+from tests.workers import wait_for
 
 A, B = 7_000_000_001, 7_000_000_002
 
@@ -63,18 +62,15 @@ def test_a_batch_applied_twice_adds_nothing_the_second_time(app, ctx, admin, sho
     assert count(PointsEntry) == 2
 
 
-def test_two_workers_on_the_same_import_apply_each_row_once(app, admin, shop, tmp_path):
+def test_two_workers_on_the_same_import_apply_each_row_once(app, admin, shop, workers):
     add_customers(shop, 50)
     rows = [["shopify_id", "points_to_add"]] + [[A + n % 50, 1] for n in range(60_000)]
     import_id = import_file(shop, csv_bytes(rows))
     confirm(admin, import_id)
     queue_import(import_id, 99)  # a second job for the same import
-    workers = [Worker(app, log=tmp_path / f"w{n}.log") for n in range(2)]
-    try:
-        wait_for(lambda: get_import(import_id).status == "done", timeout=120)
-    finally:
-        for worker in workers:
-            worker.stop()
+    workers.start()
+    workers.start()
+    wait_for(lambda: get_import(import_id).status == "done", timeout=120)
     total = db.session.execute(select(func.sum(Customer.points_balance))).scalar_one()
     assert total == 60_000
     assert count(PointsEntry) == 60_000
@@ -114,7 +110,7 @@ def _valid_sum(rows: list[list]) -> int:
     return sum(r[1] for r in rows[1:] if isinstance(r[1], int))
 
 
-def test_worker_killed_mid_import_resumes_and_applies_each_row_once(app, admin, shop, tmp_path):
+def test_worker_killed_mid_import_resumes_and_applies_each_row_once(app, admin, shop, workers):
     customers = add_customers(shop, 2_000)
     rows: list[list] = [["shopify_id", "points_to_add", "description"]]
     for n in range(300_000):
@@ -124,23 +120,17 @@ def test_worker_killed_mid_import_resumes_and_applies_each_row_once(app, admin, 
             rows.append([customers[n % 2_000], 1 + n % 3, "Bonus"])
     import_id = import_file(shop, csv_bytes(rows))
     confirm(admin, import_id)
-    first = Worker(app, log=tmp_path / "first.log")
-    try:
-        wait_for(lambda: 0 < get_import(import_id).processed_rows, timeout=120, interval=0.02)
-        first.kill()
-    finally:
-        first.stop()
+    first = workers.start()
+    wait_for(lambda: 0 < get_import(import_id).processed_rows, timeout=120, interval=0.02)
+    first.kill()
     job = get_import(import_id)
     assert job.status == "running" and job.processed_rows < 300_000, "killed too late"
     killed_at = job.processed_rows
 
     # The sweeper (every worker runs one) sees the import's lock free and re-queues it.
     Redis.from_url(app.config["REDIS_URL"]).delete("shopify_app:sweeper")
-    second = Worker(app, log=tmp_path / "second.log")
-    try:
-        wait_for(lambda: get_import(import_id).status == "done", timeout=180)
-    finally:
-        second.stop()
+    workers.start()
+    wait_for(lambda: get_import(import_id).status == "done", timeout=180)
 
     job = get_import(import_id)
     assert job.attempts == 2 and killed_at < job.processed_rows == 300_000
