@@ -8,7 +8,6 @@ applied with set-based statements; elsewhere (SQLite) a simpler batched path doe
 from __future__ import annotations
 
 import bisect
-import gc
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from shopify_app.csv_imports.reading import ColumnSpec, CsvSource
+from shopify_app.csv_imports.reading import ColumnSpec, CsvSource, collect_batch_garbage
 from shopify_app.csv_imports.row_errors import RowError
 from shopify_app.extensions import db
 from shopify_app.models import Customer, PointsEntry
@@ -285,7 +284,7 @@ def _preview_chunk(
     if errors:
         errors.sort(key=lambda e: e.row_number)
         on_errors(errors)
-    gc.collect()  # the collector is paused while rows stream; free this chunk's few cycles
+    collect_batch_garbage()
 
 
 def _values_of(chunk: list[tuple[int, list[str]]], row_number: int) -> list[str]:
@@ -403,8 +402,7 @@ def _apply_postgresql(
     # The running balance sorts the batch; in memory it is a fraction of the spill to disk.
     cursor.execute("SET LOCAL work_mem = '64MB'")
     with cursor.copy("COPY points_stage (row_number, ref, delta, description) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+        copy.write(_copy_text(rows))
     params = {"shop": shop_id, "import": import_id, "source": source, "now": utcnow()}
     cursor.execute(
         "UPDATE points_stage s SET customer_id = c.id, balance = c.points_balance "
@@ -443,6 +441,24 @@ def _apply_postgresql(
             cursor.execute("DELETE FROM points_stage WHERE row_number = ANY(%s)", (dropped,))
     cursor.execute(_APPLY_SQL, params)
     return int(cursor.fetchone()[0]), rejections
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(rows: Sequence[PointsRow]) -> str:
+    """The batch in COPY's text format, built in one pass (write_row per row took 2 s/1M).
+
+    Descriptions repeat (most rows of a file share one), so each is escaped once.
+    """
+    escaped: dict[str, str] = {}
+    lines = []
+    for row_number, ref, delta, description in rows:
+        text = escaped.get(description)
+        if text is None:
+            text = escaped[description] = description.translate(_COPY_ESCAPES)
+        lines.append(f"{row_number}\t{ref}\t{delta}\t{text}\n")
+    return "".join(lines)
 
 
 def _overdrawn_rows(

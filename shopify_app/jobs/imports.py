@@ -10,7 +10,6 @@ SQLite). A killed import is re-queued by `sweep_imports` and resumes after its l
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import queue
 import threading
@@ -28,7 +27,7 @@ from rq.job import Job
 from sqlalchemy import and_, or_, select, text, update
 
 from shopify_app.csv_imports import contacts, points
-from shopify_app.csv_imports.reading import gc_paused, map_columns
+from shopify_app.csv_imports.reading import collect_batch_garbage, gc_paused, map_columns
 from shopify_app.csv_imports.row_errors import RowError, clear_row_errors, store_row_errors
 from shopify_app.errors import ImportFileError
 from shopify_app.extensions import db, redis_conn
@@ -251,7 +250,7 @@ def _run(import_id: int, attempt: int) -> str:
             if _commit_batch(job, attempt, runner, parsed, progress):
                 _finish(import_id, service.CANCELLED)
                 return "cancelled"
-            gc.collect()  # the few cycles a batch leaves (ORM state), so memory stays flat
+            collect_batch_garbage()
     _fence(import_id, attempt, service.RUNNING)
     job.summary = {**(job.summary or {}), "result": runner.result(), "seconds": _seconds(job)}
     job.status = service.DONE

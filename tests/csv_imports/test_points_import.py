@@ -76,6 +76,22 @@ def test_each_row_error_is_stored_and_only_valid_rows_apply(app, admin, shop):
     assert [e.balance_after for e in entries] == [125, 140, 70, 75]
 
 
+def test_descriptions_keep_tabs_backslashes_and_newlines(app, admin, shop):
+    """The batch travels to PostgreSQL in COPY's text format: its escapes must round-trip."""
+    add_customers(shop, 2)
+    tricky = ["Tab\there", "Back\\slash \\N", "Two\nlines", "Carriage\rreturn", "Café ☕"]
+    content = csv_bytes(
+        [["shopify_id", "points_to_add", "description"]]
+        + [[A if n % 2 else B, n + 1, '"' + text + '"'] for n, text in enumerate(tricky)]
+    )
+    import_id = upload_ok(admin, content)
+    confirm(admin, import_id)
+    run_jobs(app)
+
+    assert [e.description for e in ledger(import_id)] == tricky
+    assert (balance(shop, A), balance(shop, B)) == (2 + 4, 1 + 3 + 5)
+
+
 def test_rejected_rows_download_has_original_columns_plus_error(app, admin, shop):
     add_customers(shop, 1)
     content = csv_bytes(
