@@ -342,6 +342,7 @@ def apply_points(
     *,
     source: str = SOURCE,
     by_customer_id: bool = False,
+    staged: str | None = None,
 ) -> tuple[int, list[Rejection]]:
     """Apply a batch against the balances at apply time; returns (rows applied, rejections).
 
@@ -350,11 +351,13 @@ def apply_points(
 
     Args:
         by_customer_id: rows carry the app's customer id (reverts) instead of Shopify's.
+        staged: `stage_text(rows)`, when the caller built it ahead (in the reader thread).
     """
     if not rows:
         return 0, []
     if db.engine.dialect.name == "postgresql":
-        return _apply_postgresql(shop_id, import_id, rows, source, by_customer_id)
+        text = staged if staged is not None else stage_text(rows)
+        return _apply_postgresql(shop_id, import_id, text, source, by_customer_id)
     return _apply_batched(shop_id, import_id, rows, source, by_customer_id)
 
 
@@ -386,7 +389,7 @@ SELECT coalesce(sum(entries), 0) FROM updated
 
 
 def _apply_postgresql(
-    shop_id: int, import_id: int, rows: Sequence[PointsRow], source: str, by_customer_id: bool
+    shop_id: int, import_id: int, staged: str, source: str, by_customer_id: bool
 ) -> tuple[int, list[Rejection]]:
     """COPY the batch in, resolve and reject in the stage, then one insert-and-update.
 
@@ -402,16 +405,14 @@ def _apply_postgresql(
     # The running balance sorts the batch; in memory it is a fraction of the spill to disk.
     cursor.execute("SET LOCAL work_mem = '64MB'")
     with cursor.copy("COPY points_stage (row_number, ref, delta, description) FROM STDIN") as copy:
-        copy.write(_copy_text(rows))
+        copy.write(staged)
     params = {"shop": shop_id, "import": import_id, "source": source, "now": utcnow()}
     cursor.execute(
         "UPDATE points_stage s SET customer_id = c.id, balance = c.points_balance "
         f"FROM customers c WHERE c.shop_id = %(shop)s AND c.{ref} = s.ref{alive}",
         params,
     )
-    cursor.execute(
-        "DELETE FROM points_stage WHERE customer_id IS NULL RETURNING row_number, ref"
-    )
+    cursor.execute("DELETE FROM points_stage WHERE customer_id IS NULL RETURNING row_number, ref")
     rejections: list[Rejection] = [
         (row_number, "shopify_id", str(unknown), unknown_reason(unknown))
         for row_number, unknown in cursor.fetchall()
@@ -446,7 +447,7 @@ def _apply_postgresql(
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_text(rows: Sequence[PointsRow]) -> str:
+def stage_text(rows: Sequence[PointsRow]) -> str:
     """The batch in COPY's text format, built in one pass (write_row per row took 2 s/1M).
 
     Descriptions repeat (most rows of a file share one), so each is escaped once.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from rq.job import Job
 from sqlalchemy import and_, or_, select, text, update
 
 from shopify_app.csv_imports import contacts, points
-from shopify_app.csv_imports.reading import collect_batch_garbage, gc_paused, map_columns
+from shopify_app.csv_imports.reading import gc_paused, map_columns
 from shopify_app.csv_imports.row_errors import RowError, clear_row_errors, store_row_errors
 from shopify_app.errors import ImportFileError
 from shopify_app.extensions import db, redis_conn
@@ -250,7 +251,6 @@ def _run(import_id: int, attempt: int) -> str:
             if _commit_batch(job, attempt, runner, parsed, progress):
                 _finish(import_id, service.CANCELLED)
                 return "cancelled"
-            collect_batch_garbage()
     _fence(import_id, attempt, service.RUNNING)
     job.summary = {**(job.summary or {}), "result": runner.result(), "seconds": _seconds(job)}
     job.status = service.DONE
@@ -294,6 +294,10 @@ def prefetch(
             handoff.put(error)
 
     thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+    # The reader holds the GIL while it parses; when a query returns, the applying thread
+    # should not wait the default 5 ms for its turn, some ten times per batch.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
     thread.start()
     try:
         while (item := handoff.get()) is not None:
@@ -301,6 +305,7 @@ def prefetch(
                 raise item
             yield item
     finally:
+        sys.setswitchinterval(switch_interval)
         stop.set()
         while thread.is_alive():
             try:
@@ -342,6 +347,8 @@ class Parsed:
     records: dict[int, list[str]]
     last_row: int
     size: int
+    #: points on PostgreSQL: the rows in COPY's text format, built by the reader thread.
+    staged: str | None = None
 
 
 def _parse_batch(parser: Any, batch: list[tuple[int, list[str]]], keep: Any) -> Parsed:
@@ -362,13 +369,19 @@ class _PointsRunner:
         self.job_id, self.shop_id = job.id, job.shop_id
         mapping = map_columns(source, points.COLUMNS)
         self.parser = points.PointsRowParser(source, mapping, service.default_description(job))
+        self.copy_in = db.engine.dialect.name == "postgresql"
         self.counts = dict((job.summary or {}).get("result") or {})
 
     def parse(self, batch: list[tuple[int, list[str]]]) -> Parsed:
-        return _parse_batch(self.parser, batch, keep=True)
+        parsed = _parse_batch(self.parser, batch, keep=True)
+        if self.copy_in:
+            parsed.staged = points.stage_text(parsed.rows)
+        return parsed
 
     def apply(self, parsed: Parsed) -> tuple[int, list[RowError]]:
-        applied, rejections = points.apply_points(self.shop_id, self.job_id, parsed.rows)
+        applied, rejections = points.apply_points(
+            self.shop_id, self.job_id, parsed.rows, staged=parsed.staged
+        )
         errors = list(parsed.errors)
         for row_number, column, value, reason in rejections:
             raw = self.parser.source.raw_record(parsed.records[row_number])
