@@ -4,7 +4,11 @@ Gunicorn serves the app on loopback over PostgreSQL and Redis; wrk sends signed
 `customers/update` deliveries of about 2 KB, each with its own webhook id. Then real workers
 drain what was accepted, and finally the app syncs 100,000 customers from the Shopify double.
 
-    .venv/bin/python bench/bench_webhooks.py [--seconds 20] [--connections 32] [--workers 2]
+    .venv/bin/python bench/bench_webhooks.py [--seconds 20] [--connections 16] [--workers 2]
+        [--during-import]
+
+`--during-import` measures the intake again while `bench_imports.py` applies its 1,000,000-row
+points file on the same PostgreSQL (its own database and worker).
 
 Needs `wrk` (Debian package; installed here when run as root). Uses its own database
 (`bench_webhooks`) and Redis database 9, which it wipes.
@@ -316,12 +320,62 @@ def bench_sync(customers: int) -> float:
         double.stop()
 
 
+def start_import_load() -> subprocess.Popen:
+    """Run the import benchmark beside us; returns once its worker is applying the file."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench/bench_imports.py"), "--no-kill", "--no-sqlite"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    for line in process.stdout:
+        if "preview:" in line:
+            time.sleep(4)  # the bench starts its worker, waits 2 s, then confirms
+            return process
+    raise RuntimeError("the import benchmark stopped before its import started")
+
+
+def finish_import_load(process: subprocess.Popen) -> str:
+    """The import benchmark's own report of the import that ran under the webhook load."""
+    report = [line.strip() for line in process.stdout if "import:" in line]
+    process.wait()
+    return report[0] if report else "the import benchmark printed no result"
+
+
+def intake(port: int, args, script: Path, app, label: str) -> None:
+    """One wrk run against a fresh gunicorn; prints accepted deliveries/s and latency."""
+    server = start_gunicorn(port, args.gunicorn_workers, args.threads)
+    try:
+        run_wrk(port, 3, args.connections, script)  # warm-up
+        clear_events(app)
+        load = run_wrk(port, args.seconds, args.connections, script)
+    finally:
+        stop(server)
+    accepted, _ = counts(app)
+    size = len(customer_payload(1))
+    print(
+        f"webhook intake{label}: gunicorn gthread {args.gunicorn_workers}x{args.threads}, "
+        f"wrk {args.connections} connections, {args.seconds}s, body {size} bytes"
+    )
+    print(
+        f"  deliveries/s answered: {load['rps']:.0f}  (accepted and stored: "
+        f"{accepted / args.seconds:.0f}/s, {accepted} in all)"
+    )
+    print(
+        f"  p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms; non-2xx "
+        f"{load['non_2xx']}; socket errors: {load['socket_errors']}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--gunicorn-workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--gunicorn-workers", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--during-import", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="RQ workers draining")
     parser.add_argument("--sync-customers", type=int, default=100_000)
     args = parser.parse_args()
@@ -335,27 +389,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "deliveries.lua"
         script.write_text(lua_script(2000))
-        server = start_gunicorn(port, args.gunicorn_workers, args.threads)
-        try:
-            run_wrk(port, 3, args.connections, script)  # warm-up
+        if args.during_import:
+            importer = start_import_load()
+            intake(port, args, script, app, " during a 1M-row points import")
+            print(f"  {finish_import_load(importer)}")
             clear_events(app)
-            load = run_wrk(port, args.seconds, args.connections, script)
-        finally:
-            stop(server)
-    accepted, _ = counts(app)
-    size = len(customer_payload(1))
-    print(
-        f"webhook intake: gunicorn gthread {args.gunicorn_workers}x{args.threads}, "
-        f"wrk {args.connections} connections, {args.seconds}s, body {size} bytes"
-    )
-    print(
-        f"  deliveries/s answered: {load['rps']:.0f}  (accepted and stored: "
-        f"{accepted / args.seconds:.0f}/s, {accepted} in all)"
-    )
-    print(
-        f"  p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms; non-2xx "
-        f"{load['non_2xx']}; socket errors: {load['socket_errors']}"
-    )
+        intake(port, args, script, app, "")
+    if not args.workers:
+        return
     elapsed, done = drain(app, args.workers)
     print(
         f"worker drain: {args.workers} SimpleWorkers processed {done} deliveries in "
