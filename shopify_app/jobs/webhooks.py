@@ -35,33 +35,21 @@ KICK_KEY = "shopify_app:webhooks:kick"
 KICK_WINDOW_MS = 200
 
 
-#: monotonic time at which this process last queued a drain job.
-_queued_at = float("-inf")
-
-
 def kick_drain() -> bool:
     """Make sure a drain job will see the delivery just stored; cheap when one is on its way.
 
-    A drain job only stops after finding nothing twice, `KICK_WINDOW_MS` apart, so a job
-    queued less than a window ago is bound to see this delivery: then nothing is asked of
-    Redis at all (this process queued it), or one `SET NX` says another process did.
+    A drain job only stops after finding nothing twice, `KICK_WINDOW_MS` apart, so while the
+    key set with the last queued job lives, that job is bound to see this delivery too.
     """
-    global _queued_at
     if not current_app.config["RQ_ASYNC"]:
         return enqueue("shopify_app.jobs.webhooks.drain_webhooks")
-    now = time.monotonic()
-    if now - _queued_at < KICK_WINDOW_MS / 1000:
-        return True
     try:
         if not redis_conn().set(KICK_KEY, "1", nx=True, px=KICK_WINDOW_MS):
             return True
     except RedisError as error:
         log.warning("cannot kick the webhook drain: %s", error)
         return False
-    queued = enqueue("shopify_app.jobs.webhooks.drain_webhooks", result_ttl=0)
-    if queued:
-        _queued_at = now
-    return queued
+    return enqueue("shopify_app.jobs.webhooks.drain_webhooks", result_ttl=0)
 
 
 def queue_event(event_id: int) -> bool:
