@@ -36,7 +36,7 @@ from shopify_app.models import Customer, ImportJob, PointsEntry, Shop  # noqa: E
 from shopify_app.services import imports as service  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_imports"
-REDIS_URL = "redis://127.0.0.1:6379/11"
+REDIS_URL = os.environ.get("BENCH_IMPORTS_REDIS_URL", "redis://127.0.0.1:6379/11")
 FIRST_ID = 7_412_000_000_000
 
 

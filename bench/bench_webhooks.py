@@ -84,12 +84,16 @@ def reset(app) -> None:
 
 
 def clear_events(app) -> None:
-    """Forget the warm-up's deliveries (and their queued drain jobs)."""
+    """Forget the warm-up's deliveries and their queued drain jobs (an import's stay)."""
+    from shopify_app.extensions import queue
+    from shopify_app.jobs.webhooks import KICK_KEY
+
     with app.app_context():
         db.session.execute(text("DELETE FROM webhook_events"))
         db.session.execute(text("DELETE FROM customers"))
         db.session.commit()
-        redis_conn().flushdb()
+        queue().empty()
+        redis_conn().delete(KICK_KEY)
 
 
 def customer_payload(n: int) -> bytes:
@@ -184,12 +188,14 @@ def env() -> dict[str, str]:
     return {**os.environ, **SETTINGS, "PYTHONUNBUFFERED": "1"}
 
 
-def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_gunicorn(
+    port: int, workers: int, threads: int, kind: str = "gthread"
+) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
             "-k",
-            "gthread",
+            kind,
             "-w",
             str(workers),
             "--threads",
@@ -325,6 +331,8 @@ def start_import_load() -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "bench/bench_imports.py"), "--no-kill", "--no-sqlite"],
         cwd=ROOT,
+        # One Redis, as in production: the import sees the delivery rate and gives way.
+        env={**os.environ, "BENCH_IMPORTS_REDIS_URL": REDIS_URL},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -346,7 +354,7 @@ def finish_import_load(process: subprocess.Popen) -> str:
 
 def intake(port: int, args, script: Path, app, label: str) -> None:
     """One wrk run against a fresh gunicorn; prints accepted deliveries/s and latency."""
-    server = start_gunicorn(port, args.gunicorn_workers, args.threads)
+    server = start_gunicorn(port, args.gunicorn_workers, args.threads, args.worker_class)
     try:
         run_wrk(port, 3, args.connections, script)  # warm-up
         clear_events(app)
@@ -356,7 +364,8 @@ def intake(port: int, args, script: Path, app, label: str) -> None:
     accepted, _ = counts(app)
     size = len(customer_payload(1))
     print(
-        f"webhook intake{label}: gunicorn gthread {args.gunicorn_workers}x{args.threads}, "
+        f"webhook intake{label}: gunicorn {args.worker_class} "
+        f"{args.gunicorn_workers}x{args.threads}, "
         f"wrk {args.connections} connections, {args.seconds}s, body {size} bytes"
     )
     print(
@@ -375,6 +384,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--gunicorn-workers", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--during-import", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="RQ workers draining")
     parser.add_argument("--sync-customers", type=int, default=100_000)

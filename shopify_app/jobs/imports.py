@@ -33,6 +33,7 @@ from shopify_app.csv_imports.row_errors import RowError, clear_row_errors, store
 from shopify_app.errors import ImportFileError
 from shopify_app.extensions import db, redis_conn
 from shopify_app.jobs import enqueue, job_app_context
+from shopify_app.jobs.live_traffic import rest_after
 from shopify_app.models import ImportJob, PointsEntry, Shop
 from shopify_app.models.base import utcnow
 from shopify_app.models.imports import POINTS
@@ -248,9 +249,11 @@ def _run(import_id: int, attempt: int) -> str:
     progress = Progress()
     with gc_paused():
         for parsed in prefetch(runner.parse, source.rows(after_row=job.last_row_number)):
+            started = time.monotonic()
             if _commit_batch(job, attempt, runner, parsed, progress):
                 _finish(import_id, service.CANCELLED)
                 return "cancelled"
+            rest_after(redis_conn(), time.monotonic() - started)
     _fence(import_id, attempt, service.RUNNING)
     job.summary = {**(job.summary or {}), "result": runner.result(), "seconds": _seconds(job)}
     job.status = service.DONE

@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, select, update
 
 from shopify_app.extensions import db, redis_conn
 from shopify_app.jobs import enqueue, job_app_context
+from shopify_app.jobs.live_traffic import count_delivery
 from shopify_app.models import Shop, WebhookEvent
 from shopify_app.models.base import utcnow
 from shopify_app.models.webhook_event import FAILED, PROCESSED, PROCESSING, RECEIVED
@@ -40,11 +41,15 @@ def kick_drain() -> bool:
 
     A drain job only stops after finding nothing twice, `KICK_WINDOW_MS` apart, so while the
     key set with the last queued job lives, that job is bound to see this delivery too.
+    The same round trip counts the delivery, so bulk jobs can give way to the traffic.
     """
     if not current_app.config["RQ_ASYNC"]:
         return enqueue("shopify_app.jobs.webhooks.drain_webhooks")
     try:
-        if not redis_conn().set(KICK_KEY, "1", nx=True, px=KICK_WINDOW_MS):
+        pipeline = redis_conn().pipeline(transaction=False)
+        pipeline.set(KICK_KEY, "1", nx=True, px=KICK_WINDOW_MS)
+        count_delivery(pipeline)
+        if not pipeline.execute()[0]:
             return True
     except RedisError as error:
         log.warning("cannot kick the webhook drain: %s", error)
