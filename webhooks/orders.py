@@ -1,4 +1,8 @@
-"""orders/* and refunds/create: store orders exactly and hand them to the referral engine."""
+"""orders/* and refunds/create: store orders exactly and hand them to the referral engine.
+
+Most paid orders carry none of the engine's codes: they cost one statement, and only an
+order with a referral or reward code is loaded and handed to the engine.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,29 @@ from typing import Any
 
 from shopify_app.models import Shop, WebhookEvent
 from shopify_app.services import referrals
-from shopify_app.services.orders import mark_cancelled, record_refund, upsert_order
+from shopify_app.services.orders import (
+    discount_codes,
+    locked_order,
+    mark_cancelled,
+    record_refund,
+    store_order,
+)
 
 
 def on_create(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
-    order, applied = upsert_order(shop, payload)
-    if applied and order.paid_at is not None and order.cancelled_at is None:
-        referrals.on_order_paid(shop, order)
+    order_id, applied = store_order(shop, payload)
+    if applied and referrals.routes(discount_codes(payload)):
+        order = locked_order(order_id)
+        if order.paid_at is not None and order.cancelled_at is None:
+            referrals.on_order_paid(shop, order)
 
 
 def on_paid(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
-    order, _ = upsert_order(shop, payload)
-    if order.paid_at is None:
-        order.paid_at = event.triggered_at or event.received_at
-    if order.cancelled_at is None:
-        referrals.on_order_paid(shop, order)
+    order_id, _ = store_order(shop, payload, paid_at=event.triggered_at or event.received_at)
+    if referrals.routes(discount_codes(payload)):
+        order = locked_order(order_id)
+        if order.cancelled_at is None:
+            referrals.on_order_paid(shop, order)
 
 
 on_updated = on_create

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from shopify_app.extensions import db
 from shopify_app.models import Customer, Order, Refund, Shop
+from shopify_app.models.base import utcnow
 from shopify_app.services.customers import parse_shopify_time
 from shopify_app.services.money import to_minor
 
@@ -36,47 +38,138 @@ def _get_or_create_order(shop: Shop, shopify_id: int) -> Order:
     return order
 
 
-def _customer_id_for(shop: Shop, shopify_customer_id: int | None) -> int | None:
-    if shopify_customer_id is None:
-        return None
-    return db.session.execute(
-        select(Customer.id).where(
-            Customer.shop_id == shop.id, Customer.shopify_id == shopify_customer_id
+PAID_STATUSES = ("paid", "partially_refunded", "refunded")
+_STORE_STATEMENTS: dict[str, Any] = {}
+
+
+def _store_statement(dialect: str):
+    """INSERT … ON CONFLICT DO UPDATE for one order, built once per dialect.
+
+    The conflict branch applies only a payload at least as new as the stored one, keeps what
+    a payload may leave out (status, cancellation, payment time), and RETURNING gives the id
+    only when the payload was applied.
+    """
+    if dialect in _STORE_STATEMENTS:
+        return _STORE_STATEMENTS[dialect]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Order.__table__
+    customer_id = (
+        select(Customer.id)
+        .where(
+            Customer.shop_id == bindparam("shop_id"),
+            Customer.shopify_id == bindparam("shopify_customer_id"),
         )
-    ).scalar_one_or_none()
+        .scalar_subquery()
+    )
+    values = {
+        name: bindparam(name, type_=table.c[name].type)
+        for name in (
+            "shop_id", "shopify_id", "currency", "total_minor", "email", "name",
+            "shopify_customer_id", "discount_codes", "financial_status", "processed_at",
+            "cancelled_at", "shopify_updated_at", "paid_at", "created_at", "updated_at",
+        )
+    }  # fmt: skip
+    values["customer_id"] = customer_id
+    values["refunded_minor"] = literal(0)
+    statement = insert(table).values(values)
+    new, old = statement.excluded, table.c
+    statement = statement.on_conflict_do_update(
+        index_elements=[old.shop_id, old.shopify_id],
+        set_={
+            "currency": new.currency,
+            "total_minor": new.total_minor,
+            "email": new.email,
+            "name": new.name,
+            "shopify_customer_id": new.shopify_customer_id,
+            "customer_id": new.customer_id,
+            "discount_codes": new.discount_codes,
+            "financial_status": func.coalesce(bindparam("payload_status"), old.financial_status),
+            "processed_at": new.processed_at,
+            "cancelled_at": func.coalesce(new.cancelled_at, old.cancelled_at),
+            "shopify_updated_at": new.shopify_updated_at,
+            "paid_at": func.coalesce(old.paid_at, new.paid_at),
+            "updated_at": new.updated_at,
+        },
+        where=or_(
+            old.shopify_updated_at.is_(None),
+            new.shopify_updated_at.is_(None),
+            new.shopify_updated_at >= old.shopify_updated_at,
+        ),
+    ).returning(old.id)
+    _STORE_STATEMENTS[dialect] = statement
+    return statement
 
 
-def upsert_order(shop: Shop, payload: dict[str, Any]) -> tuple[Order, bool]:
-    """Store the order from a REST payload; returns (order, applied) — False when stale."""
-    order = _get_or_create_order(shop, int(payload["id"]))
+def store_order(
+    shop: Shop, payload: dict[str, Any], *, paid_at: datetime | None = None
+) -> tuple[int, bool]:
+    """Store the order from a REST payload in one statement; returns (id, applied).
+
+    `applied` is False for a payload older than the stored one. `paid_at` is when the order
+    was paid if the payload does not say (orders/paid: the delivery's time). The hot path of
+    every order webhook: no ORM object is built unless the caller needs one.
+    """
+    shopify_id = int(payload["id"])
     updated_at = parse_shopify_time(payload.get("updated_at"))
-    if (
-        order.shopify_updated_at is not None
-        and updated_at is not None
-        and updated_at < order.shopify_updated_at
-    ):
-        return order, False
+    processed_at = parse_shopify_time(payload.get("processed_at") or payload.get("created_at"))
     currency = payload.get("currency") or shop.currency
     customer = payload.get("customer") or {}
-    shopify_customer_id = int(customer["id"]) if customer.get("id") else None
-    order.currency = currency
-    order.total_minor = to_minor(payload.get("total_price"), currency)
-    order.email = payload.get("email") or customer.get("email")
-    order.name = payload.get("name") or ""
-    order.shopify_customer_id = shopify_customer_id
-    order.customer_id = _customer_id_for(shop, shopify_customer_id)
-    order.discount_codes = [
+    status = payload.get("financial_status") or None
+    if status in PAID_STATUSES:
+        paid_at = updated_at or processed_at or paid_at
+    now = utcnow()
+    params = {
+        "shop_id": shop.id,
+        "shopify_id": shopify_id,
+        "currency": currency,
+        "total_minor": to_minor(payload.get("total_price"), currency),
+        "email": payload.get("email") or customer.get("email"),
+        "name": (payload.get("name") or "")[:64],
+        "shopify_customer_id": int(customer["id"]) if customer.get("id") else None,
+        "discount_codes": discount_codes(payload),
+        "financial_status": status or "pending",
+        "payload_status": status,
+        "processed_at": processed_at,
+        "cancelled_at": parse_shopify_time(payload.get("cancelled_at")),
+        "shopify_updated_at": updated_at,
+        "paid_at": paid_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+    order_id = db.session.execute(
+        _store_statement(db.engine.dialect.name), params
+    ).scalar_one_or_none()
+    if order_id is not None:
+        return order_id, True
+    stored = db.session.execute(
+        select(Order.id).where(Order.shop_id == shop.id, Order.shopify_id == shopify_id)
+    ).scalar_one()
+    return stored, False
+
+
+def discount_codes(payload: dict[str, Any]) -> list[str]:
+    """The codes an order payload used, as typed."""
+    return [
         str(d.get("code", "")).strip() for d in payload.get("discount_codes") or [] if d.get("code")
     ]
-    order.financial_status = payload.get("financial_status") or order.financial_status
-    order.processed_at = parse_shopify_time(
-        payload.get("processed_at") or payload.get("created_at")
-    )
-    order.cancelled_at = parse_shopify_time(payload.get("cancelled_at")) or order.cancelled_at
-    order.shopify_updated_at = updated_at
-    if order.financial_status in {"paid", "partially_refunded", "refunded"} and not order.paid_at:
-        order.paid_at = updated_at or order.processed_at
-    return order, True
+
+
+def locked_order(order_id: int) -> Order:
+    """The order as a fresh ORM object, row-locked for the referral engine's changes."""
+    return db.session.execute(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def upsert_order(
+    shop: Shop, payload: dict[str, Any], *, paid_at: datetime | None = None
+) -> tuple[Order, bool]:
+    """`store_order`, then the order itself (locked): for callers that change it."""
+    order_id, applied = store_order(shop, payload, paid_at=paid_at)
+    return locked_order(order_id), applied
 
 
 def record_refund(shop: Shop, payload: dict[str, Any]) -> tuple[Order, bool]:

@@ -65,9 +65,11 @@ class Visit:
 
 def _bump(customer_id: int, **deltas: int) -> None:
     """Relative UPDATE of the maintained stats: concurrent writers never lose an increment."""
-    values = {name: getattr(Customer, name) + delta for name, delta in deltas.items() if delta}
+    table = Customer.__table__
+    values = {name: table.c[name] + delta for name, delta in deltas.items() if delta}
     if values:
-        db.session.execute(update(Customer).where(Customer.id == customer_id).values(**values))
+        # Core, not ORM: an ORM UPDATE first evaluates its criteria against every loaded object.
+        db.session.execute(update(table).where(table.c.id == customer_id).values(**values))
 
 
 def referral_stats(shop: Shop, customer_id: int) -> dict[str, int]:
@@ -291,6 +293,14 @@ def _order_referee(shop: Shop, order: Order) -> Customer | None:
     return db.session.execute(
         select(Customer).where(Customer.id == order.customer_id).with_for_update()
     ).scalar_one_or_none()
+
+
+def routes(codes: list[str]) -> bool:
+    """Does any of these codes belong to the engine (a referee discount or a reward)?"""
+    return any(
+        code.strip().upper().startswith((REFEREE_PREFIX + "-", REWARD_PREFIX + "-"))
+        for code in codes
+    )
 
 
 def on_order_paid(shop: Shop, order: Order) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from shopify_app.extensions import db
-from shopify_app.models import Order, Refund
+from shopify_app.models import Order, Refund, WebhookEvent
 from tests.helpers import deliver, make_shop, run_jobs
 
 
@@ -78,3 +78,34 @@ def test_refund_before_its_order_still_ends_right(app, client, shop, shopify_dou
     run_jobs(app)
     order = _order(o["id"])
     assert (order.total_minor, order.refunded_minor) == (3000, 500)
+
+
+def test_stale_order_payload_after_a_newer_one_changes_nothing(app, client, shop, shopify_double):
+    d = shopify_double
+    o = d.add_order(shop.domain, email="late@example.com", total="40.00")
+    newer = d.order_payload(shop.domain, o)
+    older = {**newer, "total_price": "10.00", "updated_at": "2001-01-01T00:00:00Z"}
+    deliver(client, d, "orders/updated", shop.domain, newer, webhook_id="newer")
+    deliver(client, d, "orders/updated", shop.domain, older, webhook_id="older")
+    run_jobs(app)
+    assert _order(o["id"]).total_minor == 4000
+
+
+def test_a_broken_delivery_fails_alone_and_its_batch_still_lands(app, client, shop, shopify_double):
+    """A batch runs in one transaction; one bad payload must not take the others with it."""
+    d = shopify_double
+    good = [d.add_order(shop.domain, email=f"g{n}@example.com", total="12.50") for n in range(3)]
+    broken = {**d.order_payload(shop.domain, good[0]), "id": 999_001, "total_price": "12,50 €"}
+    deliver(client, d, "orders/paid", shop.domain, d.order_payload(shop.domain, good[0]))
+    deliver(client, d, "orders/paid", shop.domain, broken, webhook_id="broken")
+    for order in good[1:]:
+        deliver(client, d, "orders/paid", shop.domain, d.order_payload(shop.domain, order))
+    run_jobs(app)
+
+    assert [_order(o["id"]).total_minor for o in good] == [1250, 1250, 1250]
+    db.session.expire_all()
+    events = {e.webhook_id: e for e in db.session.execute(select(WebhookEvent)).scalars()}
+    failed = events.pop("broken")
+    assert failed.status == "failed" and "is not an amount" in failed.error
+    assert {e.status for e in events.values()} == {"processed"}
+    assert db.session.execute(select(Order).where(Order.shopify_id == 999_001)).first() is None
