@@ -3,8 +3,8 @@
 On a small box a points import's database work takes a whole core, and webhook intake must
 keep answering Shopify fast. Intake counts deliveries per second in Redis (in the same round
 trip as its drain kick); between batches an import looks at that rate and, while deliveries
-pour in, rests in proportion to the time its last batch took: up to three times as long, so
-a webhook storm gets three quarters of the machine. Alone, an import never rests.
+pour in, rests in proportion to the time its last batch took (up to eight times as long);
+through a storm it waits for the storm to pass, up to 20 s a batch. Alone, it never rests.
 """
 
 from __future__ import annotations
@@ -21,8 +21,13 @@ RATE_KEY = "shopify_app:webhooks:per-second:{}"
 BUSY_RATE = 100
 #: every this many deliveries a second, bulk work rests once more as long as it worked...
 RATE_PER_REST = 125
-#: ...up to this many times (a quarter of its speed).
+#: ...up to this many times (a ninth of its speed).
 MAX_REST_FACTOR = 8.0
+#: from this rate a webhook storm is on: bulk work waits for it to pass...
+STORM_RATE = 500
+#: ...but at most this long per batch, so it still moves (well inside an import's lease).
+MAX_STORM_WAIT = 20.0
+STORM_POLL_SECONDS = 0.25
 
 
 def count_delivery(pipeline) -> None:
@@ -43,11 +48,15 @@ def delivery_rate(redis: Redis) -> int:
     return max(int(count or 0) for count in counts)
 
 
-def rest_after(redis: Redis, worked_seconds: float) -> float:
-    """Sleep a share of `worked_seconds` that grows with the delivery rate; returns the rest."""
+def rest_after(redis: Redis, worked_seconds: float, *, max_wait: float = MAX_STORM_WAIT) -> float:
+    """Rest a share of `worked_seconds` that grows with the delivery rate, and through a
+    storm (up to `max_wait`); returns how long it rested."""
     rate = delivery_rate(redis)
     if rate < BUSY_RATE:
         return 0.0
-    rest = worked_seconds * min(rate / RATE_PER_REST, MAX_REST_FACTOR)
-    time.sleep(rest)
-    return rest
+    started = time.monotonic()
+    time.sleep(worked_seconds * min(rate / RATE_PER_REST, MAX_REST_FACTOR))
+    while rate >= STORM_RATE and time.monotonic() - started < max_wait:
+        time.sleep(STORM_POLL_SECONDS)
+        rate = delivery_rate(redis)
+    return time.monotonic() - started

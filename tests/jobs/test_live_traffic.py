@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from shopify_app.extensions import redis_conn
@@ -34,12 +35,22 @@ def _set_rate(redis, per_second: int) -> None:
         redis.set(live_traffic.RATE_KEY.format(second), per_second)
 
 
-def test_an_import_rests_only_while_deliveries_pour_in(ctx):
+def test_an_import_rests_in_proportion_while_deliveries_pour_in(ctx):
     redis = redis_conn()
     assert live_traffic.rest_after(redis, 0.01) == 0.0
     _set_rate(redis, live_traffic.BUSY_RATE - 1)
     assert live_traffic.rest_after(redis, 0.01) == 0.0
     _set_rate(redis, 2 * live_traffic.RATE_PER_REST)
-    assert live_traffic.rest_after(redis, 0.01) == 0.02
-    _set_rate(redis, 1_000_000)
-    assert live_traffic.rest_after(redis, 0.01) == 0.01 * live_traffic.MAX_REST_FACTOR
+    assert 0.02 <= live_traffic.rest_after(redis, 0.01) < 0.2
+
+
+def test_an_import_waits_out_a_storm_but_not_forever(ctx):
+    redis = redis_conn()
+    _set_rate(redis, live_traffic.STORM_RATE * 4)
+    assert 0.6 <= live_traffic.rest_after(redis, 0.01, max_wait=0.6) < 1.5
+
+    calm = threading.Timer(0.5, redis.flushdb)
+    calm.start()
+    waited = live_traffic.rest_after(redis, 0.01, max_wait=30)
+    calm.join()
+    assert 0.5 <= waited < 3

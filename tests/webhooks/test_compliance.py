@@ -7,7 +7,8 @@ import json
 from sqlalchemy import func, inspect, select, text
 
 from shopify_app.extensions import db
-from shopify_app.models import Customer, DataRequest, Order, Shop
+from shopify_app.models import Customer, DataRequest, Order, PointsEntry, Shop
+from shopify_app.services.points import add_points
 from tests.helpers import deliver, make_shop, run_jobs
 
 NAME, LAST, EMAIL = "Zephyrine", "Quillfeather", "zephyrine.q@example.com"
@@ -79,6 +80,13 @@ def test_shop_redact_erases_the_shop_and_only_that_shop(app, client, shop, shopi
     k = d.add_customer(other.domain, first_name="Keep", email="keep@example.com")
     deliver(client, d, "customers/create", other.domain, d.customer_payload(other.domain, k))
     run_jobs(app)
+    # The ledger has no foreign keys (migration 0006): its rows must go by shop/redact itself.
+    for owner in (shop, other):
+        customer = db.session.execute(
+            select(Customer).where(Customer.shop_id == owner.id)
+        ).scalar_one()
+        add_points(owner, customer, 25, description="Welcome bonus")
+    db.session.commit()
     # shop/redact comes 48 hours after uninstall: the shop is no longer installed.
     deliver(client, d, "app/uninstalled", shop.domain, d.shop_payload(shop.domain))
     run_jobs(app)
@@ -95,3 +103,4 @@ def test_shop_redact_erases_the_shop_and_only_that_shop(app, client, shop, shopi
             assert leftover == 0, table
     assert "test-shop" not in _all_text()
     assert db.session.execute(select(Customer.first_name)).scalars().all() == ["Keep"]
+    assert db.session.execute(select(PointsEntry.description)).scalars().all() == ["Welcome bonus"]
