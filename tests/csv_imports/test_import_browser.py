@@ -6,78 +6,25 @@ the browser chooses the file in the form, confirms, watches the bar and download
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.csv_imports.cdp import Browser
+from tests.demo_server import running_demo
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROWS = 40_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """A demo shop served by `flask run`, with a worker on its own queue."""
-    tmp = tmp_path_factory.mktemp("import-browser")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp / 'demo.sqlite3'}",
-        "DEMO_MODE": "1",
-        "REDIS_URL": REDIS_URL,
-        "RQ_QUEUE": f"e2e-imports-{port}",
-        "SHOPIFY_APP_URL": f"http://127.0.0.1:{port}",
-        "IMPORT_DIR": str(tmp / "imports"),
-        "EXPORT_DIR": str(tmp / "exports"),
-    }
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
-    subprocess.run([*flask, "init-db"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run(
-        [*flask, "demo", "--customers", "300", "--base-url", env["SHOPIFY_APP_URL"]],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    processes = [
-        subprocess.Popen(
-            [*flask, *command],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for command in (["run", "--host", "127.0.0.1", "--port", str(port)], ["worker"])
-    ]
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(f"{base}/auth/session-token", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield base, tmp
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+    env = {"REDIS_URL": REDIS_URL, "RQ_QUEUE": f"e2e-imports-{os.getpid()}"}
+    with running_demo(tmp_path_factory.mktemp("import-browser"), env=env, worker=True) as demo:
+        yield demo.base, demo.tmp
 
 
 def _points_file(path: Path) -> tuple[int, int]:

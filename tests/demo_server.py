@@ -1,0 +1,89 @@
+"""The demo as `bin/run` starts it (SQLite, the demo shop, `flask run`), in subprocesses."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class DemoServer:
+    base: str
+    #: the demo home page URL `flask demo` prints (it opens without Shopify).
+    home: str
+    tmp: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_demo(
+    tmp: Path, *, env: dict[str, str] | None = None, worker: bool = False
+) -> Iterator[DemoServer]:
+    """`flask init-db`, `flask demo`, then `flask run` (and `flask worker`) until exit."""
+    base = f"http://127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp / 'demo.sqlite3'}",
+        "DEMO_MODE": "1",
+        "SHOPIFY_APP_URL": base,
+        "IMPORT_DIR": str(tmp / "imports"),
+        "EXPORT_DIR": str(tmp / "exports"),
+        **(env or {}),
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "app"]
+    subprocess.run([*flask, "init-db"], cwd=ROOT, env=env, check=True, capture_output=True)
+    seeded = subprocess.run(
+        [*flask, "demo", "--customers", "300", "--base-url", base],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    home = next(
+        line.split(" ", 1)[1] for line in seeded.stdout.splitlines() if line.startswith("open ")
+    )
+    commands = [["run", "--host", "127.0.0.1", "--port", base.rsplit(":", 1)[1]]]
+    if worker:
+        commands.append(["worker"])
+    processes = [
+        subprocess.Popen(
+            [*flask, *command],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for command in commands
+    ]
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/auth/session-token", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield DemoServer(base, home, tmp)
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
