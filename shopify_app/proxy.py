@@ -22,8 +22,6 @@ from shopify_app.services.shops import get_shop
 from shopify_app.shopify.signatures import multidict_items, verify_proxy_query
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
-#: Shopify signs each forwarded request with its time; older ones are replays.
-MAX_AGE_SECONDS = 300
 
 
 class ForgedProxyRequest(Exception):
@@ -39,7 +37,8 @@ def verified_proxy_shop() -> Shop:
         stamp = int(request.args.get("timestamp", ""))
     except ValueError as error:
         raise ForgedProxyRequest("bad timestamp") from error
-    max_age = current_app.config.get("PROXY_MAX_AGE_SECONDS", MAX_AGE_SECONDS)
+    # Shopify signs each forwarded request with its time; older ones are replays.
+    max_age = current_app.config["PROXY_MAX_AGE_SECONDS"]
     if abs(time.time() - stamp) > max_age:
         raise ForgedProxyRequest("stale timestamp")
     try:

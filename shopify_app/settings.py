@@ -47,10 +47,24 @@ DEFAULTS: dict[str, Any] = {
     # A claimed webhook delivery whose worker went silent this long is re-run by the sweeper.
     "WEBHOOK_LEASE_SECONDS": 60.0,
     "SWEEP_INTERVAL_SECONDS": 30.0,
+    # A running import whose worker went silent this long is resumed (SQLite; PostgreSQL
+    # knows at once through the advisory lock).
+    "IMPORT_LEASE_SECONDS": 60.0,
+    # SMTP connections an invitation sender keeps open in parallel.
+    "SMTP_CONNECTIONS": 4,
+    # App proxy requests signed longer ago than this are refused (replays).
+    "PROXY_MAX_AGE_SECONDS": 300.0,
 }
 
 _BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
-_FLOAT_SETTINGS = {"HTTP_TIMEOUT", "WEBHOOK_LEASE_SECONDS", "SWEEP_INTERVAL_SECONDS"}
+_FLOAT_SETTINGS = {
+    "HTTP_TIMEOUT",
+    "WEBHOOK_LEASE_SECONDS",
+    "SWEEP_INTERVAL_SECONDS",
+    "IMPORT_LEASE_SECONDS",
+    "PROXY_MAX_AGE_SECONDS",
+}
+_INT_SETTINGS = {"SMTP_CONNECTIONS"}
 
 
 def parse_boolean(value: str | bool) -> bool:
@@ -81,6 +95,8 @@ def load_settings(
         settings[key] = parse_boolean(settings[key])
     for key in _FLOAT_SETTINGS:
         settings[key] = float(settings[key])
+    for key in _INT_SETTINGS:
+        settings[key] = int(settings[key])
 
     if settings["APP_ENV"] == "production":
         missing = [k for k in REQUIRED_IN_PRODUCTION if not overrides.get(k) and not environ.get(k)]

@@ -48,3 +48,18 @@ def test_config_mapping_overrides_environment(monkeypatch):
 def test_booleans_are_parsed_strictly():
     with pytest.raises(SettingsError):
         load_settings(environ={"DEMO_MODE": "maybe"})
+
+
+def test_numeric_settings_are_read_from_the_environment_as_numbers():
+    settings = load_settings(
+        environ={
+            "SMTP_CONNECTIONS": "8",
+            "PROXY_MAX_AGE_SECONDS": "60",
+            "IMPORT_LEASE_SECONDS": "5",
+        }
+    )
+    assert settings["SMTP_CONNECTIONS"] == 8
+    assert settings["PROXY_MAX_AGE_SECONDS"] == 60.0
+    assert settings["IMPORT_LEASE_SECONDS"] == 5.0
+    with pytest.raises(ValueError):
+        load_settings(environ={"SMTP_CONNECTIONS": "many"})

@@ -167,7 +167,7 @@ def send_batch(batch_id: int) -> str:
             return "skipped"
         shop = db.session.get(Shop, batch.shop_id)
         assert shop is not None
-        connections = max(int(current_app.config.get("SMTP_CONNECTIONS", 4)), 1)
+        connections = max(current_app.config["SMTP_CONNECTIONS"], 1)
         mailers = [Mailer(current_app.config["SMTP_URL"]) for _ in range(connections)]
         sent = 0
         try:

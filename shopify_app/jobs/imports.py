@@ -57,7 +57,7 @@ def batch_size() -> int:
 
 
 def lease() -> timedelta:
-    return timedelta(seconds=float(current_app.config.get("IMPORT_LEASE_SECONDS", 60)))
+    return timedelta(seconds=current_app.config["IMPORT_LEASE_SECONDS"])
 
 
 def queue_import(import_id: int, attempt: int, *, revert: bool = False) -> bool:
