@@ -91,16 +91,14 @@ def _store_postgresql(delivery: WebhookDelivery, domain: str, webhook_id: str) -
     1,000 deliveries a second.
     """
     installed = "" if delivery.topic in UNINSTALLED_SHOP_TOPICS else _INSTALLED
-    now = utcnow().replace(tzinfo=None)
-    triggered_at = _parse_time(delivery.triggered_at)
     params = {
         "webhook_id": webhook_id,
         "domain": domain,
         "topic": delivery.topic,
         "api_version": delivery.api_version,
         "payload": delivery.body.decode("utf-8", errors="replace"),
-        "triggered_at": _naive_utc(triggered_at),
-        "now": now,
+        "triggered_at": _naive_utc(_parse_time(delivery.triggered_at)),
+        "now": _naive_utc(utcnow()),
         "status": RECEIVED,
     }
     pooled = db.engine.raw_connection()

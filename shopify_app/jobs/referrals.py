@@ -46,9 +46,9 @@ def _enqueue_pending(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint was released; the outer transaction has not committed yet
     pending = session.info.pop(_PENDING_JOBS, {})
-    if len(pending) == 1 or not current_app.config["RQ_ASYNC"]:
+    if not current_app.config["RQ_ASYNC"]:
         for job_id, (func, args) in pending.items():
-            enqueue(func, *args, job_id=job_id)
+            enqueue(func, *args, job_id=job_id)  # runs each inline
     elif pending:
         _enqueue_many(pending)
 

@@ -32,11 +32,11 @@ QUEUE_GRACE = timedelta(seconds=10)
 MAX_ATTEMPTS = 8
 BATCH_SIZE = 200
 KICK_KEY = "shopify_app:webhooks:kick"
+#: deliveries arriving within one window share a drain job.
+KICK_WINDOW_MS = 200
 #: what a drain batch keeps loaded from one delivery to the next (rows handlers only read,
 #: or change through the ORM alone).
 KEPT_ACROSS_DELIVERIES = (Shop, ProgramSettings)
-#: deliveries arriving within one window share a drain job.
-KICK_WINDOW_MS = 200
 
 
 def kick_drain() -> bool:
@@ -182,7 +182,7 @@ def _process_batch(ids: list[int]) -> int:
     done: list[int] = []
     try:
         for event in events:
-            shop = shops.get(event.shop_id) if event.shop_id else None
+            shop = shops.get(event.shop_id)
             if shop is not None and event.payload is not None:
                 TOPICS[event.topic](shop, json.loads(event.payload), event)
                 session.flush()

@@ -295,25 +295,31 @@ def _order_referee(shop: Shop, order: Order) -> Customer | None:
     ).scalar_one_or_none()
 
 
+def engine_codes(codes: list[str] | None) -> tuple[list[str], list[str]]:
+    """The referee discount codes and the reward codes among an order's codes, normalised.
+
+    Codes are routed by the prefixes this engine gives them; the merchant's own are ignored.
+    """
+    normalised = {c.strip().upper() for c in codes or [] if c and c.strip()}
+    return (
+        sorted(c for c in normalised if c.startswith(REFEREE_PREFIX + "-")),
+        sorted(c for c in normalised if c.startswith(REWARD_PREFIX + "-")),
+    )
+
+
 def routes(codes: list[str]) -> bool:
     """Does any of these codes belong to the engine (a referee discount or a reward)?"""
-    return any(
-        code.strip().upper().startswith((REFEREE_PREFIX + "-", REWARD_PREFIX + "-"))
-        for code in codes
-    )
+    return any(engine_codes(codes))
 
 
 def on_order_paid(shop: Shop, order: Order) -> None:
     """A paid order: complete (or block) the referral its code belongs to, mark rewards Used.
 
-    Codes are routed by the prefixes this engine gives them, so an order with no code, or
-    with the merchant's own codes, costs no query at all.
+    An order with no code, or with the merchant's own codes, costs no query at all.
     """
-    codes = {c.strip().upper() for c in order.discount_codes or [] if c and c.strip()}
-    if not codes or _is_reversed(order):
+    referral_codes, reward_codes = engine_codes(order.discount_codes)
+    if not (referral_codes or reward_codes) or _is_reversed(order):
         return
-    referral_codes = sorted(c for c in codes if c.startswith(REFEREE_PREFIX + "-"))
-    reward_codes = sorted(c for c in codes if c.startswith(REWARD_PREFIX + "-"))
     if referral_codes:
         _attribute_referral(shop, order, referral_codes)
     if reward_codes:
