@@ -168,7 +168,7 @@ class _Traffic:
         when = when or utcnow() - timedelta(days=self.rng.uniform(0, 90))
         total = total or self.rng.randint(1500, 25000)
         payload = _order_payload(self.shop, self.next_id, customer, codes, total, when)
-        orders.on_paid(self.shop, payload, _event("orders/paid", self.shop, when))
+        orders.on_order(self.shop, payload, _event("orders/paid", self.shop, when))
         return payload
 
     def cancel(self, payload: dict[str, Any]) -> None:

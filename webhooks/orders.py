@@ -1,7 +1,7 @@
 """orders/* and refunds/create: store orders exactly and hand them to the referral engine.
 
-Most paid orders carry none of the engine's codes: they cost one statement, and only an
-order with a referral or reward code is loaded and handed to the engine.
+Most paid orders carry none of the engine's codes: they cost one statement, and only orders
+with a referral or reward code are loaded and handed to the engine, a whole run at once.
 """
 
 from __future__ import annotations
@@ -12,30 +12,35 @@ from shopify_app.models import Shop, WebhookEvent
 from shopify_app.services import referrals
 from shopify_app.services.orders import (
     discount_codes,
-    locked_order,
     mark_cancelled,
     record_refund,
     store_order,
 )
 
 
-def on_create(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
-    order_id, applied = store_order(shop, payload)
-    if applied and referrals.routes(discount_codes(payload)):
-        order = locked_order(order_id)
-        if order.paid_at is not None and order.cancelled_at is None:
-            referrals.on_order_paid(shop, order)
+def on_orders(shop: Shop, deliveries: list[tuple[dict[str, Any], WebhookEvent]]) -> None:
+    """A run of orders/create, orders/paid and orders/updated deliveries of one shop.
+
+    Each order is stored in one statement; then every paid order carrying the engine's codes
+    goes to the engine in one call, which attributes them set-wise. orders/create and
+    orders/updated count only when newer than what is stored; orders/paid always does (it
+    records the payment).
+    """
+    for_engine: list[int] = []
+    for payload, event in deliveries:
+        if event.topic == "orders/paid":
+            paid_at = event.triggered_at or event.received_at
+            order_id, applied = store_order(shop, payload, paid_at=paid_at)
+        else:
+            order_id, applied = store_order(shop, payload)
+        if (applied or event.topic == "orders/paid") and referrals.routes(discount_codes(payload)):
+            for_engine.append(order_id)
+    referrals.on_orders_paid(shop, for_engine)
 
 
-def on_paid(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
-    order_id, _ = store_order(shop, payload, paid_at=event.triggered_at or event.received_at)
-    if referrals.routes(discount_codes(payload)):
-        order = locked_order(order_id)
-        if order.cancelled_at is None:
-            referrals.on_order_paid(shop, order)
-
-
-on_updated = on_create
+def on_order(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
+    """One order delivery on its own: a run of one."""
+    on_orders(shop, [(payload, event)])
 
 
 def on_cancelled(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:

@@ -77,13 +77,20 @@ def _drop_pending(session: Session) -> None:
 
 def queue_reward_sync(reward: Reward) -> None:
     """Mark the reward as needing Shopify's attention and queue the sync after commit."""
-    reward.shopify_status = "pending"
+    queue_reward_syncs([reward])
+
+
+def queue_reward_syncs(rewards: list[Reward]) -> None:
+    """`queue_reward_sync` for many rewards, with one flush to give the new ones their ids."""
+    for reward in rewards:
+        reward.shopify_status = "pending"
     db.session.flush()
-    enqueue_after_commit(
-        "shopify_app.jobs.referrals.sync_reward",
-        reward.id,
-        job_id=f"reward-sync-{reward.id}-{reward.status}",
-    )
+    for reward in rewards:
+        enqueue_after_commit(
+            "shopify_app.jobs.referrals.sync_reward",
+            reward.id,
+            job_id=f"reward-sync-{reward.id}-{reward.status}",
+        )
 
 
 def sync_reward(reward_id: int) -> str:

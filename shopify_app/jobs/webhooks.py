@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from datetime import timedelta
+from itertools import groupby
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -34,7 +36,7 @@ BATCH_SIZE = 200
 KICK_KEY = "shopify_app:webhooks:kick"
 #: deliveries arriving within one window share a drain job.
 KICK_WINDOW_MS = 200
-#: what a drain batch keeps loaded from one delivery to the next (rows handlers only read,
+#: what a drain batch keeps loaded from one run of deliveries to the next (rows handlers only read,
 #: or change through the ORM alone).
 KEPT_ACROSS_DELIVERIES = (Shop, ProgramSettings)
 
@@ -149,17 +151,46 @@ def _process_claimed(event_id: int, *, reraise: bool) -> bool:
     return True
 
 
+def _runs(events: list[WebhookEvent], shops: dict[int, Shop]) -> Iterator[list[WebhookEvent]]:
+    """The batch in delivery order, cut into runs: consecutive deliveries of one shop whose
+    topics share a run handler (`webhooks.registry.RUNS`) form one run; any other delivery is
+    a run of its own."""
+    from webhooks.registry import RUNS
+
+    def run_key(event: WebhookEvent) -> tuple[object, ...]:
+        handler = RUNS.get(event.topic)
+        if handler is None or event.shop_id not in shops or event.payload is None:
+            return ("alone", event.id)
+        return (event.shop_id, handler)
+
+    for _, run in groupby(events, key=run_key):
+        yield list(run)
+
+
+def _handle(run: list[WebhookEvent], shops: dict[int, Shop]) -> None:
+    """Run the handler of a run's topic: once for the whole run, or once for its delivery."""
+    from webhooks.registry import RUNS, TOPICS
+
+    first = run[0]
+    shop = shops.get(first.shop_id)
+    if shop is None or first.payload is None:
+        return
+    if len(run) > 1:
+        RUNS[first.topic](shop, [(json.loads(e.payload or "null"), e) for e in run])
+    else:
+        TOPICS[first.topic](shop, json.loads(first.payload), first)
+
+
 def _process_batch(ids: list[int]) -> int:
     """Run a claimed batch in one transaction: one commit for the batch, not two a delivery.
 
-    Shops (and their program settings) are loaded once for the batch; everything else a
-    delivery loaded is flushed and let go before the next one, so no delivery reads
-    another's stale objects and the session stays small. If any delivery fails, the batch
-    rolls back and each delivery runs again on its own (`_process_claimed`), so only the
-    failing one is marked failed.
+    Consecutive order deliveries of a shop go to their handler as one run (see `_runs`), so
+    the referral engine attributes them set-wise. Shops (and their program settings) are
+    loaded once for the batch; everything else a run loaded is flushed and let go before the
+    next, so no run reads another's stale objects and the session stays small. If any
+    delivery fails, the batch rolls back and each delivery runs again on its own
+    (`_process_claimed`), so only the failing one is marked failed.
     """
-    from webhooks.registry import TOPICS
-
     session = db.session()
     events = (
         session.execute(
@@ -179,20 +210,16 @@ def _process_batch(ids: list[int]) -> int:
         .scalars()
         .all()
     )
-    done: list[int] = []
     try:
-        for event in events:
-            shop = shops.get(event.shop_id)
-            if shop is not None and event.payload is not None:
-                TOPICS[event.topic](shop, json.loads(event.payload), event)
-                session.flush()
-                for loaded in list(session.identity_map.values()):
-                    if not isinstance(loaded, KEPT_ACROSS_DELIVERIES):
-                        session.expunge(loaded)
-            done.append(event.id)
+        for run in _runs(events, shops):
+            _handle(run, shops)
+            session.flush()
+            for loaded in list(session.identity_map.values()):
+                if not isinstance(loaded, KEPT_ACROSS_DELIVERIES):
+                    session.expunge(loaded)
         session.execute(
             update(WebhookEvent)
-            .where(WebhookEvent.id.in_(done))
+            .where(WebhookEvent.id.in_([event.id for event in events]))
             .values(status=PROCESSED, processed_at=utcnow(), error=None)
         )
         session.commit()
@@ -200,7 +227,7 @@ def _process_batch(ids: list[int]) -> int:
         session.rollback()
         log.warning("a delivery of batch %s..%s failed; running them one by one", ids[0], ids[-1])
         return sum(_process_claimed(event_id, reraise=False) for event_id in ids)
-    return len(done)
+    return len(events)
 
 
 def process_event(event_id: int) -> str:

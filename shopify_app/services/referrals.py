@@ -14,10 +14,13 @@ summarise, so they stay exactly in step with these invariants (see `referral_sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from shopify_app.extensions import db
 from shopify_app.models import Customer, Order, Referral, Reward, Shop
@@ -65,11 +68,26 @@ class Visit:
 
 def _bump(customer_id: int, **deltas: int) -> None:
     """Relative UPDATE of the maintained stats: concurrent writers never lose an increment."""
+    _bump_many({customer_id: Counter(deltas)})
+
+
+def _bump_many(deltas: dict[int, Counter[str]]) -> None:
+    """Many customers' stats deltas in one executemany, in id order (the order rows lock in)."""
+    rows = {cid: d for cid, d in sorted(deltas.items()) if any(d.values())}
+    names = sorted({name for d in rows.values() for name, delta in d.items() if delta})
+    if not names:
+        return
     table = Customer.__table__
-    values = {name: table.c[name] + delta for name, delta in deltas.items() if delta}
-    if values:
-        # Core, not ORM: an ORM UPDATE first evaluates its criteria against every loaded object.
-        db.session.execute(update(table).where(table.c.id == customer_id).values(**values))
+    # Core, not ORM: an ORM UPDATE first evaluates its criteria against every loaded object.
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({name: table.c[name] + bindparam(f"d_{name}") for name in names})
+    )
+    db.session.execute(
+        statement,
+        [{"b_id": cid, **{f"d_{n}": d.get(n, 0) for n in names}} for cid, d in rows.items()],
+    )
 
 
 def referral_stats(shop: Shop, customer_id: int) -> dict[str, int]:
@@ -131,7 +149,14 @@ def ensure_customer(shop: Shop, shopify_id: int) -> Customer:
     return created
 
 
-def _same_person(referrer: Customer, referee: Customer | None, email: str | None) -> str | None:
+class Person(Protocol):
+    """What the self-referral rule reads of a customer (a Customer, or a row of its columns)."""
+
+    id: int
+    email_canonical: str | None
+
+
+def _same_person(referrer: Person, referee: Person | None, email: str | None) -> str | None:
     if referee is not None and referee.id == referrer.id:
         return SELF_REFERRAL
     emails = {canonical_email(email)} | ({referee.email_canonical} if referee else set())
@@ -140,51 +165,100 @@ def _same_person(referrer: Customer, referee: Customer | None, email: str | None
     return None
 
 
-def _earlier_referral(shop: Shop, referee: Customer, exclude_id: int | None) -> Referral | None:
-    return db.session.execute(
-        select(Referral)
-        .where(
-            Referral.shop_id == shop.id,
-            Referral.referee_id == referee.id,
-            Referral.status == COMPLETED,
-            Referral.id != (exclude_id or 0),
-        )
-        .limit(1)
-    ).scalar_one_or_none()
+@dataclass
+class RefereeFacts:
+    """What the blocking rules read about referees, loaded for many of them in two queries.
 
+    `completed`: per referee, its Completed referrals as (referral id, referrer id).
+    `first_orders`: per referee, its earliest live (not cancelled) orders as (id, processed_at):
+    the first by processing time and the first by id, which is all `ordered_before` needs.
+    """
 
-def _ordered_before(shop: Shop, referee: Customer, order: Order | None) -> bool:
-    """Did the referee place an order (not cancelled) before this one?"""
-    query = select(Order.id).where(
-        Order.shop_id == shop.id, Order.customer_id == referee.id, Order.cancelled_at.is_(None)
-    )
-    if order is not None:
-        earlier = Order.id < order.id
-        if order.processed_at is not None:
-            earlier = or_(
-                Order.processed_at < order.processed_at,
-                and_(Order.processed_at == order.processed_at, Order.id < order.id),
+    completed: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    first_orders: dict[int, list[tuple[int, datetime | None]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, shop: Shop, referee_ids: Iterable[int]) -> RefereeFacts:
+        ids = sorted(set(referee_ids))
+        facts = cls()
+        if not ids:
+            return facts
+        for referee_id, referral_id, referrer_id in db.session.execute(
+            select(Referral.referee_id, Referral.id, Referral.referrer_id).where(
+                Referral.shop_id == shop.id,
+                Referral.referee_id.in_(ids),
+                Referral.status == COMPLETED,
             )
-        query = query.where(Order.id != order.id, earlier)
-    return db.session.execute(query.limit(1)).first() is not None
+        ):
+            facts.completed.setdefault(referee_id, []).append((referral_id, referrer_id))
+        by_time = func.row_number().over(
+            partition_by=Order.customer_id,
+            order_by=(Order.processed_at.asc().nulls_last(), Order.id),
+        )
+        by_id = func.row_number().over(partition_by=Order.customer_id, order_by=Order.id)
+        ranked = (
+            select(
+                Order.customer_id,
+                Order.id,
+                Order.processed_at,
+                by_time.label("by_time"),
+                by_id.label("by_id"),
+            )
+            .where(
+                Order.shop_id == shop.id,
+                Order.customer_id.in_(ids),
+                Order.cancelled_at.is_(None),
+            )
+            .subquery()
+        )
+        for customer_id, order_id, processed_at in db.session.execute(
+            select(ranked.c.customer_id, ranked.c.id, ranked.c.processed_at).where(
+                or_(ranked.c.by_time == 1, ranked.c.by_id == 1)
+            )
+        ):
+            facts.first_orders.setdefault(customer_id, []).append((order_id, processed_at))
+        return facts
+
+    def earlier_referral(self, referee_id: int, referral_id: int | None) -> tuple[int, int] | None:
+        """A Completed referral of the referee other than this one: (id, referrer id)."""
+        return next((r for r in self.completed.get(referee_id, ()) if r[0] != referral_id), None)
+
+    def ordered_before(self, referee_id: int, order: Order | None) -> bool:
+        """Did the referee place a live order before this one (any live order, with none)?
+
+        The earliest order by (processed_at, id) answers it, or the lowest id when this order
+        has no processing time: the same comparison the order table's columns would make.
+        """
+        firsts = self.first_orders.get(referee_id, ())
+        if order is None:
+            return bool(firsts)
+        for other_id, other_at in firsts:
+            if other_id == order.id:
+                continue
+            if order.processed_at is None:
+                if other_id < order.id:
+                    return True
+            elif other_at is not None and (other_at, other_id) < (order.processed_at, order.id):
+                return True
+        return False
 
 
 def block_reason(
-    shop: Shop,
     referral: Referral,
-    referrer: Customer,
-    referee: Customer | None,
+    referrer: Person,
+    referee: Person | None,
     email: str | None,
     order: Order | None,
+    facts: RefereeFacts,
 ) -> str | None:
     """Why this referee cannot complete this referral, or None when they can."""
     reason = _same_person(referrer, referee, email)
     if reason or referee is None:
         return reason
-    earlier = _earlier_referral(shop, referee, referral.id)
+    earlier = facts.earlier_referral(referee.id, referral.id)
     if earlier is not None:
-        return REPEAT_REFEREE if earlier.referrer_id == referrer.id else REFERRED_BY_OTHER
-    if _ordered_before(shop, referee, order):
+        return REPEAT_REFEREE if earlier[1] == referrer.id else REFERRED_BY_OTHER
+    if facts.ordered_before(referee.id, order):
         return ORDERED_BEFORE
     return None
 
@@ -234,7 +308,8 @@ def record_visit(
             return Visit(existing, referrer)
         referral = Referral(shop_id=shop.id, referrer_id=referrer.id, referee_id=referee.id)
         referral.referee_email = referee.email
-        reason = block_reason(shop, referral, referrer, referee, referee.email, None)
+        facts = RefereeFacts.load(shop, [referee.id])
+        reason = block_reason(referral, referrer, referee, referee.email, None, facts)
         if reason:
             referral.status, referral.block_reason = BLOCKED, reason
             db.session.add(referral)
@@ -283,18 +358,6 @@ def _is_reversed(order: Order) -> bool:
     )
 
 
-def _order_referee(shop: Shop, order: Order) -> Customer | None:
-    """The order's customer, row-locked: two orders of one referee through two links must not
-    both complete."""
-    if order.customer_id is None and order.shopify_customer_id is not None:
-        order.customer_id = ensure_customer(shop, order.shopify_customer_id).id
-    if order.customer_id is None:
-        return None
-    return db.session.execute(
-        select(Customer).where(Customer.id == order.customer_id).with_for_update()
-    ).scalar_one_or_none()
-
-
 def engine_codes(codes: list[str] | None) -> tuple[list[str], list[str]]:
     """The referee discount codes and the reward codes among an order's codes, normalised.
 
@@ -312,41 +375,126 @@ def routes(codes: list[str]) -> bool:
     return any(engine_codes(codes))
 
 
-def on_order_paid(shop: Shop, order: Order) -> None:
-    """A paid order: complete (or block) the referral its code belongs to, mark rewards Used.
+def on_orders_paid(shop: Shop, order_ids: list[int]) -> None:
+    """Paid orders, in delivery order: complete (or block) the referrals their codes belong
+    to, and mark the rewards they paid with as Used.
 
-    An order with no code, or with the merchant's own codes, costs no query at all.
+    Set-wise, for a webhook batch: a few statements load every row the rules read (locking
+    the rows they change), the decisions run in memory in delivery order, so each order sees
+    what the orders before it decided, and the changes are written together. An order that
+    is not paid, or cancelled, or fully refunded, changes nothing; nor does an order seen
+    before.
     """
-    referral_codes, reward_codes = engine_codes(order.discount_codes)
-    if not (referral_codes or reward_codes) or _is_reversed(order):
-        return
-    if referral_codes:
-        _attribute_referral(shop, order, referral_codes)
-    if reward_codes:
-        _use_rewards(shop, order, reward_codes)
+    if order_ids:
+        _PaidOrders(shop, order_ids).attribute()
 
 
-def _attribute_referral(shop: Shop, order: Order, codes: list[str]) -> None:
-    rows = (
-        db.session.execute(
-            select(Referral)
-            .where(Referral.shop_id == shop.id, Referral.discount_code.in_(codes))
-            .order_by(Referral.id)
-            .with_for_update()
+class _PaidOrders:
+    """One call of `on_orders_paid`: what it loaded, and what it decided so far."""
+
+    def __init__(self, shop: Shop, order_ids: list[int]) -> None:
+        self.shop = shop
+        self.orders = _locked_live_orders(order_ids)
+        self.referrals: dict[str, list[Referral]] = {}
+        self.rewards: dict[str, Reward] = {}
+        self.referral_rewards: dict[int, Reward] = {}
+        self.referrers: dict[int, Person] = {}
+        self.referees: dict[int, Person] = {}
+        self.facts = RefereeFacts()
+        self.deltas: defaultdict[int, Counter[str]] = defaultdict(Counter)
+        self.to_sync: list[Reward] = []
+
+    def attribute(self) -> None:
+        from shopify_app.jobs.referrals import queue_reward_syncs
+
+        routed = [(order, *engine_codes(order.discount_codes)) for order in self.orders]
+        referral_codes = {code for _, codes, _ in routed for code in codes}
+        reward_codes = {code for _, _, codes in routed for code in codes}
+        if referral_codes:
+            self._load_referrals(referral_codes, [o for o, codes, _ in routed if codes])
+        if reward_codes:
+            self._load_rewards(reward_codes)
+        for order, codes, rewards in routed:
+            if codes:
+                self._attribute(order, codes)
+            if rewards:
+                self._use_rewards(order, rewards)
+        _bump_many(self.deltas)
+        if self.to_sync:
+            queue_reward_syncs(self.to_sync)
+
+    def _load_referrals(self, codes: set[str], orders: list[Order]) -> None:
+        rows = (
+            db.session.execute(
+                select(Referral)
+                .where(Referral.shop_id == self.shop.id, Referral.discount_code.in_(codes))
+                .order_by(Referral.id)
+                .with_for_update()
+            )
+            .scalars()
+            .all()
         )
-        .scalars()
-        .all()
-    )
-    if not rows or any(r.order_id == order.id for r in rows):
-        return  # not a referral order, or this order was attributed already
-    referral = rows[0]
-    referrer = db.session.get(Customer, referral.referrer_id)
-    assert referrer is not None
-    referee = _order_referee(shop, order)
-    if referral.order_id is not None or referral.status != PENDING:
-        db.session.add(
-            Referral(
-                shop_id=shop.id,
+        if not rows:
+            return
+        for row in rows:
+            self.referrals.setdefault(row.discount_code or "", []).append(row)
+        people = select(Customer.id, Customer.email_canonical)
+        self.referrers = {
+            row.id: row
+            for row in db.session.execute(
+                people.where(Customer.id.in_({r.referrer_id for r in rows}))
+            )
+        }
+        for order in orders:
+            if order.customer_id is None and order.shopify_customer_id is not None:
+                order.customer_id = ensure_customer(self.shop, order.shopify_customer_id).id
+        referee_ids = sorted({o.customer_id for o in orders if o.customer_id is not None})
+        if referee_ids:
+            # Locked: two orders of one referee through two links must not both complete.
+            self.referees = {
+                row.id: row
+                for row in db.session.execute(
+                    people.where(Customer.id.in_(referee_ids))
+                    .order_by(Customer.id)
+                    .with_for_update()
+                )
+            }
+        self.facts = RefereeFacts.load(self.shop, self.referees)
+        self.referral_rewards = {
+            reward.referral_id: reward
+            for reward in db.session.execute(
+                select(Reward).where(
+                    Reward.shop_id == self.shop.id,
+                    Reward.referral_id.in_([r.id for r in rows]),
+                )
+            ).scalars()
+            if reward.referral_id is not None
+        }
+
+    def _load_rewards(self, codes: set[str]) -> None:
+        self.rewards = {
+            reward.code: reward
+            for reward in db.session.execute(
+                select(Reward)
+                .where(Reward.shop_id == self.shop.id, Reward.code.in_(codes))
+                .order_by(Reward.id)
+                .with_for_update()
+            ).scalars()
+        }
+
+    def _attribute(self, order: Order, codes: list[str]) -> None:
+        rows = sorted(
+            {id(r): r for code in codes for r in self.referrals.get(code, ())}.values(),
+            key=lambda r: (r.id is None, r.id or 0),
+        )
+        if not rows or any(r.order_id == order.id for r in rows):
+            return  # not a referral order, or this order was attributed already
+        referral = rows[0]
+        referrer = self.referrers[referral.referrer_id]
+        referee = self.referees.get(order.customer_id) if order.customer_id else None
+        if referral.order_id is not None or referral.status != PENDING:
+            reused = Referral(
+                shop_id=self.shop.id,
                 referrer_id=referral.referrer_id,
                 referee_id=referee.id if referee else None,
                 referee_email=order.email,
@@ -356,67 +504,77 @@ def _attribute_referral(shop: Shop, order: Order, codes: list[str]) -> None:
                 order_id=order.id,
                 order_total_minor=order.total_minor,
             )
-        )
-        return
-    reason = block_reason(shop, referral, referrer, referee, order.email, order)
-    referral.referee_id = referee.id if referee else referral.referee_id
-    referral.referee_email = order.email or referral.referee_email
-    if reason:
-        referral.status, referral.block_reason = BLOCKED, reason
+            db.session.add(reused)
+            self.referrals[referral.discount_code or ""].append(reused)
+            return
+        reason = block_reason(referral, referrer, referee, order.email, order, self.facts)
+        referral.referee_id = referee.id if referee else referral.referee_id
+        referral.referee_email = order.email or referral.referee_email
+        if reason:
+            referral.status, referral.block_reason = BLOCKED, reason
+            referral.order_id, referral.order_total_minor = order.id, order.total_minor
+            self.deltas[referrer.id]["total_referees"] -= 1
+            return
+        if order.total_minor < get_settings(self.shop).min_order_minor:
+            return  # not a qualifying order: the referral stays Pending
+        self._complete(referral, referrer, order)
+        if referee is not None:
+            self.facts.completed.setdefault(referee.id, []).append((referral.id, referrer.id))
+
+    def _complete(self, referral: Referral, referrer: Person, order: Order) -> None:
+        referral.status, referral.block_reason = COMPLETED, None
         referral.order_id, referral.order_total_minor = order.id, order.total_minor
-        _bump(referrer.id, total_referees=-1)
-        return
-    settings = get_settings(shop)
-    if order.total_minor < settings.min_order_minor:
-        return  # not a qualifying order: the referral stays Pending
-    _complete(shop, referral, referrer, order)
-
-
-def _complete(shop: Shop, referral: Referral, referrer: Customer, order: Order) -> None:
-    from shopify_app.jobs.referrals import queue_reward_sync
-
-    referral.status, referral.block_reason = COMPLETED, None
-    referral.order_id, referral.order_total_minor = order.id, order.total_minor
-    referral.completed_at = order.paid_at or utcnow()
-    _bump(referrer.id, successful_referrals=1, referee_revenue_minor=order.total_minor)
-    reward = db.session.execute(
-        select(Reward).where(Reward.shop_id == shop.id, Reward.referral_id == referral.id)
-    ).scalar_one_or_none()
-    if reward is None:
-        value = reward_value(get_settings(shop))
-        reward = Reward(
-            shop_id=shop.id,
-            customer_id=referrer.id,
-            referral_id=referral.id,
-            code=random_code(REWARD_PREFIX),
-            value_type=value.kind,
-            value=value.value,
-            status=UNUSED,
+        referral.completed_at = order.paid_at or utcnow()
+        self.deltas[referrer.id].update(
+            successful_referrals=1, referee_revenue_minor=order.total_minor
         )
-        db.session.add(reward)
-    elif reward.status == VOID:
-        reward.status = UNUSED  # the referral completed again: reactivate its reward
-    queue_reward_sync(reward)
+        reward = self.referral_rewards.get(referral.id)
+        if reward is None:
+            value = reward_value(get_settings(self.shop))
+            reward = Reward(
+                shop_id=self.shop.id,
+                customer_id=referrer.id,
+                referral_id=referral.id,
+                code=random_code(REWARD_PREFIX),
+                value_type=value.kind,
+                value=value.value,
+                status=UNUSED,
+            )
+            db.session.add(reward)
+            self.referral_rewards[referral.id] = reward
+        elif reward.status == VOID:
+            reward.status = UNUSED  # the referral completed again: reactivate its reward
+        self.to_sync.append(reward)
+
+    def _use_rewards(self, order: Order, codes: list[str]) -> None:
+        rewards = sorted((self.rewards[c] for c in codes if c in self.rewards), key=_by_id)
+        for reward in rewards:
+            if reward.used_order_id is not None:
+                continue  # used already (by this order: a repeat delivery; by another: ignored)
+            reward.status, reward.used_order_id = USED, order.id
+            reward.used_at = order.paid_at or utcnow()
+            reward.revenue_minor = order.total_minor
+            self.deltas[reward.customer_id]["referrer_revenue_minor"] += order.total_minor
 
 
-def _use_rewards(shop: Shop, order: Order, codes: list[str]) -> None:
-    rewards = (
-        db.session.execute(
-            select(Reward)
-            .where(Reward.shop_id == shop.id, Reward.code.in_(codes))
-            .order_by(Reward.id)
+def _by_id(row: Reward) -> int:
+    return row.id
+
+
+def _locked_live_orders(order_ids: list[int]) -> list[Order]:
+    """The orders, fresh and row-locked, once each in first-seen order, if paid and live."""
+    loaded = {
+        order.id: order
+        for order in db.session.execute(
+            select(Order)
+            .where(Order.id.in_(set(order_ids)))
+            .order_by(Order.id)
             .with_for_update()
-        )
-        .scalars()
-        .all()
-    )
-    for reward in rewards:
-        if reward.used_order_id is not None:
-            continue  # used already (by this order: a repeat delivery; by another: ignored)
-        reward.status, reward.used_order_id = USED, order.id
-        reward.used_at = order.paid_at or utcnow()
-        reward.revenue_minor = order.total_minor
-        _bump(reward.customer_id, referrer_revenue_minor=order.total_minor)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    }
+    orders = [loaded[i] for i in dict.fromkeys(order_ids) if i in loaded]
+    return [o for o in orders if o.paid_at is not None and not _is_reversed(o)]
 
 
 # --- reversal (orders/cancelled, full refunds) ---------------------------------------------------
