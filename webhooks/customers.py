@@ -9,6 +9,7 @@ from shopify_app.services.customers import (
     ShopifyCustomer,
     delete_shopify_customer,
     upsert_shopify_customer,
+    upsert_shopify_customers,
 )
 
 
@@ -18,6 +19,13 @@ def on_create(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
 
 def on_update(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
     upsert_shopify_customer(shop, ShopifyCustomer.from_rest(payload))
+
+
+def on_customers(shop: Shop, deliveries: list[tuple[dict[str, Any], WebhookEvent]]) -> None:
+    """A run of customers/create and customers/update deliveries: upserted set-wise (the
+    same rules as one by one: a customer's payloads apply in delivery order, stale ones
+    change nothing)."""
+    upsert_shopify_customers(shop, [ShopifyCustomer.from_rest(p) for p, _ in deliveries])
 
 
 def on_delete(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:

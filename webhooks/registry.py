@@ -34,6 +34,8 @@ TOPICS: dict[str, Handler] = {
 #: of one shop whose topics share a run handler go to it in one call, to be handled set-wise.
 #: The result must be the one the deliveries would give one by one through `TOPICS`.
 RUNS: dict[str, RunHandler] = {
+    "customers/create": customers.on_customers,
+    "customers/update": customers.on_customers,
     "orders/create": orders.on_orders,
     "orders/paid": orders.on_orders,
     "orders/updated": orders.on_orders,

@@ -44,7 +44,7 @@ KEPT_ACROSS_DELIVERIES = (Shop, ProgramSettings)
 def kick_drain() -> bool:
     """Make sure a drain job will see the delivery just stored; cheap when one is on its way.
 
-    A drain job only stops after finding nothing twice, `KICK_WINDOW_MS` apart, so while the
+    A drain job only stops after a last look once its kick window has closed, so while the
     key set with the last queued job lives, that job is bound to see this delivery too.
     The same round trip counts the delivery, so bulk jobs can give way to the traffic.
     """
@@ -59,7 +59,9 @@ def kick_drain() -> bool:
     except RedisError as error:
         log.warning("cannot kick the webhook drain: %s", error)
         return False
-    return enqueue("shopify_app.jobs.webhooks.drain_webhooks", result_ttl=0)
+    # Taken after the key was set, so the window it names closes no earlier than the key.
+    window_closes = time.time() + KICK_WINDOW_MS / 1000
+    return enqueue("shopify_app.jobs.webhooks.drain_webhooks", window_closes, result_ttl=0)
 
 
 def queue_event(event_id: int) -> bool:
@@ -239,24 +241,28 @@ def process_event(event_id: int) -> str:
         return "processed"
 
 
-def drain_webhooks() -> int:
-    """Process waiting deliveries in batches until none are left; returns how many."""
+def drain_webhooks(window_closes: float | None = None) -> int:
+    """Process waiting deliveries in batches until none are left; returns how many.
+
+    `window_closes` is when the kick window that queued this job closes (epoch seconds):
+    deliveries stored until then did not queue a job of their own, so once nothing is left
+    the job looks once more after that moment. Under a burst many kicks queue up; a job
+    that starts after its window closed needs no second look, and costs one query.
+    """
     with job_app_context():
         processed = 0
-        rechecked = False
+        if window_closes is None:
+            window_closes = time.time() + KICK_WINDOW_MS / 1000
         while True:
             ids = _claim_batch(BATCH_SIZE)
-            if not ids:
-                if rechecked:
-                    return processed
-                # A delivery stored while this kick window was open did not enqueue a job
-                # of its own: look once more after the window closes.
-                time.sleep(KICK_WINDOW_MS / 1000)
-                rechecked = True
+            if ids:
+                processed += _process_batch(ids)
+                db.session.expire_all()
                 continue
-            rechecked = False
-            processed += _process_batch(ids)
-            db.session.expire_all()
+            wait = window_closes - time.time()
+            if wait < 0:
+                return processed  # this empty look came after the window closed
+            time.sleep(wait + 0.001)
 
 
 def sweep_webhooks() -> int:

@@ -109,3 +109,82 @@ def test_imported_contact_is_linked_by_email(app, client, shop, shopify_double):
     db.session.expire_all()
     rows = db.session.execute(select(Customer)).scalars().all()
     assert len(rows) == 1 and rows[0].shopify_id == c["id"] and rows[0].first_name == "Linked"
+
+
+def test_a_run_of_customer_deliveries_ends_as_the_same_deliveries_one_by_one(
+    app, client, shop, shopify_double, caplog
+):
+    """A drain batch upserts consecutive customers/* deliveries set-wise; the result must be
+    the one the same deliveries give one at a time (on a second shop)."""
+    import logging
+
+    from shopify_app.services.customers import email_fields
+    from tests.helpers import make_shop
+
+    d = shopify_double
+    other = make_shop(d, "customers-one-by-one.myshopify.com")
+
+    def stream(domain: str, shop_id: int) -> list[tuple[str, dict]]:
+        db.session.add(Customer(shop_id=shop_id, first_name="Imported", **email_fields("d@x.io")))
+        db.session.commit()
+        a = d.add_customer(domain, first_name="A1", email="a@x.io", state="INVITED")
+        a_created = d.customer_payload(domain, a)
+        a_newer = d.customer_payload(domain, d.update_customer(domain, a["id"], first_name="A2"))
+        b = d.add_customer(domain, first_name="B1", email="b@x.io")
+        b_created = d.customer_payload(domain, b)
+        b_updated = d.customer_payload(
+            domain, d.update_customer(domain, b["id"], first_name="B2", state="ENABLED")
+        )
+        c = d.customer_payload(domain, d.add_customer(domain, first_name="C", email="c@x.io"))
+        linked = d.customer_payload(domain, d.add_customer(domain, first_name="D", email="d@x.io"))
+        e = d.add_customer(domain, first_name="E1", email="e@x.io")
+        e_created = d.customer_payload(domain, e)
+        deliver(client, d, "customers/create", domain, e_created, webhook_id=f"{domain}-e")
+        run_jobs(app)  # E is stored before the run
+        e_newer = d.customer_payload(
+            domain, d.update_customer(domain, e["id"], first_name="E2", state="DISABLED")
+        )
+        return [
+            ("customers/update", e_newer),
+            ("customers/update", e_created),  # stale
+            ("customers/create", a_created),
+            ("customers/update", a_newer),
+            ("customers/update", a_created),  # stale
+            ("customers/update", b_updated),  # before its create
+            ("customers/create", b_created),
+            ("customers/create", c),
+            ("customers/create", c),  # the same again, under another delivery id
+            ("customers/create", linked),  # links the imported contact
+        ]
+
+    def outcome(shop_id: int) -> list[tuple]:
+        db.session.expire_all()
+        rows = db.session.scalars(
+            select(Customer).where(Customer.shop_id == shop_id).order_by(Customer.email_key)
+        )
+        return [
+            (c.email_key, c.first_name, c.state, c.is_member, c.shopify_id is not None)
+            for c in rows
+        ]
+
+    batched, single = stream(shop.domain, shop.id), stream(other.domain, other.id)
+    for n, (topic, payload) in enumerate(batched):
+        deliver(client, d, topic, shop.domain, payload, webhook_id=f"run-{n}")
+    with caplog.at_level(logging.WARNING, logger="shopify_app.jobs.webhooks"):
+        run_jobs(app)
+    assert "one by one" not in caplog.text
+    for n, (topic, payload) in enumerate(single):
+        deliver(client, d, topic, other.domain, payload, webhook_id=f"single-{n}")
+        run_jobs(app)
+
+    assert (
+        outcome(shop.id)
+        == outcome(other.id)
+        == [
+            ("a@x.io", "A2", "INVITED", False, True),
+            ("b@x.io", "B2", "ENABLED", True, True),
+            ("c@x.io", "C", "ENABLED", True, True),
+            ("d@x.io", "D", "ENABLED", True, True),
+            ("e@x.io", "E2", "DISABLED", False, True),
+        ]
+    )
