@@ -36,7 +36,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from shopify_app.admin import customers, home, metrics
     from shopify_app.auth import views as auth_views
-    from webhooks import bp as webhooks_bp
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(home.bp)
@@ -52,5 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(program_admin.bp)
     app.register_blueprint(invitations_admin.bp)
     app.register_blueprint(proxy.bp)
-    app.register_blueprint(webhooks_bp)
+    import webhooks
+
+    webhooks.init_app(app)  # POST /webhooks, answered in front of Flask
     return app

@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 
 from shopify_app import create_app
 from shopify_app.extensions import db, redis_conn
+from shopify_app.jobs.webhooks import forget_kick_window
 from shopify_double import ShopifyDouble
 from tests.helpers import API_KEY, API_SECRET, AdminClient, make_shop
 from tests.workers import WorkerPool
@@ -152,6 +153,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         db.session.remove()
         _empty_tables()
         redis_conn().flushdb()
+        forget_kick_window()
     request.getfixturevalue("shopify_double").reset()
 
 
@@ -160,6 +162,7 @@ def ctx(app: Flask) -> Iterator[Flask]:
     """An app context for tests that call services directly."""
     with app.app_context():
         redis_conn().flushdb()
+        forget_kick_window()
         yield app
         db.session.remove()
 

@@ -1,37 +1,80 @@
-"""Blueprint "webhooks": POST /webhooks — verify, record, enqueue, answer.
+"""POST /webhooks — verify, record, enqueue, answer — as a WSGI endpoint in front of Flask.
 
 The HMAC is checked on the raw bytes before anything is parsed; the delivery is stored
 (deduplicated on its webhook id) before it is queued, so a delivery that got a 2xx is never
 lost even when Redis is down: the sweeper queues what is still waiting.
+
+Why not a Flask view: a delivery needs none of Flask's request machinery (URL routing, the
+request object, the admin pages' response hooks), and on a 2-core box that machinery was
+about a fifth of the intake's CPU. Every other path goes on to Flask untouched.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+import json
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import get_input_stream
 
 from shopify_app.shopify.signatures import verify_webhook
 from webhooks.intake import WebhookDelivery, accept_delivery
 
-bp = Blueprint("webhooks", __name__)
+PATH = "/webhooks"
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def _header(name: str) -> str | None:
+def _header(environ: dict[str, Any], name: str) -> str | None:
     """Shopify's `X-Shopify-*` header, or the newer `Shopify-*` name where present."""
-    return request.headers.get(f"X-Shopify-{name}") or request.headers.get(f"Shopify-{name}")
+    key = name.upper().replace("-", "_")
+    return environ.get(f"HTTP_X_SHOPIFY_{key}") or environ.get(f"HTTP_SHOPIFY_{key}")
 
 
-@bp.post("/webhooks")
-def receive():
-    body = request.get_data(cache=False)
-    if not verify_webhook(body, _header("Hmac-Sha256"), current_app.config["SHOPIFY_API_SECRET"]):
+def receive(app: Flask, environ: dict[str, Any]) -> tuple[dict[str, str], int]:
+    """One delivery: (JSON answer, HTTP status)."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        return {"error": "method not allowed"}, 405
+    limit = app.config.get("MAX_CONTENT_LENGTH")
+    try:
+        body = get_input_stream(environ, max_content_length=limit).read()
+    except RequestEntityTooLarge:
+        return {"error": "payload too large"}, 413
+    if not verify_webhook(body, _header(environ, "Hmac-Sha256"), app.config["SHOPIFY_API_SECRET"]):
         return {"error": "invalid hmac"}, 401
     delivery = WebhookDelivery(
-        topic=(_header("Topic") or "").strip().lower(),
-        shop_domain=_header("Shop-Domain") or "",
-        webhook_id=_header("Webhook-Id") or _header("Event-Id"),
-        api_version=_header("API-Version"),
-        triggered_at=_header("Triggered-At"),
+        topic=(_header(environ, "Topic") or "").strip().lower(),
+        shop_domain=_header(environ, "Shop-Domain") or "",
+        webhook_id=_header(environ, "Webhook-Id") or _header(environ, "Event-Id"),
+        api_version=_header(environ, "API-Version"),
+        triggered_at=_header(environ, "Triggered-At"),
         body=body,
     )
-    outcome, status = accept_delivery(delivery)
+    with app.app_context():
+        outcome, status = accept_delivery(delivery)
     return {"result": outcome}, status
+
+
+class WebhookEndpoint:
+    """WSGI middleware: answers POST /webhooks itself, hands everything else to Flask."""
+
+    def __init__(self, app: Flask, downstream: WSGIApp) -> None:
+        self.app = app
+        self.downstream = downstream
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+        if environ.get("PATH_INFO") != PATH:
+            return self.downstream(environ, start_response)
+        answer, status = receive(self.app, environ)
+        body = json.dumps(answer).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        if status == 405:
+            headers.append(("Allow", "POST"))
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        return [body]
+
+
+def init_app(app: Flask) -> None:
+    app.wsgi_app = WebhookEndpoint(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -1,10 +1,11 @@
 """Bulk jobs give way to live webhook traffic.
 
 On a small box a points import's database work takes a whole core, and webhook intake must
-keep answering Shopify fast. Intake counts deliveries per second in Redis (in the same round
-trip as its drain kick); between batches an import looks at that rate and, while deliveries
-pour in, rests in proportion to the time its last batch took (up to eight times as long);
-through a storm it waits for the storm to pass, up to 20 s a batch. Alone, it never rests.
+keep answering Shopify fast. Intake counts deliveries per second in Redis (in the round trip
+of its drain kick, so a process's deliveries are counted at most one kick window late);
+between batches an import looks at that rate and, while deliveries pour in, rests in
+proportion to the time its last batch took (up to eight times as long); through a storm it
+waits for the storm to pass, up to 20 s a batch. Alone, it never rests.
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ MAX_STORM_WAIT = 20.0
 STORM_POLL_SECONDS = 0.25
 
 
-def count_delivery(pipeline) -> None:
-    """Add this delivery to the current second's count (queued on the caller's pipeline)."""
+def count_deliveries(pipeline, count: int) -> None:
+    """Add deliveries to the current second's count (queued on the caller's pipeline).
+
+    Intake counts in its kick round trip, so the deliveries a process accepted between two
+    kicks are counted together, at most one kick window late.
+    """
     key = RATE_KEY.format(int(time.time()))
-    pipeline.incr(key)
+    pipeline.incrby(key, count)
     pipeline.expire(key, 10)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,7 +24,7 @@ from sqlalchemy import and_, or_, select, update
 
 from shopify_app.extensions import db, redis_conn
 from shopify_app.jobs import enqueue, job_app_context
-from shopify_app.jobs.live_traffic import count_delivery
+from shopify_app.jobs.live_traffic import count_deliveries
 from shopify_app.models import ProgramSettings, Shop, WebhookEvent
 from shopify_app.models.base import utcnow
 from shopify_app.models.webhook_event import FAILED, PROCESSED, PROCESSING, RECEIVED
@@ -41,24 +42,61 @@ KICK_WINDOW_MS = 200
 KEPT_ACROSS_DELIVERIES = (Shop, ProgramSettings)
 
 
+class _KickWindow:
+    """What this process knows of the current kick window: until when the key surely lives,
+    and the deliveries it accepted meanwhile that Redis has not counted yet."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open_until = 0.0  # time.monotonic()
+        self.uncounted = 0
+
+    def forget(self) -> None:
+        with self.lock:
+            self.open_until, self.uncounted = 0.0, 0
+
+
+_window = _KickWindow()
+
+
+def forget_kick_window() -> None:
+    """Ask Redis again on the next delivery (after Redis was emptied, as tests do)."""
+    _window.forget()
+
+
 def kick_drain() -> bool:
     """Make sure a drain job will see the delivery just stored; cheap when one is on its way.
 
     A drain job only stops after a last look once its kick window has closed, so while the
-    key set with the last queued job lives, that job is bound to see this delivery too.
-    The same round trip counts the delivery, so bulk jobs can give way to the traffic.
+    key set with the last queued job lives, that job is bound to see this delivery too. The
+    round trip that sets or finds the key also reads how long it lives: until then, this
+    process does not ask again (under load, one round trip a window per process, not one a
+    delivery). The deliveries are counted for the live-traffic rule in the same round trip,
+    the ones accepted meanwhile included.
     """
     if not current_app.config["RQ_ASYNC"]:
         return enqueue("shopify_app.jobs.webhooks.drain_webhooks")
+    asked_at = time.monotonic()
+    with _window.lock:
+        if asked_at < _window.open_until:
+            _window.uncounted += 1
+            return True
+        count, _window.uncounted = _window.uncounted + 1, 0
     try:
         pipeline = redis_conn().pipeline(transaction=False)
         pipeline.set(KICK_KEY, "1", nx=True, px=KICK_WINDOW_MS)
-        count_delivery(pipeline)
-        if not pipeline.execute()[0]:
-            return True
+        pipeline.pttl(KICK_KEY)
+        count_deliveries(pipeline, count)
+        created, ttl_ms = pipeline.execute()[:2]
     except RedisError as error:
         log.warning("cannot kick the webhook drain: %s", error)
         return False
+    if ttl_ms > 0:
+        # Measured from before the round trip: the key lives at least this long.
+        with _window.lock:
+            _window.open_until = max(_window.open_until, asked_at + ttl_ms / 1000)
+    if not created:
+        return True
     # Taken after the key was set, so the window it names closes no earlier than the key.
     window_closes = time.time() + KICK_WINDOW_MS / 1000
     return enqueue("shopify_app.jobs.webhooks.drain_webhooks", window_closes, result_ttl=0)

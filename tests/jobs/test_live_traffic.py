@@ -14,18 +14,35 @@ def _wait_for_next_second() -> None:
     time.sleep(1 - time.time() % 1 + 0.01)
 
 
-def test_intake_counts_each_accepted_delivery_per_second(app, client, shop, shopify_double):
-    _wait_for_next_second()
-    for n in range(5):
-        payload = shopify_double.customer_payload(
-            shop.domain, shopify_double.add_customer(shop.domain, email=f"rate{n}@example.com")
-        )
+def _counted(redis) -> int:
+    now = int(time.time())
+    keys = [live_traffic.RATE_KEY.format(second) for second in range(now - 5, now + 1)]
+    return sum(int(count or 0) for count in redis.mget(keys))
+
+
+def test_intake_counts_each_accepted_delivery_by_its_next_kick(app, client, shop, shopify_double):
+    """Deliveries a process accepts while its kick window is open are counted together, with
+    its next round trip to Redis: the count is never lost, at most one window late."""
+    from shopify_app.jobs.webhooks import KICK_WINDOW_MS
+
+    def accept(n: int) -> None:
+        record = shopify_double.add_customer(shop.domain, email=f"rate{n}@example.com")
+        payload = shopify_double.customer_payload(shop.domain, record)
         assert deliver(client, shopify_double, "customers/create", shop.domain, payload) == (
             "accepted"
         )
+
     _wait_for_next_second()
+    started = time.monotonic()
+    for n in range(5):
+        accept(n)
     with app.app_context():
-        assert live_traffic.delivery_rate(redis_conn()) == 5
+        redis = redis_conn()
+        if time.monotonic() - started < KICK_WINDOW_MS / 1000:
+            assert _counted(redis) == 1  # the first kick's round trip; four wait
+        time.sleep(KICK_WINDOW_MS / 1000 + 0.05)
+        accept(5)
+        assert _counted(redis) == 6
 
 
 def _set_rate(redis, per_second: int) -> None:

@@ -110,3 +110,27 @@ def test_event_id_is_the_fallback_dedupe_key(app, client, shop, shopify_double):
     first = client.post("/webhooks", data=body, headers=headers).json["result"]
     second = client.post("/webhooks", data=body, headers=headers).json["result"]
     assert (first, second) == ("accepted", "duplicate")
+
+
+def test_only_post_is_answered_and_an_oversized_body_is_413(app, client, shop, shopify_double):
+    response = client.get("/webhooks")
+    assert (response.status_code, response.headers["Allow"]) == (405, "POST")
+    body, headers = sign_webhook(shopify_double, "customers/create", shop.domain, {"id": 1})
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = len(body) - 1
+    try:
+        response = client.post("/webhooks", data=body, headers=headers)
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert response.status_code == 413 and response.json == {"error": "payload too large"}
+    assert _events() == 0
+
+
+def test_other_paths_still_reach_flask(app, client, shop, shopify_double):
+    """The endpoint sits in front of Flask: everything but /webhooks passes through."""
+    assert client.post("/webhooks/", data=b"{}").status_code == 404
+    page = client.get("/")
+    assert "frame-ancestors" in page.headers["Content-Security-Policy"]  # Flask's hook ran
+    body, headers = sign_webhook(shopify_double, "customers/create", shop.domain, {"id": 1})
+    answer = client.post("/webhooks", data=body, headers=headers)
+    assert answer.status_code == 200 and "Content-Security-Policy" not in answer.headers
