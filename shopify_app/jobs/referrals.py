@@ -1,13 +1,15 @@
 """Jobs of the referral engine: bring Shopify's reward codes in line with the database.
 
 Attribution runs inside a webhook's transaction and must not wait on Shopify, so it records a
-reward as `shopify_status="pending"` and queues `sync_reward` once that transaction commits;
+reward as `shopify_status="pending"` and queues `sync_rewards` once that transaction commits;
 the sweep re-queues any reward whose sync never ran or failed (with backoff).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -81,45 +83,57 @@ def queue_reward_sync(reward: Reward) -> None:
 
 
 def queue_reward_syncs(rewards: list[Reward]) -> None:
-    """`queue_reward_sync` for many rewards, with one flush to give the new ones their ids."""
+    """`queue_reward_sync` for many rewards: one flush gives the new ones their ids, and one
+    job syncs them all (a webhook batch's rewards cost one job, not one each)."""
+    if not rewards:
+        return
     for reward in rewards:
         reward.shopify_status = "pending"
     db.session.flush()
-    for reward in rewards:
-        enqueue_after_commit(
-            "shopify_app.jobs.referrals.sync_reward",
-            reward.id,
-            job_id=f"reward-sync-{reward.id}-{reward.status}",
-        )
+    ids = [reward.id for reward in rewards]
+    key = hashlib.sha1(",".join(f"{r.id}:{r.status}" for r in rewards).encode()).hexdigest()
+    enqueue_after_commit(
+        "shopify_app.jobs.referrals.sync_rewards", ids, job_id=f"reward-sync-{key}"
+    )
+
+
+def sync_rewards(reward_ids: list[int]) -> dict[str, int]:
+    """Sync each reward with Shopify, each in its own transaction; counts by outcome."""
+    with job_app_context():
+        return dict(Counter(_sync(reward_id) for reward_id in reward_ids))
 
 
 def sync_reward(reward_id: int) -> str:
     """Create (or deactivate, once void) the reward's discount code in Shopify. Idempotent."""
+    with job_app_context():
+        return _sync(reward_id)
+
+
+def _sync(reward_id: int) -> str:
     from shopify_app.services.discounts import ShopifyDiscounts
     from shopify_app.services.referrals import sync_reward_with
 
-    with job_app_context():
-        reward = db.session.execute(
-            select(Reward).where(Reward.id == reward_id).with_for_update()
-        ).scalar_one_or_none()
-        if reward is None or reward.shopify_status not in ("pending", "failed"):
-            db.session.rollback()
-            return "skipped"
-        shop = db.session.get(Shop, reward.shop_id)
-        if shop is None or not shop.is_installed:
-            db.session.rollback()
-            return "skipped"
-        try:
-            sync_reward_with(shop, reward, ShopifyDiscounts(shop))
-        except ShopifyAPIError as error:
-            reward.shopify_status = "failed"
-            reward.shopify_attempts += 1
-            reward.shopify_error = str(error)[:2000]
-            db.session.commit()
-            log.warning("reward %s: Shopify sync failed: %s", reward_id, error)
-            return "failed"
+    reward = db.session.execute(
+        select(Reward).where(Reward.id == reward_id).with_for_update()
+    ).scalar_one_or_none()
+    if reward is None or reward.shopify_status not in ("pending", "failed"):
+        db.session.rollback()
+        return "skipped"
+    shop = db.session.get(Shop, reward.shop_id)
+    if shop is None or not shop.is_installed:
+        db.session.rollback()
+        return "skipped"
+    try:
+        sync_reward_with(shop, reward, ShopifyDiscounts(shop))
+    except ShopifyAPIError as error:
+        reward.shopify_status = "failed"
+        reward.shopify_attempts += 1
+        reward.shopify_error = str(error)[:2000]
         db.session.commit()
-        return "synced"
+        log.warning("reward %s: Shopify sync failed: %s", reward_id, error)
+        return "failed"
+    db.session.commit()
+    return "synced"
 
 
 def sweep_rewards() -> int:

@@ -152,3 +152,9 @@ def test_a_run_of_order_deliveries_ends_as_the_same_deliveries_one_by_one(
         ("unused", None),
         ("unused", None),
     ]
+    # The run's two new rewards were synced by one job: each is a code in Shopify.
+    db.session.expire_all()
+    run_rewards = db.session.scalars(select(Reward).where(Reward.shop_id == shop.id)).all()
+    assert {r.shopify_status for r in run_rewards} == {"synced"}
+    in_shopify = {d["code"] for d in shopify_double.discount_codes(shop.domain)}
+    assert {r.code for r in run_rewards} <= in_shopify
