@@ -216,7 +216,7 @@ def _handle(run: list[WebhookEvent], shops: dict[int, Shop]) -> None:
     if shop is None or first.payload is None:
         return
     if len(run) > 1:
-        RUNS[first.topic](shop, [(json.loads(e.payload or "null"), e) for e in run])
+        RUNS[first.topic](shop, [(json.loads(e.payload), e) for e in run])  # type: ignore[arg-type]
     else:
         TOPICS[first.topic](shop, json.loads(first.payload), first)
 
@@ -224,8 +224,8 @@ def _handle(run: list[WebhookEvent], shops: dict[int, Shop]) -> None:
 def _process_batch(ids: list[int]) -> int:
     """Run a claimed batch in one transaction: one commit for the batch, not two a delivery.
 
-    Consecutive order deliveries of a shop go to their handler as one run (see `_runs`), so
-    the referral engine attributes them set-wise. Shops (and their program settings) are
+    Consecutive customer or order deliveries of a shop go to their handler as one run (see
+    `_runs`), to be applied set-wise. Shops (and their program settings) are
     loaded once for the batch; everything else a run loaded is flushed and let go before the
     next, so no run reads another's stale objects and the session stays small. If any
     delivery fails, the batch rolls back and each delivery runs again on its own

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -154,14 +155,23 @@ def discount_codes(payload: dict[str, Any]) -> list[str]:
     ]
 
 
+def locked_orders(order_ids: Iterable[int]) -> dict[int, Order]:
+    """Orders as fresh ORM objects, row-locked in id order, for the referral engine's changes."""
+    return {
+        order.id: order
+        for order in db.session.execute(
+            select(Order)
+            .where(Order.id.in_(set(order_ids)))
+            .order_by(Order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalars()
+    }
+
+
 def locked_order(order_id: int) -> Order:
-    """The order as a fresh ORM object, row-locked for the referral engine's changes."""
-    return db.session.execute(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    """One order, as `locked_orders` gives them."""
+    return locked_orders([order_id])[order_id]
 
 
 def upsert_order(

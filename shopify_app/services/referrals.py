@@ -28,6 +28,7 @@ from shopify_app.models.base import utcnow
 from shopify_app.models.referral import BLOCKED, COMPLETED, PENDING, UNUSED, USED, VOID
 from shopify_app.services.customers import ShopifyCustomer, canonical_email, upsert_shopify_customer
 from shopify_app.services.discounts import Discounts, DiscountValue, random_code
+from shopify_app.services.orders import locked_orders
 from shopify_app.services.program import get_settings, referee_value, reward_value
 
 SELF_REFERRAL = "Self-referral: the referee is the referrer"
@@ -563,16 +564,7 @@ def _by_id(row: Reward) -> int:
 
 def _locked_live_orders(order_ids: list[int]) -> list[Order]:
     """The orders, fresh and row-locked, once each in first-seen order, if paid and live."""
-    loaded = {
-        order.id: order
-        for order in db.session.execute(
-            select(Order)
-            .where(Order.id.in_(set(order_ids)))
-            .order_by(Order.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalars()
-    }
+    loaded = locked_orders(order_ids)
     orders = [loaded[i] for i in dict.fromkeys(order_ids) if i in loaded]
     return [o for o in orders if o.paid_at is not None and not _is_reversed(o)]
 
