@@ -52,6 +52,10 @@ def init_app(app: Flask) -> None:
         admin_url=admin_url, session_fields=session_fields, view_functions=app.view_functions
     )
     app.jinja_env.filters["money"] = format_money
+    # Plurals ("1 existing contact", "2 existing contacts") through Jinja's own i18n
+    # extension; null translations until the app ships catalogues.
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
     @app.after_request
     def _referrer_policy(response):

@@ -84,6 +84,7 @@ def upload():
             upload.stream,
             segment=_segment_from_form(),
             update_existing=request.form.get("update_existing") == "1",
+            points_mode=request.form.get("points_mode") or None,
         )
     except (ImportFileError, InvalidSegmentName) as error:
         db.session.rollback()
@@ -126,10 +127,28 @@ def confirm(import_id: int):
         )
     except service.ImportStateError as error:
         db.session.rollback()
+        if isinstance(error, service.DuplicateFileNotConfirmed):
+            service.mark_duplicate(job, error.duplicate_of)
+            db.session.commit()
         flash(str(error), "critical")
         return redirect(admin_url("imports.show", import_id=import_id))
     db.session.commit()
     queue_import(job.id, job.attempts)
+    return redirect(admin_url("imports.show", import_id=import_id))
+
+
+@bp.post("/<int:import_id>/points-mode")
+@shop_required
+def points_mode(import_id: int):
+    """The merchant says whether a `points`/`balance` column adds points or sets balances."""
+    job = get_for_shop_or_404(ImportJob, import_id, g.shop)
+    try:
+        service.choose_points_mode(g.shop, job, request.form.get("points_mode", ""))
+    except (service.ImportStateError, ImportFileError) as error:
+        db.session.rollback()
+        flash(str(error), "critical")
+    else:
+        db.session.commit()
     return redirect(admin_url("imports.show", import_id=import_id))
 
 

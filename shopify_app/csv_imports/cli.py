@@ -41,15 +41,22 @@ def _print_preview(job: ImportJob) -> None:
     click.echo(f"{job.filename}: {preview.get('rows', 0):,} rows")
     columns = ", ".join(f"{name} ← {header!r}" for name, header in preview["columns"].items())
     click.echo(f"columns: {columns}")
-    if job.kind == POINTS:
+    if job.kind == POINTS and preview.get("points_mode") == "set":
+        click.echo(
+            f"{preview['valid_rows']:,} rows set the balance of {preview['customers']:,} "
+            f"customers ({preview['points_total']:+,} points in all, {preview['unchanged']:,} "
+            f"already right); {preview['error_rows']:,} rows rejected"
+        )
+    elif job.kind == POINTS:
         click.echo(
             f"{preview['valid_rows']:,} rows add {preview['points_total']:,} points to "
             f"{preview['customers']:,} customers; {preview['error_rows']:,} rows rejected"
         )
     else:
         click.echo(
-            f"{preview['new']:,} new contacts, {preview['existing']:,} existing, "
-            f"{preview['duplicates']:,} repeated emails; {preview['error_rows']:,} rows rejected"
+            f"{preview['created']:,} new contacts, {preview['updated']:,} updated, "
+            f"{preview['unchanged']:,} unchanged, {preview['added_to_segment']:,} added to the "
+            f"segment; {preview['error_rows']:,} rows rejected"
         )
     for error in service.row_errors(job, limit=20):
         click.echo(
@@ -71,6 +78,7 @@ def _run(
     allow_duplicate: bool,
     segment_name: str | None = None,
     update_existing: bool = False,
+    points_mode: str | None = None,
 ) -> None:
     from shopify_app.jobs.imports import run_import
 
@@ -78,10 +86,25 @@ def _run(
         segment = get_or_create_segment(shop, segment_name) if segment_name is not None else None
         with open(file, "rb") as stream:
             job = service.create_import(
-                shop, kind, file.name, stream, segment=segment, update_existing=update_existing
+                shop,
+                kind,
+                file.name,
+                stream,
+                segment=segment,
+                update_existing=update_existing,
+                points_mode=points_mode,
             )
     except (ImportFileError, InvalidSegmentName) as error:
         raise click.ClickException(str(error)) from error
+    preview = (job.summary or {}).get("preview", {})
+    if preview.get("needs_points_mode"):
+        path = Path(job.file_path)
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        raise click.ClickException(
+            f"the column {preview['ambiguous_column']!r} could hold points to add or balances: "
+            "run again with --points-mode add or --points-mode set"
+        )
     _print_preview(job)
     if dry_run:
         path = Path(job.file_path)
@@ -131,9 +154,19 @@ def _with_common(command):
 
 
 @click.command("import-points")
+@click.option(
+    "--points-mode",
+    type=click.Choice(["add", "set"]),
+    help="for a `points` or `balance` column: points to add, or the balance to set",
+)
 @_with_common
 def import_points(
-    shop_domain: str, dry_run: bool, all_or_nothing: bool, allow_duplicate: bool, file: Path
+    points_mode: str | None,
+    shop_domain: str,
+    dry_run: bool,
+    all_or_nothing: bool,
+    allow_duplicate: bool,
+    file: Path,
 ) -> None:
     """Add points from a CSV of shopify_id, points_to_add, description."""
     _run(
@@ -143,6 +176,7 @@ def import_points(
         dry_run=dry_run,
         skip_errors=not all_or_nothing,
         allow_duplicate=allow_duplicate,
+        points_mode=points_mode,
     )
 
 

@@ -135,12 +135,57 @@ class ContactRowParser:
 
 
 @dataclass
+class ContactsCounts:
+    """What a contacts file does, row by row; the preview and the job count the same way.
+
+    `created`, `updated` and `unchanged` add up to the rows applied; `added_to_segment`
+    counts distinct contacts, so a repeated email is added once.
+    """
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    added_to_segment: int = 0
+
+    @property
+    def applied(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def count(self, decision: str) -> None:
+        setattr(self, decision, getattr(self, decision) + 1)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "added_to_segment": self.added_to_segment,
+        }
+
+
+CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "rejected"
+
+
+def decide(found: tuple[int, bool, Any] | None, first_time: bool, update_existing: bool) -> str:
+    """The fate of one valid row, given the stored contact with its email (if any).
+
+    The first row of an unknown email creates the contact; every later row of it, and every
+    row of a known email, updates it when the merchant asked and leaves it otherwise.
+    """
+    if found is not None and found[1]:
+        return REJECTED
+    if found is None and first_time:
+        return CREATED
+    return UPDATED if update_existing else UNCHANGED
+
+
+@dataclass
 class ContactsPreview:
     rows: int = 0
     valid_rows: int = 0
-    new: int = 0
-    existing: int = 0
-    duplicates: int = 0
+    counts: ContactsCounts = field(default_factory=ContactsCounts)
+    #: distinct contacts of the file already in the segment (they stay; nothing to add).
+    already_in_segment: int = 0
     seen: set[str] = field(default_factory=set)
 
     def figures(self) -> dict[str, Any]:
@@ -148,9 +193,8 @@ class ContactsPreview:
             "rows": self.rows,
             "valid_rows": self.valid_rows,
             "error_rows": self.rows - self.valid_rows,
-            "new": self.new,
-            "existing": self.existing,
-            "duplicates": self.duplicates,
+            "already_in_segment": self.already_in_segment,
+            **self.counts.as_dict(),
         }
 
 
@@ -160,23 +204,33 @@ def preview_contacts(
     parser: ContactRowParser,
     on_errors: Callable[[list[RowError]], None],
     *,
+    segment_id: int | None = None,
+    update_existing: bool = False,
     chunk_size: int = 20_000,
 ) -> ContactsPreview:
-    """Validate every row and count new and existing contacts, without writing."""
+    """Validate every row and count what the job will do, without writing."""
     preview = ContactsPreview()
     chunk: list[tuple[int, list[str]]] = []
     for record in rows:
         chunk.append(record)
         if len(chunk) >= chunk_size:
-            _preview_chunk(shop_id, chunk, parser, preview, on_errors)
+            _preview_chunk(shop_id, segment_id, update_existing, chunk, parser, preview, on_errors)
             chunk = []
     if chunk:
-        _preview_chunk(shop_id, chunk, parser, preview, on_errors)
+        _preview_chunk(shop_id, segment_id, update_existing, chunk, parser, preview, on_errors)
     preview.seen.clear()
     return preview
 
 
-def _preview_chunk(shop_id, chunk, parser, preview: ContactsPreview, on_errors) -> None:
+def _preview_chunk(
+    shop_id: int,
+    segment_id: int | None,
+    update_existing: bool,
+    chunk: list[tuple[int, list[str]]],
+    parser: ContactRowParser,
+    preview: ContactsPreview,
+    on_errors: Callable[[list[RowError]], None],
+) -> None:
     errors: list[RowError] = []
     parsed: list[tuple[ContactRow, list[str]]] = []
     for row_number, values in chunk:
@@ -186,23 +240,45 @@ def _preview_chunk(shop_id, chunk, parser, preview: ContactsPreview, on_errors) 
         else:
             parsed.append((result, values))
     existing = _existing(shop_id, {row.email_key for row, _ in parsed})
+    members = _members(segment_id, {found[0] for found in existing.values() if not found[1]})
+    counts = preview.counts
     for row, values in parsed:
         found = existing.get(row.email_key)
-        if found is not None and found[1]:
+        first_time = row.email_key not in preview.seen
+        decision = decide(found, first_time, update_existing)
+        if decision == REJECTED:
             errors.append(parser._error(row.row_number, values, "email", row.email, DELETED))
             continue
         preview.valid_rows += 1
-        if row.email_key in preview.seen:
-            preview.duplicates += 1
-        elif found is not None:
-            preview.existing += 1
-        else:
-            preview.new += 1
+        counts.count(decision)
+        if first_time and segment_id is not None:
+            if found is not None and found[0] in members:
+                preview.already_in_segment += 1
+            else:
+                counts.added_to_segment += 1
         preview.seen.add(row.email_key)
     preview.rows += len(chunk)
     if errors:
         errors.sort(key=lambda e: e.row_number)
         on_errors(errors)
+
+
+def _members(segment_id: int | None, customer_ids: set[int]) -> set[int]:
+    """Which of these customers are in the segment already."""
+    if segment_id is None or not customer_ids:
+        return set()
+    ordered = sorted(customer_ids)
+    found: set[int] = set()
+    for start in range(0, len(ordered), 5_000):
+        found.update(
+            db.session.execute(
+                select(SegmentMember.customer_id).where(
+                    SegmentMember.segment_id == segment_id,
+                    SegmentMember.customer_id.in_(ordered[start : start + 5_000]),
+                )
+            ).scalars()
+        )
+    return found
 
 
 DELETED = "This email belongs to a customer deleted from the store; they cannot be re-imported"
@@ -231,16 +307,8 @@ def _existing(shop_id: int, keys: set[str]) -> dict[str, tuple[int, bool, dict[s
 
 
 @dataclass
-class ContactsResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    added_to_segment: int = 0
+class ContactsResult(ContactsCounts):
     rejections: list[tuple[int, str, str, str]] = field(default_factory=list)
-
-    @property
-    def applied(self) -> int:
-        return self.created + self.updated + self.unchanged
 
 
 def _insert(model: Any):
@@ -265,17 +333,16 @@ def apply_contacts(
     updates: dict[int, dict[str, Any]] = {}
     for row in rows:
         found = existing.get(row.email_key)
-        if found is not None and found[1]:
+        decision = decide(found, row.email_key not in new, update_existing)
+        if decision == REJECTED:
             result.rejections.append((row.row_number, "email", row.email, DELETED))
             continue
-        if found is None and row.email_key not in new:
+        result.count(decision)
+        if decision == CREATED:
             new[row.email_key] = row
-            result.created += 1
             continue
-        if not update_existing:
-            result.unchanged += 1
+        if decision == UNCHANGED:
             continue
-        result.updated += 1
         if found is None:
             _merge_into_new(new[row.email_key], row)
         else:

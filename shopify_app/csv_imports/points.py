@@ -17,7 +17,12 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from shopify_app.csv_imports.reading import ColumnSpec, CsvSource, collect_batch_garbage
+from shopify_app.csv_imports.reading import (
+    ColumnSpec,
+    CsvSource,
+    collect_batch_garbage,
+    map_columns,
+)
 from shopify_app.csv_imports.row_errors import RowError
 from shopify_app.extensions import db
 from shopify_app.models import Customer, PointsEntry
@@ -25,10 +30,18 @@ from shopify_app.models.base import utcnow
 from shopify_app.services.customers import GID_PREFIX
 
 COLUMNS = (
-    ColumnSpec("shopify_id", ("shopify_customer_id", "customer_id", "customer_shopify_id")),
-    ColumnSpec("points_to_add", ("points", "points_added", "add_points", "points_to_award")),
-    ColumnSpec("description", ("note", "reason", "memo", "comment"), required=False),
+    # In priority order: the app's own export has both "Customer ID" (the app's id) and
+    # "Shopify customer ID"; Shopify's export has only "Customer ID" (Shopify's id).
+    ColumnSpec("shopify_id", ("shopify_customer_id", "customer_shopify_id", "customer_id")),
+    ColumnSpec("points_to_add", ("points_added", "add_points", "points_to_award")),
+    # Never "note": in Shopify's customer export it is the merchant's private note, and a
+    # description is shown to the customer in their points history.
+    ColumnSpec("description", ("reason",), required=False),
 )
+#: names other apps (and this app's export) use for a balance: the merchant says what they hold.
+AMBIGUOUS_POINTS = ColumnSpec("points", ("balance", "points_balance"), required=False)
+#: how a points file's number is read: points to add, or the balance to set.
+ADD, SET = "add", "set"
 MAX_POINTS_PER_ROW = 1_000_000
 #: shops up to this size have every balance read at once by the validation pass (~100 MB).
 PRELOAD_CUSTOMERS = 1_000_000
@@ -36,6 +49,11 @@ MAX_DESCRIPTION = 255
 MAX_BIGINT = 2**63 - 1
 SOURCE, REVERT_SOURCE = "import", "import_revert"
 _SCIENTIFIC = re.compile(r"^\d+([.,]\d+)?[eE]\+?\d+$")
+_TRAILING_ZERO = re.compile(r"^\d+[.,]0+$")
+EXCEL_CHANGED_ID = (
+    "Excel changed this id ({text}); format the column as Text before saving the file, "
+    "or export it again from Shopify"
+)
 
 #: (spreadsheet row, shopify customer id or app customer id, delta, description)
 PointsRow = tuple[int, int, int, str]
@@ -43,21 +61,52 @@ PointsRow = tuple[int, int, int, str]
 Rejection = tuple[int, str, str, str]
 
 
-class PointsRowParser:
-    """Turns a CSV record into a PointsRow or a RowError; one instance per file."""
+def points_columns(source: CsvSource) -> tuple[dict[str, int], bool]:
+    """Map a points file's columns; returns (mapping, whether the points column is ambiguous).
 
-    def __init__(self, source: CsvSource, mapping: dict[str, int], default_description: str):
+    A `points_to_add` column wins over a `points`/`balance` one (the app's own export carries
+    the balance as "Points", so export → add a column → import just works). A file with only
+    the ambiguous name needs the merchant to say whether it holds points to add or balances.
+    """
+    mapping = map_columns(source, COLUMNS, optional={"points_to_add"})
+    if "points_to_add" in mapping:
+        return mapping, False
+    balance = map_columns(source, (AMBIGUOUS_POINTS,))
+    if "points" in balance:
+        return {**mapping, "points_to_add": balance["points"]}, True
+    map_columns(source, COLUMNS)  # raises: the points column is missing
+    raise AssertionError("unreachable")
+
+
+class PointsRowParser:
+    """Turns a CSV record into a PointsRow or a RowError; one instance per file.
+
+    In ADD mode the row's number is a delta; in SET mode it is the balance to reach, and the
+    row carries that balance (the delta is worked out against the balance at apply time).
+    """
+
+    def __init__(
+        self,
+        source: CsvSource,
+        mapping: dict[str, int],
+        default_description: str,
+        *,
+        mode: str = ADD,
+    ):
         self.source = source
         self.width = len(source.header)
         self.id_at = mapping["shopify_id"]
         self.points_at = mapping["points_to_add"]
         self.description_at = mapping.get("description")
         self.default_description = default_description[:MAX_DESCRIPTION]
+        self.mode = mode
+        #: the column's name as the merchant's file spells it, for messages.
+        self.label = "points_to_add" if mode == ADD else source.header[self.points_at]
 
     def __call__(self, row_number: int, values: list[str]) -> PointsRow | RowError:
         # The common row goes through a handful of C-level string checks; anything unusual
-        # (spaces, signs, gids, errors) takes the careful path.
-        if len(values) == self.width:
+        # (spaces, signs, gids, errors, balances to set) takes the careful path.
+        if len(values) == self.width and self.mode == ADD:
             raw_id, raw_points = values[self.id_at], values[self.points_at]
             if (
                 raw_id.isdigit()
@@ -97,31 +146,9 @@ class PointsRowParser:
         customer_id = parse_shopify_id(raw_id)
         if isinstance(customer_id, str):
             return self._error(row_number, values, "shopify_id", raw_id, customer_id)
-        digits = raw_points[1:] if raw_points[:1] in ("+", "-") else raw_points
-        if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
-            reason = (
-                "points_to_add is empty"
-                if not raw_points
-                else ("points_to_add is not a whole number")
-            )
-            return self._error(row_number, values, "points_to_add", raw_points, reason)
-        delta = int(raw_points)
-        if delta == 0:
-            return self._error(
-                row_number,
-                values,
-                "points_to_add",
-                raw_points,
-                "points_to_add is 0: nothing to add",
-            )
-        if not -MAX_POINTS_PER_ROW <= delta <= MAX_POINTS_PER_ROW:
-            return self._error(
-                row_number,
-                values,
-                "points_to_add",
-                raw_points,
-                f"points_to_add is beyond the limit of ±{MAX_POINTS_PER_ROW:,} per row",
-            )
+        number = self._number(raw_points)
+        if isinstance(number, str):
+            return self._error(row_number, values, self.label, raw_points, number)
         description = ""
         if self.description_at is not None and self.description_at < len(values):
             description = values[self.description_at].strip()
@@ -134,7 +161,29 @@ class PointsRowParser:
                     f"description is {len(description):,} characters; the limit is "
                     f"{MAX_DESCRIPTION}",
                 )
-        return (row_number, customer_id, delta, description or self.default_description)
+        if not description and self.mode == SET:
+            description = f"Points balance set to {number:,}"
+        return (row_number, customer_id, number, description or self.default_description)
+
+    def _number(self, raw: str) -> int | str:
+        """The row's points as an integer, or a reason that says how to fix the cell."""
+        label = self.label
+        if not raw:
+            return f"{label} is empty"
+        digits = raw[1:] if raw[:1] in ("+", "-") else raw
+        if not (digits.isascii() and digits.isdigit()):
+            return f"{label} is not a whole number"
+        if len(digits) > 18 or int(digits) > MAX_POINTS_PER_ROW:
+            limit = f"{MAX_POINTS_PER_ROW:,}"
+            return f"{label} is too large: beyond the limit of ±{limit} points per row"
+        number = -int(digits) if raw[:1] == "-" else int(digits)
+        if self.mode == SET:
+            if number < 0:
+                return f"{label} is a balance and cannot be below zero"
+            return number
+        if number == 0:
+            return f"{label} is 0: nothing to add"
+        return number
 
     def _error(
         self,
@@ -148,14 +197,16 @@ class PointsRowParser:
 
 
 def parse_shopify_id(text: str) -> int | str:
-    """A Shopify customer id from `123` or `gid://shopify/Customer/123`, else why not."""
+    """A Shopify customer id from `123`, `'123` or `gid://shopify/Customer/123`, else why not.
+
+    Shopify's customer export writes ids as `'7338441277598` so spreadsheets keep them as
+    text; the apostrophe is not part of the id.
+    """
+    text = text.removeprefix("'").strip()
     if not text:
         return "shopify_id is empty"
-    if _SCIENTIFIC.match(text):
-        return (
-            f"shopify_id {text} looks like a number a spreadsheet rewrote in scientific "
-            "notation; format the column as text and export again"
-        )
+    if _SCIENTIFIC.match(text) or _TRAILING_ZERO.match(text):
+        return EXCEL_CHANGED_ID.format(text=text)
     digits = text.removeprefix(GID_PREFIX)
     if not (digits.isascii() and digits.isdigit()):
         return (
@@ -180,9 +231,12 @@ class PointsPreview:
     balances: dict[int, int | None] = field(default_factory=dict)
     #: every customer of the shop is in `balances`: a missing id is unknown.
     preloaded: bool = False
+    #: rows setting a balance the customer already has (SET mode): applied, no ledger entry.
+    unchanged: int = 0
 
     def figures(self) -> dict[str, Any]:
         return {
+            "unchanged": self.unchanged,
             "rows": self.rows,
             "valid_rows": self.applied_rows,
             "error_rows": self.rows - self.applied_rows,
@@ -249,7 +303,8 @@ def _preview_chunk(
         balances.update(known_balances(shop_id, missing))
     customers = preview.customers
     points_total = applied = 0
-    for row_number, shopify_id, delta, _ in parsed:
+    set_balance = parser.mode == SET
+    for row_number, shopify_id, number, _ in parsed:
         balance = balances.get(shopify_id)
         if balance is None:
             values = _values_of(chunk, row_number)
@@ -262,7 +317,9 @@ def _preview_chunk(
                     unknown_reason(shopify_id),
                 )
             )
-        elif delta < 0 and balance + delta < 0:
+            continue
+        delta = number - balance if set_balance else number
+        if delta < 0 and balance + delta < 0:
             values = _values_of(chunk, row_number)
             errors.append(
                 parser._error(
@@ -275,7 +332,10 @@ def _preview_chunk(
             )
         else:
             balances[shopify_id] = balance + delta
-            customers.add(shopify_id)
+            if delta:
+                customers.add(shopify_id)
+            else:
+                preview.unchanged += 1
             points_total += delta
             applied += 1
     preview.points_total += points_total
@@ -343,6 +403,7 @@ def apply_points(
     source: str = SOURCE,
     by_customer_id: bool = False,
     staged: str | None = None,
+    set_balance: bool = False,
 ) -> tuple[int, list[Rejection]]:
     """Apply a batch against the balances at apply time; returns (rows applied, rejections).
 
@@ -352,13 +413,16 @@ def apply_points(
     Args:
         by_customer_id: rows carry the app's customer id (reverts) instead of Shopify's.
         staged: `stage_text(rows)`, when the caller built it ahead (in the reader thread).
+        set_balance: rows carry the balance to reach (SET mode); the ledger gets the
+            difference, and a row whose customer already has that balance counts as applied
+            without an entry.
     """
     if not rows:
         return 0, []
     if db.engine.dialect.name == "postgresql":
         text = staged if staged is not None else stage_text(rows)
-        return _apply_postgresql(shop_id, import_id, text, source, by_customer_id)
-    return _apply_batched(shop_id, import_id, rows, source, by_customer_id)
+        return _apply_postgresql(shop_id, import_id, text, source, by_customer_id, set_balance)
+    return _apply_batched(shop_id, import_id, rows, source, by_customer_id, set_balance)
 
 
 _STAGE_DDL = (
@@ -388,8 +452,23 @@ SELECT coalesce(sum(entries), 0) FROM updated
 """
 
 
+_SET_DELTAS_SQL = """
+UPDATE points_stage s SET delta = s.delta - t.before FROM (
+    SELECT row_number,
+           coalesce(lag(delta) OVER (PARTITION BY customer_id ORDER BY row_number), balance)
+               AS before
+    FROM points_stage
+) t WHERE s.row_number = t.row_number
+"""
+
+
 def _apply_postgresql(
-    shop_id: int, import_id: int, staged: str, source: str, by_customer_id: bool
+    shop_id: int,
+    import_id: int,
+    staged: str,
+    source: str,
+    by_customer_id: bool,
+    set_balance: bool = False,
 ) -> tuple[int, list[Rejection]]:
     """COPY the batch in, resolve and reject in the stage, then one insert-and-update.
 
@@ -417,14 +496,22 @@ def _apply_postgresql(
         (row_number, "shopify_id", str(unknown), unknown_reason(unknown))
         for row_number, unknown in cursor.fetchall()
     ]
+    # A balance to set is reached from the balance under the lock; additions need no lock.
+    touched = "" if set_balance else " WHERE delta < 0"
     cursor.execute(
         "SELECT c.id, c.points_balance FROM customers c WHERE c.shop_id = %(shop)s "
-        "AND c.id IN (SELECT customer_id FROM points_stage WHERE delta < 0) "
+        f"AND c.id IN (SELECT customer_id FROM points_stage{touched}) "
         "ORDER BY c.id FOR NO KEY UPDATE",
         params,
     )
     at_risk = dict(cursor.fetchall())
-    if at_risk:
+    unchanged = 0
+    if set_balance:
+        _refresh_stage_balances(cursor, at_risk)
+        cursor.execute(_SET_DELTAS_SQL)
+        cursor.execute("DELETE FROM points_stage WHERE delta = 0")
+        unchanged = cursor.rowcount
+    elif at_risk:
         cursor.execute(
             "SELECT customer_id, row_number, delta FROM points_stage "
             "WHERE customer_id = ANY(%s) ORDER BY customer_id, row_number",
@@ -432,16 +519,21 @@ def _apply_postgresql(
         )
         locked = dict(at_risk)
         dropped = _overdrawn_rows(cursor.fetchall(), at_risk, rejections)
-        # Balances read under the lock are the ones the running balance starts from.
+        _refresh_stage_balances(cursor, locked)
+        if dropped:
+            cursor.execute("DELETE FROM points_stage WHERE row_number = ANY(%s)", (dropped,))
+    cursor.execute(_APPLY_SQL, params)
+    return int(cursor.fetchone()[0]) + unchanged, rejections
+
+
+def _refresh_stage_balances(cursor: Any, locked: dict[int, int]) -> None:
+    """Balances read under the lock are the ones the running balance starts from."""
+    if locked:
         cursor.execute(
             "UPDATE points_stage s SET balance = b.balance FROM unnest(%s::bigint[], "
             "%s::bigint[]) AS b(customer_id, balance) WHERE s.customer_id = b.customer_id",
             (list(locked), list(locked.values())),
         )
-        if dropped:
-            cursor.execute("DELETE FROM points_stage WHERE row_number = ANY(%s)", (dropped,))
-    cursor.execute(_APPLY_SQL, params)
-    return int(cursor.fetchone()[0]), rejections
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -484,7 +576,12 @@ def _overdrawn_rows(
 
 
 def _apply_batched(
-    shop_id: int, import_id: int, rows: Sequence[PointsRow], source: str, by_customer_id: bool
+    shop_id: int,
+    import_id: int,
+    rows: Sequence[PointsRow],
+    source: str,
+    by_customer_id: bool,
+    set_balance: bool = False,
 ) -> tuple[int, list[Rejection]]:
     """The portable path: look the customers up, walk the rows, insert what is new."""
     ref_column = Customer.id if by_customer_id else Customer.shopify_id
@@ -501,10 +598,15 @@ def _apply_batched(
     rejections: list[Rejection] = []
     entries: list[dict[str, Any]] = []
     now = utcnow()
-    for row_number, ref, delta, description in sorted(rows):
+    unchanged = 0
+    for row_number, ref, number, description in sorted(rows):
         found = customers.get(ref)
         if found is None:
             rejections.append((row_number, "shopify_id", str(ref), unknown_reason(ref)))
+            continue
+        delta = number - found[1] if set_balance else number
+        if delta == 0:
+            unchanged += 1
             continue
         if found[1] + delta < 0:
             rejections.append(
@@ -516,7 +618,7 @@ def _apply_batched(
             _entry(shop_id, import_id, found[0], delta, found[1], description, source, row_number)
         )
         entries[-1]["created_at"] = now
-    return _insert_entries(shop_id, entries, now), rejections
+    return _insert_entries(shop_id, entries, now) + unchanged, rejections
 
 
 def _entry(

@@ -13,7 +13,7 @@ import csv
 import gc
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,8 @@ from shopify_app.errors import ImportFileError
 MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_ROWS = 2_000_000
 SNIFF_BYTES = 64 * 1024
+#: a record spanning more lines than this is a runaway quote, not a cell with line breaks.
+MAX_RECORD_LINES = 50
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 #: csv's default (128 KiB) is far above any real cell; a binary file trips it quickly.
@@ -54,6 +56,19 @@ class TooManyRows(ImportFileError):
         )
 
 
+class UnbalancedQuotes(ImportFileError):
+    """A quoted value opens on one line and never closes properly: the file is refused whole."""
+
+    def __init__(self, start_line: int, end_line: int) -> None:
+        self.start_line = start_line
+        super().__init__(
+            f"Line {start_line:,} opens a quoted value that is not closed properly, so the lines "
+            f"after it (up to line {end_line:,}) would be read as one value. Nothing was "
+            "imported. Check the quotes on that line: a value that starts with \" must end "
+            "with \", and a quote inside a value is written twice (\"\")."
+        )
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """A column an import understands and the header spellings that name it."""
@@ -81,18 +96,27 @@ class CsvSource:
         match what the merchant sees in a spreadsheet and stay stable between runs.
         """
         with open_text(self.path, self.encoding) as text:
-            reader = csv.reader(text, delimiter=self.delimiter)
+            # Strict: a quote that never closes (or closes mid-value) is an error, where the
+            # lenient default would silently swallow every line after it into one value.
+            reader = csv.reader(text, delimiter=self.delimiter, strict=True)
             row_number = 1
+            last_line = 1
             try:
                 next(reader)
+                last_line = reader.line_num
                 if after_row > 1:
                     for _ in reader:
                         row_number += 1
+                        last_line = reader.line_num
                         if row_number >= after_row:
                             break
                 left = limit or -1
                 for values in reader:
                     row_number += 1
+                    line = reader.line_num
+                    if line - last_line > MAX_RECORD_LINES:
+                        raise UnbalancedQuotes(last_line + 1, line)
+                    last_line = line
                     # Fast path first: a record whose first cell has text is not blank.
                     if (values and values[0] and not values[0].isspace()) or (
                         values and any(v.strip() for v in values)
@@ -102,8 +126,10 @@ class CsvSource:
                             raise TooManyRows(limit)
                         yield row_number, values
             except csv.Error as error:
+                if "expected after" in str(error) or "unexpected end of data" in str(error):
+                    raise UnbalancedQuotes(last_line + 1, reader.line_num) from error
                 raise ImportFileError(
-                    f"This file is not a readable CSV (row {row_number + 1}: {error})."
+                    f"This file is not a readable CSV (line {last_line + 1}: {error})."
                 ) from error
 
     def raw_record(self, values: Sequence[str]) -> dict[str, str]:
@@ -276,8 +302,15 @@ def _first_records(text: str, limit: int = 20) -> list[str]:
     return lines[:limit]
 
 
-def map_columns(source: CsvSource, specs: Sequence[ColumnSpec]) -> dict[str, int]:
-    """{column name: position} for the import's columns; refuses a file missing a required one."""
+def map_columns(
+    source: CsvSource, specs: Sequence[ColumnSpec], *, optional: Collection[str] = ()
+) -> dict[str, int]:
+    """{column name: position} for the import's columns; refuses a file missing a required one.
+
+    Where several headers could name a column, the first in the spec's order wins (its name,
+    then its aliases): exports carry more columns than an import reads, and a merchant should
+    not have to rename headers to import them. The preview shows which header was read.
+    """
     seen: dict[str, int] = {}
     for index, key in enumerate(source.keys):
         if key and key in seen:
@@ -288,15 +321,15 @@ def map_columns(source: CsvSource, specs: Sequence[ColumnSpec]) -> dict[str, int
         seen[key] = index
     mapping: dict[str, int] = {}
     for spec in specs:
-        found = [seen[alias] for alias in (spec.name, *spec.aliases) if alias in seen]
-        if len(found) > 1:
-            names = " and ".join(repr(source.header[i]) for i in sorted(found))
-            raise ImportFileError(
-                f"Both {names} could be {spec.name}. Keep one of them and upload again."
-            )
-        if found:
-            mapping[spec.name] = found[0]
-    missing = [spec.name for spec in specs if spec.required and spec.name not in mapping]
+        for alias in (spec.name, *spec.aliases):
+            if alias in seen:
+                mapping[spec.name] = seen[alias]
+                break
+    missing = [
+        spec.name
+        for spec in specs
+        if spec.required and spec.name not in optional and spec.name not in mapping
+    ]
     if missing:
         found = ", ".join(repr(h) for h in source.header) or "nothing"
         delimiter = DELIMITER_NAMES.get(source.delimiter, source.delimiter)

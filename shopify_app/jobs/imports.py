@@ -370,8 +370,8 @@ def _parse_batch(parser: Any, batch: list[tuple[int, list[str]]], keep: Any) -> 
 class _PointsRunner:
     def __init__(self, job: ImportJob, source) -> None:
         self.job_id, self.shop_id = job.id, job.shop_id
-        mapping = map_columns(source, points.COLUMNS)
-        self.parser = points.PointsRowParser(source, mapping, service.default_description(job))
+        self.parser = service.points_parser(job, source)
+        self.set_balance = self.parser.mode == points.SET
         self.copy_in = db.engine.dialect.name == "postgresql"
         self.counts = dict((job.summary or {}).get("result") or {})
 
@@ -383,7 +383,11 @@ class _PointsRunner:
 
     def apply(self, parsed: Parsed) -> tuple[int, list[RowError]]:
         applied, rejections = points.apply_points(
-            self.shop_id, self.job_id, parsed.rows, staged=parsed.staged
+            self.shop_id,
+            self.job_id,
+            parsed.rows,
+            staged=parsed.staged,
+            set_balance=self.set_balance,
         )
         errors = list(parsed.errors)
         for row_number, column, value, reason in rejections:

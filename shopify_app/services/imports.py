@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 
 from shopify_app.csv_imports import contacts, points
 from shopify_app.csv_imports.reading import (
@@ -36,13 +36,16 @@ from shopify_app.extensions import db
 from shopify_app.models import Customer, ImportJob, ImportRowError, PointsEntry, Segment, Shop
 from shopify_app.models.base import utcnow
 from shopify_app.models.imports import CONTACTS, POINTS
+from shopify_app.services.exports import FORMULA_PREFIXES
 
 UPLOADED, PREVIEWED, QUEUED, RUNNING = "uploaded", "previewed", "queued", "running"
 DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
 REVERTING, REVERTED = "reverting", "reverted"
 KINDS = (POINTS, CONTACTS)
-#: statuses whose file has been (or is being) applied: uploading it again needs a confirmation.
-APPLIED_STATUSES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED, REVERTING)
+#: statuses of an import that will apply its file: the same file again needs a confirmation.
+PENDING_STATUSES = (QUEUED, RUNNING, REVERTING)
+#: ... and of one that has applied it, if it applied any row.
+APPLIED_STATUSES = (DONE, FAILED, CANCELLED)
 SAMPLE_ROWS = 10
 CHUNK_BYTES = 1024 * 1024
 
@@ -53,6 +56,26 @@ class ImportStateError(AppError):
 
 class DuplicateFileNotConfirmed(ImportStateError):
     """The file is identical to an earlier import and the merchant has not confirmed."""
+
+    def __init__(self, message: str, *, duplicate_of: int) -> None:
+        super().__init__(message)
+        self.duplicate_of = duplicate_of
+
+
+def lock_shop_imports(shop: Shop) -> None:
+    """Serialise the shop's confirms: a second confirm of one file waits, then sees the first.
+
+    PostgreSQL locks the shop's row; SQLite takes its database-wide write lock by writing.
+    """
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(select(Shop.id).where(Shop.id == shop.id).with_for_update())
+    else:
+        db.session.execute(update(Shop).where(Shop.id == shop.id).values(id=Shop.id))
+
+
+def mark_duplicate(job: ImportJob, duplicate_of: int) -> None:
+    """Show the preview's "already imported" warning after a confirm found the twin."""
+    job.summary = {**(job.summary or {}), "duplicate_of": duplicate_of}
 
 
 def import_dir(shop: Shop) -> Path:
@@ -90,11 +113,15 @@ def create_import(
     *,
     segment: Segment | None = None,
     update_existing: bool = False,
+    points_mode: str | None = None,
 ) -> ImportJob:
     """Store the file and validate it; a file that cannot be imported raises ImportFileError.
 
-    A refused file leaves nothing behind: no import row and no stored copy.
+    A refused file leaves nothing behind: no import row and no stored copy. `points_mode`
+    answers ahead the question a `points`/`balance` column raises (ADD or SET).
     """
+    if points_mode not in (None, points.ADD, points.SET):
+        raise ImportFileError("Choose whether the points column holds points to add or balances.")
     if kind not in KINDS:
         raise ImportFileError("Choose what to import: points or contacts.")
     if kind == CONTACTS and segment is None:
@@ -111,6 +138,7 @@ def create_import(
         segment_id=segment.id if segment else None,
         update_existing=update_existing,
         status=UPLOADED,
+        summary={"points_mode": points_mode} if points_mode else None,
     )
     try:
         if size == 0:
@@ -171,31 +199,73 @@ def _validate(shop: Shop, job: ImportJob, source: CsvSource) -> Validation:
     def on_errors(errors: list[RowError]) -> None:
         store_row_errors(job.id, errors)
 
-    sample = [{"row": n, "values": v} for n, v in itertools.islice(source.rows(), SAMPLE_ROWS)]
     rows = source.rows(limit=MAX_ROWS)
     if job.kind == POINTS:
-        mapping = map_columns(source, points.COLUMNS)
-        parser = points.PointsRowParser(source, mapping, default_description(job))
+        parser = points_parser(job, source)
+        mapping = {
+            "shopify_id": parser.id_at,
+            "points_to_add" if parser.mode == points.ADD else "balance": parser.points_at,
+        }
+        if parser.description_at is not None:
+            mapping["description"] = parser.description_at
         figures = points.preview_points(shop.id, rows, parser, on_errors).figures()
+        figures["points_mode"] = parser.mode
     else:
         mapping = map_columns(source, contacts.COLUMNS)
         contact_parser = contacts.ContactRowParser(source, mapping)
-        figures = contacts.preview_contacts(shop.id, rows, contact_parser, on_errors).figures()
+        figures = contacts.preview_contacts(
+            shop.id,
+            rows,
+            contact_parser,
+            on_errors,
+            segment_id=job.segment_id,
+            update_existing=job.update_existing,
+        ).figures()
         figures["attributes"] = [name for _, name in contact_parser.extra]
     if figures["rows"] == 0:
         raise ImportFileError(f"{job.filename} has a header but no rows to import.")
-    columns = {name: source.header[index] for name, index in mapping.items()}
-    shown = [
+    return Validation(
+        figures=figures, sample=_sample(source, mapping), columns=_columns(source, mapping)
+    )
+
+
+def _columns(source: CsvSource, mapping: dict[str, int]) -> dict[str, str]:
+    return {name: source.header[index] for name, index in mapping.items()}
+
+
+def _sample(source: CsvSource, mapping: dict[str, int]) -> list[dict[str, Any]]:
+    """The first rows as the preview shows them: the import's columns only."""
+    return [
         {
-            "row": item["row"],
+            "row": number,
             "values": {
-                name: (item["values"][i].strip() if i < len(item["values"]) else "")
-                for name, i in mapping.items()
+                name: (values[i].strip() if i < len(values) else "") for name, i in mapping.items()
             },
         }
-        for item in sample
+        for number, values in itertools.islice(source.rows(), SAMPLE_ROWS)
     ]
-    return Validation(figures=figures, sample=shown, columns=columns)
+
+
+class PointsModeNeeded(ImportStateError):
+    """The file's points column could be points to add or balances: the merchant must say."""
+
+
+def points_mode(job: ImportJob) -> str | None:
+    """ADD or SET as the merchant chose for an ambiguous column; None while undecided."""
+    return (job.summary or {}).get("points_mode")
+
+
+def points_parser(job: ImportJob, source: CsvSource) -> points.PointsRowParser:
+    """The one parser of a points file, for the preview and the job alike."""
+    mapping, ambiguous = points.points_columns(source)
+    mode = points_mode(job) if ambiguous else points.ADD
+    if mode is None:
+        header = source.header[mapping["points_to_add"]]
+        raise PointsModeNeeded(
+            f"Say what the column “{header}” holds: points to add to each customer, or each "
+            "customer's new balance."
+        )
+    return points.PointsRowParser(source, mapping, default_description(job), mode=mode)
 
 
 def default_description(job: ImportJob) -> str:
@@ -203,8 +273,34 @@ def default_description(job: ImportJob) -> str:
 
 
 def run_preview(shop: Shop, job: ImportJob) -> None:
-    """Detect the format, validate every row, and record the preview on the import."""
+    """Detect the format, validate every row, and record the preview on the import.
+
+    A points file whose only points column is named `points` or `balance` is not validated
+    until the merchant says what it holds: the figures differ entirely between the two.
+    """
     source = sniff(Path(job.file_path), job.filename)
+    mode = points_mode(job)
+    if job.kind == POINTS:
+        mapping, ambiguous = points.points_columns(source)
+        if ambiguous and mode is None:
+            mapping["points"] = mapping.pop("points_to_add")
+            column = source.header[mapping["points"]]
+            job.encoding, job.delimiter = source.encoding, source.delimiter
+            job.summary = {
+                "points_mode": None,
+                "preview": {
+                    "needs_points_mode": True,
+                    "ambiguous_column": column,
+                    "rows": 0,
+                    "valid_rows": 0,
+                    "error_rows": 0,
+                    "columns": _columns(source, mapping),
+                    "header": source.header,
+                    "sample": _sample(source, mapping),
+                },
+            }
+            job.status = PREVIEWED
+            return
     result = validate(shop, job, source)
     job.encoding = source.encoding
     job.delimiter = source.delimiter
@@ -212,6 +308,7 @@ def run_preview(shop: Shop, job: ImportJob) -> None:
     job.error_rows = result.figures["error_rows"]
     duplicate = find_duplicate(shop, job)
     job.summary = {
+        "points_mode": mode,
         "preview": {
             **result.figures,
             "columns": result.columns,
@@ -224,15 +321,33 @@ def run_preview(shop: Shop, job: ImportJob) -> None:
     job.status = PREVIEWED
 
 
+def choose_points_mode(shop: Shop, job: ImportJob, mode: str) -> None:
+    """Read the file's `points`/`balance` column as points to add or balances, and preview."""
+    if job.shop_id != shop.id or job.status != PREVIEWED or job.kind != POINTS:
+        raise ImportStateError("This import can no longer be changed.")
+    if mode not in (points.ADD, points.SET):
+        raise ImportStateError("Choose whether the column holds points to add or balances.")
+    clear_row_errors(job.id)
+    job.summary = {**(job.summary or {}), "points_mode": mode}
+    run_preview(shop, job)
+
+
 def find_duplicate(shop: Shop, job: ImportJob) -> ImportJob | None:
-    """An earlier import of the same bytes that was (or is being) applied."""
+    """An earlier import of the same bytes that was (or is being) applied.
+
+    A discarded preview, or an import cancelled before it applied a row, does not count:
+    warning about it would scare the merchant off a file that was never imported.
+    """
     return db.session.execute(
         select(ImportJob)
         .where(
             ImportJob.shop_id == shop.id,
             ImportJob.file_sha256 == job.file_sha256,
             ImportJob.id != job.id,
-            ImportJob.status.in_(APPLIED_STATUSES),
+            or_(
+                ImportJob.status.in_(PENDING_STATUSES),
+                and_(ImportJob.status.in_(APPLIED_STATUSES), ImportJob.applied_rows > 0),
+            ),
         )
         .order_by(ImportJob.id.desc())
         .limit(1)
@@ -245,13 +360,23 @@ def confirm_import(
     """Queue a previewed import; the caller commits and then enqueues the job."""
     if job.shop_id != shop.id:
         raise ImportStateError("This import belongs to another store.")
+    lock_shop_imports(shop)
+    db.session.refresh(job)
     if job.status != PREVIEWED:
         raise ImportStateError(f"This import is {job.status}; it cannot be confirmed again.")
     preview = (job.summary or {}).get("preview", {})
-    if (job.summary or {}).get("duplicate_of") and not confirm_duplicate:
+    if preview.get("needs_points_mode"):
+        raise PointsModeNeeded(
+            f"Say what the column “{preview.get('ambiguous_column')}” holds before importing."
+        )
+    # Checked again here, under the lock: two previews of one file may both have been clean.
+    duplicate = find_duplicate(shop, job)
+    if duplicate is not None and not confirm_duplicate:
         raise DuplicateFileNotConfirmed(
-            "This file is identical to an earlier import. Tick “Import it again” to confirm "
-            "that you want its rows applied a second time."
+            f"This file is identical to an earlier import (#{duplicate.id}), whose rows were "
+            "applied. "
+            "Tick “Import it again” to confirm that you want its rows applied a second time.",
+            duplicate_of=duplicate.id,
         )
     if preview.get("valid_rows", 0) == 0:
         raise ImportStateError("No row of this file can be imported; fix the file and upload it.")
@@ -375,13 +500,10 @@ def progress(job: ImportJob) -> dict[str, Any]:
     }
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _cell(value: Any) -> str:
     """Neutralise spreadsheet formulas, but keep numbers such as -50 as they were."""
     text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
+    if text.startswith(FORMULA_PREFIXES):
         try:
             float(text)
         except ValueError:
@@ -401,7 +523,7 @@ def rejected_rows_csv(job: ImportJob) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    writer.writerow([*header, "error"])
+    writer.writerow([_cell(name) for name in header] + ["error"])
     yield "\ufeff" + flush()
     rows = db.session.execute(
         select(ImportRowError.row_number, ImportRowError.raw, ImportRowError.reason)

@@ -42,6 +42,8 @@ def _points_file(path: Path) -> tuple[int, int]:
     return valid, bad
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_upload_preview_confirm_progress_and_download(demo, artifacts, tmp_path):
     base, _ = demo
     file = tmp_path / "loyalty-points.csv"
@@ -57,6 +59,15 @@ def test_upload_preview_confirm_progress_and_download(demo, artifacts, tmp_path)
 
         browser.set_file("#field-file", file)
         browser.evaluate("document.querySelector('[data-import-form]').requestSubmit()")
+        # "Points" alone could be a balance exported by another app: the preview asks first.
+        browser.wait_for("document.querySelector('[data-points-mode-form]')")
+        assert "What does the column “Points” hold?" in browser.evaluate("document.body.innerText")
+        assert browser.evaluate("document.querySelector('[data-confirm-form]')") is None
+        browser.screenshot(artifacts / "imports-2a-points-or-balance.png")
+        browser.evaluate(
+            "document.querySelector('[data-points-mode-form] input[value=add]').checked = true;"
+            "document.querySelector('[data-points-mode-form]').requestSubmit()"
+        )
         browser.wait_for("document.querySelector('[data-confirm-form]')")
         text = browser.evaluate("document.body.innerText")
         assert f"{ROWS:,}" in text and f"{bad}\nrows are rejected" in text.replace(

@@ -151,8 +151,14 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + b"\x00" * 100
         ),
         (
             "points.csv",
-            b"shopify_id,points_to_add,Points\r\n7000000001,5,5\r\n",
-            "Both 'points_to_add' and 'Points' could be points_to_add",
+            b'shopify_id,points_to_add,description\r\n7000000001,5,"Welcome\r\n7000000002,5,x\r\n',
+            "Line 2 opens a quoted value that is not closed properly",
+        ),
+        (
+            "points.csv",
+            b'shopify_id,points_to_add,description\r\n7000000001,5,ok\r\n'
+            b'7000000002,5,"Say "hi" to\r\n',
+            "Line 3 opens a quoted value that is not closed properly",
         ),
     ],
 )

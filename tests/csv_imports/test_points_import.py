@@ -30,7 +30,9 @@ BAD_ROWS = [
     (999_999, 10, "ok", "shopify_id", "No customer with Shopify id 999999 in this store"),
     ("abc", 10, "ok", "shopify_id", "is not a Shopify customer id"),
     ("gid://shopify/Order/7000000001", 10, "ok", "shopify_id", "is not a Shopify customer id"),
-    ("7.00E+09", 10, "ok", "shopify_id", "scientific notation"),
+    ("7.00E+09", 10, "ok", "shopify_id", "Excel changed this id (7.00E+09)"),
+    ("7000000001.0", 10, "ok", "shopify_id", "Excel changed this id (7000000001.0); format"),
+    (A, "12345678901234567890", "ok", "points_to_add", "points_to_add is too large"),
     ("", 10, "ok", "shopify_id", "shopify_id is empty"),
     (A, "1.5", "ok", "points_to_add", "not a whole number"),
     (A, "ten", "ok", "points_to_add", "not a whole number"),
@@ -55,12 +57,12 @@ def test_each_row_error_is_stored_and_only_valid_rows_apply(app, admin, shop):
     ]
     import_id = upload_ok(admin, csv_bytes(rows))
     preview = get_import(import_id).summary["preview"]
-    assert (preview["rows"], preview["valid_rows"], preview["error_rows"]) == (17, 4, 13)
+    assert (preview["rows"], preview["valid_rows"], preview["error_rows"]) == (19, 4, 15)
     confirm(admin, import_id)
     run_jobs(app)
 
     job = get_import(import_id)
-    assert (job.status, job.applied_rows, job.error_rows) == ("done", 4, 13)
+    assert (job.status, job.applied_rows, job.error_rows) == ("done", 4, 15)
     errors = row_errors(import_id)
     for row_number, (_, _, _, column, reason) in enumerate(BAD_ROWS, start=2):
         assert errors[row_number].column == column
@@ -68,10 +70,10 @@ def test_each_row_error_is_stored_and_only_valid_rows_apply(app, admin, shop):
     assert [balance(shop, i) for i in (A, B, C)] == [125, 140, 75]
     entries = ledger(import_id)
     assert [(e.row_number, e.delta, e.description) for e in entries] == [
-        (15, 25, "Plus sign"),
-        (16, 40, "Gid form"),
-        (17, -30, "Spaces trimmed"),
-        (18, 5, "Points import: points.csv"),
+        (17, 25, "Plus sign"),
+        (18, 40, "Gid form"),
+        (19, -30, "Spaces trimmed"),
+        (20, 5, "Points import: points.csv"),
     ]
     assert [e.balance_after for e in entries] == [125, 140, 70, 75]
 
@@ -95,7 +97,12 @@ def test_descriptions_keep_tabs_backslashes_and_newlines(app, admin, shop):
 def test_rejected_rows_download_has_original_columns_plus_error(app, admin, shop):
     add_customers(shop, 1)
     content = csv_bytes(
-        [["Shopify ID", "Points", "Note"], [A, 10, "fine"], [A, "=1+1", "formula"], [A, -50, "x"]]
+        [
+            ["Shopify ID", "Points to add", "Description", "=HYPERLINK(1)"],
+            [A, 10, "fine", ""],
+            [A, "=1+1", "formula", "a"],
+            [A, -50, "x", "b"],
+        ]
     )
     import_id = upload_ok(admin, content)
     confirm(admin, import_id)
@@ -105,9 +112,10 @@ def test_rejected_rows_download_has_original_columns_plus_error(app, admin, shop
     assert download.status_code == 200
     assert "attachment" in download.headers["Content-Disposition"]
     lines = download.get_data(as_text=True).lstrip("\ufeff").splitlines()
-    assert lines[0] == "Shopify ID,Points,Note,error"
-    assert lines[1] == f"{A},'=1+1,formula,points_to_add is not a whole number"
-    assert lines[2] == f"{A},-50,x,The balance would go below zero (10 -50)"
+    # A formula in the file's header is as dangerous as one in a cell.
+    assert lines[0] == "Shopify ID,Points to add,Description,'=HYPERLINK(1),error"
+    assert lines[1] == f"{A},'=1+1,formula,a,points_to_add is not a whole number"
+    assert lines[2] == f"{A},-50,x,b,The balance would go below zero (10 -50)"
     assert len(lines) == 3
 
 
