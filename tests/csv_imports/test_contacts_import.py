@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import html
+import re
 
 from sqlalchemy import select
 
@@ -176,3 +178,64 @@ def test_locale_normalisation():
         None,
         None,
     ]
+
+
+def _outcome(admin, import_id: int) -> list[str]:
+    """The preview's "What will happen" list, as the merchant reads it."""
+    page = admin.get(f"/imports/{import_id}").get_data(as_text=True)
+    block = page.split("data-preview-outcome>")[1].split("</ul>")[0]
+    items = [re.sub(r"<[^>]+>", "", item) for item in block.split("<li>")[1:]]
+    return [" ".join(html.unescape(item).split()) for item in items]
+
+
+def test_contacts_preview_promises_what_the_import_does(app, admin, shop):
+    """Seen before: a preview "All 5 added" against a result "4 added", counts not adding up."""
+    known = _existing(shop, "known@example.com")
+    segment = Segment(shop_id=shop.id, name="VIP")
+    db.session.add(segment)
+    db.session.flush()
+    db.session.add(SegmentMember(segment_id=segment.id, customer_id=known.id, shop_id=shop.id))
+    db.session.commit()
+    content = (
+        b"first_name,last_name,email\r\n"
+        b"Ada,L,ada@example.com\r\n"
+        b"Bo,K,bo@example.com\r\n"
+        b"Known,P,KNOWN@example.com\r\n"
+        b"Ada,Again,ada@example.com\r\n"
+        b"Cy,D,cy@example.com\r\n"
+    )
+    import_id = upload_ok(
+        admin, content, name="c.csv", kind="contacts", segment_id=str(segment.id)
+    )
+    assert _outcome(admin, import_id) == [
+        "3 new contacts are created as Guests.",
+        "2 existing contacts are left as they are. (rows for an email already in the store or "
+        "earlier in the file)",
+        "3 contacts are added to VIP; 1 is already in it. No one is emailed or invited.",
+        "0 rows are rejected.",
+    ]
+    preview = get_import(import_id).summary["preview"]
+    confirm(admin, import_id)
+    run_jobs(app)
+
+    result = get_import(import_id).summary["result"]
+    assert result == {key: preview[key] for key in result}
+    assert result == {"created": 3, "updated": 0, "unchanged": 2, "added_to_segment": 3}
+    assert result["created"] + result["updated"] + result["unchanged"] == preview["valid_rows"]
+    assert _members("VIP") == {
+        "known@example.com",
+        "ada@example.com",
+        "bo@example.com",
+        "cy@example.com",
+    }
+
+
+def test_one_of_each_reads_in_the_singular(app, admin, shop):
+    _existing(shop, "known@example.com")
+    content = b"first_name,last_name,email\r\nAda,L,ada@example.com\r\nK,P,known@example.com\r\n"
+    import_id = upload_ok(
+        admin, content, name="c.csv", kind="contacts", segment_id="new", new_segment="One"
+    )
+    outcome = _outcome(admin, import_id)
+    assert outcome[0] == "1 new contact is created as a Guest."
+    assert outcome[1].startswith("1 existing contact is left as it is.")
