@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from shopify_app.csv_imports.reading import (
     ColumnSpec,
     CsvSource,
+    MissingColumns,
     collect_batch_garbage,
     map_columns,
 )
@@ -72,10 +73,9 @@ def points_columns(source: CsvSource) -> tuple[dict[str, int], bool]:
     if "points_to_add" in mapping:
         return mapping, False
     balance = map_columns(source, (AMBIGUOUS_POINTS,))
-    if "points" in balance:
-        return {**mapping, "points_to_add": balance["points"]}, True
-    map_columns(source, COLUMNS)  # raises: the points column is missing
-    raise AssertionError("unreachable")
+    if "points" not in balance:
+        raise MissingColumns(source, ["points_to_add"])
+    return {**mapping, "points_to_add": balance["points"]}, True
 
 
 class PointsRowParser:

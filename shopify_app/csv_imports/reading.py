@@ -331,10 +331,17 @@ def map_columns(
         if spec.required and spec.name not in optional and spec.name not in mapping
     ]
     if missing:
+        raise MissingColumns(source, missing)
+    return mapping
+
+
+class MissingColumns(ImportFileError):
+    """The file lacks a column the import needs; says what it found and how it was split."""
+
+    def __init__(self, source: CsvSource, missing: Sequence[str]) -> None:
         found = ", ".join(repr(h) for h in source.header) or "nothing"
         delimiter = DELIMITER_NAMES.get(source.delimiter, source.delimiter)
-        raise ImportFileError(
+        super().__init__(
             f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. "
             f"Found: {found} (read as {delimiter}-separated)."
         )
-    return mapping
