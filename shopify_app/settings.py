@@ -54,6 +54,11 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_CONNECTIONS": 4,
     # App proxy requests signed longer ago than this are refused (replays).
     "PROXY_MAX_AGE_SECONDS": 300.0,
+    # Request bodies, refused with 413 from Content-Length before they are read: a CSV upload
+    # (the limit the import page states), a webhook delivery, and every other form or fetch.
+    "MAX_UPLOAD_BYTES": 100 * 1024 * 1024,
+    "MAX_WEBHOOK_BYTES": 5 * 1024 * 1024,
+    "MAX_FORM_BYTES": 1024 * 1024,
 }
 
 _BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
@@ -64,7 +69,7 @@ _FLOAT_SETTINGS = {
     "IMPORT_LEASE_SECONDS",
     "PROXY_MAX_AGE_SECONDS",
 }
-_INT_SETTINGS = {"SMTP_CONNECTIONS"}
+_INT_SETTINGS = {"SMTP_CONNECTIONS", "MAX_UPLOAD_BYTES", "MAX_WEBHOOK_BYTES", "MAX_FORM_BYTES"}
 
 
 def parse_boolean(value: str | bool) -> bool:
