@@ -44,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_DIR": str(INSTANCE_DIR / "imports"),
     "EXPORT_DIR": str(INSTANCE_DIR / "exports"),
     "HTTP_TIMEOUT": 10.0,
+    # Seconds to wait for PostgreSQL to accept a connection (libpq's minimum is 2).
+    "DATABASE_CONNECT_TIMEOUT": 5,
     # A claimed webhook delivery whose worker went silent this long is re-run by the sweeper.
     "WEBHOOK_LEASE_SECONDS": 60.0,
     "SWEEP_INTERVAL_SECONDS": 30.0,
@@ -69,7 +71,13 @@ _FLOAT_SETTINGS = {
     "IMPORT_LEASE_SECONDS",
     "PROXY_MAX_AGE_SECONDS",
 }
-_INT_SETTINGS = {"SMTP_CONNECTIONS", "MAX_UPLOAD_BYTES", "MAX_WEBHOOK_BYTES", "MAX_FORM_BYTES"}
+_INT_SETTINGS = {
+    "SMTP_CONNECTIONS",
+    "DATABASE_CONNECT_TIMEOUT",
+    "MAX_UPLOAD_BYTES",
+    "MAX_WEBHOOK_BYTES",
+    "MAX_FORM_BYTES",
+}
 
 
 def parse_boolean(value: str | bool) -> bool:

@@ -12,6 +12,7 @@ about a fifth of the intake's CPU. Every other path goes on to Flask untouched.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -20,9 +21,11 @@ from flask import Flask
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wsgi import get_content_length, get_input_stream
 
+from shopify_app.extensions import is_database_unreachable
 from shopify_app.shopify.signatures import verify_webhook
 from webhooks.intake import WebhookDelivery, accept_delivery
 
+log = logging.getLogger(__name__)
 PATH = "/webhooks"
 READ_CHUNK_BYTES = 64 * 1024
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -82,7 +85,14 @@ def receive(app: Flask, environ: dict[str, Any]) -> tuple[dict[str, Any], int]:
         body=body,
     )
     with app.app_context():
-        outcome, status = accept_delivery(delivery)
+        try:
+            outcome, status = accept_delivery(delivery)
+        except Exception as error:
+            if not is_database_unreachable(error):
+                raise
+            # Nothing was stored, so nothing is acknowledged: Shopify retries a 503.
+            log.warning("webhook not stored, database unreachable: %s", type(error).__name__)
+            return {"error": "database unavailable"}, 503
     return {"result": outcome}, status
 
 
