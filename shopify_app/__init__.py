@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from shopify_app import request_limits
+from shopify_app import log_redaction, request_limits
 from shopify_app.settings import PROJECT_ROOT, load_settings
 
 
@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from shopify_app import cli, errors, extensions, templating
     from shopify_app.auth import guards
 
+    log_redaction.init_app(app)  # before the dev server logs a request line
     extensions.init_app(app)
     errors.init_app(app)
     request_limits.init_app(app)  # 413 before any guard or view reads a body
