@@ -54,6 +54,11 @@ class ShopifyAuthError(ShopifyAPIError):
         self.error_code = error_code
 
 
+class DeliveryRefused(AppError):
+    """A webhook delivery contradicts itself (its payload names another shop than its header):
+    it is recorded as failed and never applied, since no retry can change that."""
+
+
 class ImportFileError(AppError):
     """An uploaded CSV cannot be imported at all (not a CSV, empty, missing column …)."""
 
