@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from shopify_app import log_redaction, request_limits
 from shopify_app.settings import PROJECT_ROOT, load_settings
 
 
@@ -21,15 +22,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_settings(overrides=config))
     app.config.setdefault("MIGRATIONS_DIR", PROJECT_ROOT / "migrations")
-    app.config.setdefault("MAX_CONTENT_LENGTH", 110 * 1024 * 1024)
     # The embedded SQLite default and uploads live under instance/ (as in flaskr).
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from shopify_app import cli, errors, extensions, templating
     from shopify_app.auth import guards
 
+    log_redaction.init_app(app)  # before the dev server logs a request line
     extensions.init_app(app)
     errors.init_app(app)
+    request_limits.init_app(app)  # 413 before any guard or view reads a body
     guards.init_app(app)
     templating.init_app(app)
     cli.init_app(app)

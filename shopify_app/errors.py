@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+import logging
+
+from flask import Flask, g, render_template, request
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+log = logging.getLogger(__name__)
+DATABASE_UNREACHABLE = "We can't reach our database right now, try again in a minute."
+#: seconds after which a client may retry a 503.
+RETRY_AFTER_SECONDS = 60
 
 
 class AppError(Exception):
@@ -45,6 +54,11 @@ class ShopifyAuthError(ShopifyAPIError):
         self.error_code = error_code
 
 
+class DeliveryRefused(AppError):
+    """A webhook delivery contradicts itself (its payload names another shop than its header):
+    it is recorded as failed and never applied, since no retry can change that."""
+
+
 class ImportFileError(AppError):
     """An uploaded CSV cannot be imported at all (not a CSV, empty, missing column …)."""
 
@@ -61,8 +75,27 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
+def database_unreachable(error: Exception):
+    """503, never a 500, while the database cannot be reached: nothing was stored, so the
+    merchant (or App Bridge) should simply try again."""
+    cause = getattr(error, "orig", None) or error
+    # The first line only: the rest is the SQL statement and its parameters (personal data).
+    log.warning("database unreachable: %s: %s", type(cause).__name__, str(cause).split("\n")[0])
+    # Loaded objects may be expired by the failed transaction: render without them.
+    g.pop("shop", None)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if wants_json():
+        return {"error": "database unavailable", "detail": DATABASE_UNREACHABLE}, 503, headers
+    page = render_template(
+        "errors/unavailable.html", title="Temporarily unavailable", message=DATABASE_UNREACHABLE
+    )
+    return page, 503, headers
+
+
 def init_app(app: Flask) -> None:
     """Register the error pages."""
+    app.register_error_handler(OperationalError, database_unreachable)
+    app.register_error_handler(PoolTimeout, database_unreachable)
 
     @app.errorhandler(InvalidShopDomain)
     def _invalid_shop(error: InvalidShopDomain):

@@ -7,6 +7,9 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
 from rq import Queue
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shopify_app.models.base import Base
 
@@ -25,11 +28,29 @@ def init_app(app: Flask) -> None:
     else:
         # Recycle rather than ping on every checkout: a ping is a round trip per request.
         engine_options.setdefault("pool_recycle", 300)
+        if "connect_timeout" not in make_url(uri).query:
+            # psycopg waits 130 s for a server that does not answer; a page must say
+            # "try again" long before that.
+            engine_options.setdefault("connect_args", {}).setdefault(
+                "connect_timeout", app.config["DATABASE_CONNECT_TIMEOUT"]
+            )
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=str(app.config["MIGRATIONS_DIR"]))
     app.extensions["redis"] = Redis.from_url(
         app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
     )
+
+
+def is_database_unreachable(error: BaseException) -> bool:
+    """True for a failure to reach the database (refused, dropped, shut down, no pooled
+    connection in time), which deserves a 503 and a retry rather than a 500.
+
+    A DBAPI OperationalError is by definition not the program's fault; `engine.raw_connection()`
+    (the webhook intake's fast path) raises the driver's own, unwrapped.
+    """
+    if isinstance(error, OperationalError | PoolTimeout):
+        return True
+    return isinstance(error, db.engine.dialect.loaded_dbapi.OperationalError)
 
 
 def redis_conn(app: Flask | None = None) -> Redis:

@@ -44,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_DIR": str(INSTANCE_DIR / "imports"),
     "EXPORT_DIR": str(INSTANCE_DIR / "exports"),
     "HTTP_TIMEOUT": 10.0,
+    # Seconds to wait for PostgreSQL to accept a connection (libpq's minimum is 2).
+    "DATABASE_CONNECT_TIMEOUT": 5,
     # A claimed webhook delivery whose worker went silent this long is re-run by the sweeper.
     "WEBHOOK_LEASE_SECONDS": 60.0,
     "SWEEP_INTERVAL_SECONDS": 30.0,
@@ -54,6 +56,11 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_CONNECTIONS": 4,
     # App proxy requests signed longer ago than this are refused (replays).
     "PROXY_MAX_AGE_SECONDS": 300.0,
+    # Request bodies, refused with 413 from Content-Length before they are read: a CSV upload
+    # (the limit the import page states), a webhook delivery, and every other form or fetch.
+    "MAX_UPLOAD_BYTES": 100 * 1024 * 1024,
+    "MAX_WEBHOOK_BYTES": 5 * 1024 * 1024,
+    "MAX_FORM_BYTES": 1024 * 1024,
 }
 
 _BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
@@ -64,7 +71,13 @@ _FLOAT_SETTINGS = {
     "IMPORT_LEASE_SECONDS",
     "PROXY_MAX_AGE_SECONDS",
 }
-_INT_SETTINGS = {"SMTP_CONNECTIONS"}
+_INT_SETTINGS = {
+    "SMTP_CONNECTIONS",
+    "DATABASE_CONNECT_TIMEOUT",
+    "MAX_UPLOAD_BYTES",
+    "MAX_WEBHOOK_BYTES",
+    "MAX_FORM_BYTES",
+}
 
 
 def parse_boolean(value: str | bool) -> bool:

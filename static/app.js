@@ -206,6 +206,13 @@
           form.appendChild(input);
         }
         input.value = token;
+        // The server reads the action URL's token first (an upload's multipart body is not
+        // parsed before authentication), so the URL gets the fresh token too.
+        if (submitter && submitter.hasAttribute("formaction")) {
+          submitter.setAttribute("formaction", withIdToken(action, token));
+        } else {
+          form.action = withIdToken(action, token);
+        }
       })
       .catch(function (err) { logError("form submit: idToken", err); })
       .then(function () {

@@ -50,9 +50,12 @@ class AdminClient:
         return self.client.get(path, query_string=query, **kwargs)
 
     def post(self, path: str, data: dict | None = None, **kwargs: Any):
+        """A form post as the admin pages send it: the token in the action URL and the form."""
+        token = self.token()
         form = dict(data or {})
-        form["id_token"] = self.token()
-        return self.client.post(path, data=form, **kwargs)
+        form["id_token"] = token
+        query = {**(kwargs.pop("query_string", {}) or {}), "id_token": token}
+        return self.client.post(path, data=form, query_string=query, **kwargs)
 
 
 def sign_webhook(

@@ -12,18 +12,22 @@ about a fifth of the intake's CPU. Every other path goes on to Flask untouched.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
 from flask import Flask
-from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.wsgi import get_input_stream
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.wsgi import get_content_length, get_input_stream
 
+from shopify_app.extensions import is_database_unreachable
 from shopify_app.shopify.signatures import verify_webhook
 from webhooks.intake import WebhookDelivery, accept_delivery
 
+log = logging.getLogger(__name__)
 PATH = "/webhooks"
+READ_CHUNK_BYTES = 64 * 1024
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -33,15 +37,43 @@ def _header(environ: dict[str, Any], name: str) -> str | None:
     return environ.get(f"HTTP_X_SHOPIFY_{key}") or environ.get(f"HTTP_SHOPIFY_{key}")
 
 
-def receive(app: Flask, environ: dict[str, Any]) -> tuple[dict[str, str], int]:
+def read_body(environ: dict[str, Any], limit: int) -> bytes:
+    """The raw body, never more than `limit` bytes read; RequestEntityTooLarge past it.
+
+    A `Content-Length` over the limit is refused before a byte is read. A chunked body has no
+    length to check, so at most `limit + 1` bytes are read: the one byte too many refuses it
+    without waiting for (or holding) the rest.
+    """
+    length = get_content_length(environ)
+    if length is not None and length > limit:
+        raise RequestEntityTooLarge()
+    # limit + 1: werkzeug refuses a read *at* a maximum, which would refuse a body of exactly
+    # `limit` bytes; the loop below stops after limit + 1 bytes either way.
+    stream = get_input_stream(environ, max_content_length=limit + 1)
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(READ_CHUNK_BYTES, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(chunks)
+
+
+def receive(app: Flask, environ: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """One delivery: (JSON answer, HTTP status)."""
     if environ.get("REQUEST_METHOD") != "POST":
         return {"error": "method not allowed"}, 405
-    limit = app.config.get("MAX_CONTENT_LENGTH")
+    limit = app.config["MAX_WEBHOOK_BYTES"]
     try:
-        body = get_input_stream(environ, max_content_length=limit).read()
+        body = read_body(environ, limit)
     except RequestEntityTooLarge:
-        return {"error": "payload too large"}, 413
+        return {"error": "payload too large", "limit_bytes": limit}, 413
+    except ClientDisconnected:
+        return {"error": "incomplete body"}, 400
     if not verify_webhook(body, _header(environ, "Hmac-Sha256"), app.config["SHOPIFY_API_SECRET"]):
         return {"error": "invalid hmac"}, 401
     delivery = WebhookDelivery(
@@ -53,7 +85,14 @@ def receive(app: Flask, environ: dict[str, Any]) -> tuple[dict[str, str], int]:
         body=body,
     )
     with app.app_context():
-        outcome, status = accept_delivery(delivery)
+        try:
+            outcome, status = accept_delivery(delivery)
+        except Exception as error:
+            if not is_database_unreachable(error):
+                raise
+            # Nothing was stored, so nothing is acknowledged: Shopify retries a 503.
+            log.warning("webhook not stored, database unreachable: %s", type(error).__name__)
+            return {"error": "database unavailable"}, 503
     return {"result": outcome}, status
 
 

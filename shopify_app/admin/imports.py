@@ -24,6 +24,7 @@ from shopify_app.extensions import db
 from shopify_app.jobs.imports import queue_import
 from shopify_app.models import ImportJob
 from shopify_app.models.imports import CONTACTS, POINTS
+from shopify_app.request_limits import accepts_upload
 from shopify_app.services import imports as service
 from shopify_app.services.segments import (
     InvalidSegmentName,
@@ -70,6 +71,7 @@ def _segment_from_form():
 
 
 @bp.post("")
+@accepts_upload
 @shop_required
 def upload():
     """Store and validate the file, then show its preview."""

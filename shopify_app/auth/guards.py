@@ -27,10 +27,19 @@ RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
 
 
 def _raw_token() -> str | None:
+    """The session token: the Authorization header, `?id_token=`, or a urlencoded form field.
+
+    A multipart body (a CSV upload) is never parsed to look for it: authentication comes
+    before a body is read, so the upload form carries its token in the action URL.
+    """
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         return header.removeprefix("Bearer ").strip() or None
-    return request.args.get("id_token") or request.form.get("id_token") or None
+    if request.args.get("id_token"):
+        return request.args["id_token"]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        return request.form.get("id_token") or None
+    return None
 
 
 def verify_request_session() -> SessionToken:

@@ -22,6 +22,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import and_, or_, select, update
 
+from shopify_app.errors import DeliveryRefused
 from shopify_app.extensions import db, redis_conn
 from shopify_app.jobs import enqueue, job_app_context
 from shopify_app.jobs.live_traffic import count_deliveries
@@ -176,6 +177,16 @@ def _process_claimed(event_id: int, *, reraise: bool) -> bool:
             .values(status=PROCESSED, processed_at=utcnow(), error=None)
         )
         db.session.commit()
+    except DeliveryRefused as error:
+        db.session.rollback()
+        log.warning("webhook %s refused: %s", event_id, error)
+        db.session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id == event_id)
+            .values(status=FAILED, error=f"refused: {error}"[:2000], attempts=MAX_ATTEMPTS)
+        )
+        db.session.commit()
+        return False
     except Exception as error:
         db.session.rollback()
         log.exception("webhook %s failed", event_id)

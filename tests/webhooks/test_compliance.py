@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 
+import pytest
 from sqlalchemy import func, inspect, select, text
 
 from shopify_app.extensions import db
-from shopify_app.models import Customer, DataRequest, Order, PointsEntry, Shop
+from shopify_app.jobs.webhooks import MAX_ATTEMPTS
+from shopify_app.models import Customer, DataRequest, Order, PointsEntry, Shop, WebhookEvent
 from shopify_app.services.points import add_points
 from tests.helpers import deliver, make_shop, run_jobs
 
@@ -104,3 +107,61 @@ def test_shop_redact_erases_the_shop_and_only_that_shop(app, client, shop, shopi
     assert "test-shop" not in _all_text()
     assert db.session.execute(select(Customer.first_name)).scalars().all() == ["Keep"]
     assert db.session.execute(select(PointsEntry.description)).scalars().all() == ["Welcome bonus"]
+
+
+def _event(topic: str) -> WebhookEvent:
+    db.session.expire_all()
+    return db.session.execute(select(WebhookEvent).where(WebhookEvent.topic == topic)).scalar_one()
+
+
+def _uninstall(client, d, domain: str) -> None:
+    deliver(client, d, "app/uninstalled", domain, d.shop_payload(domain))
+
+
+@pytest.mark.parametrize("topic", ["customers/data_request", "customers/redact", "shop/redact"])
+@pytest.mark.parametrize("direction", ["payload-names-other", "header-names-other"])
+def test_payload_naming_another_shop_changes_neither_and_is_recorded_as_refused(
+    app, client, shop, shopify_double, topic, direction
+):
+    """The header's shop is never exported or erased on the payload's say, nor the reverse."""
+    d = shopify_double
+    other = make_shop(d, "bystander.myshopify.com")
+    domains = sorted([shop.domain, other.domain])  # as text: a deleted row cannot be read
+    people = {}
+    for owner in (shop, other):
+        person = d.add_customer(owner.domain, first_name=NAME, last_name=LAST, email=EMAIL)
+        created = d.customer_payload(owner.domain, person)
+        deliver(client, d, "customers/create", owner.domain, created)
+        people[owner.domain] = person
+        _uninstall(client, d, owner.domain)  # shop/redact comes after an uninstall
+    run_jobs(app)
+    header, named = (shop, other) if direction == "payload-names-other" else (other, shop)
+    customer = None if topic == "shop/redact" else people[header.domain]
+    payload = d.compliance_payload(topic, header.domain, customer)
+    payload["shop_domain"] = named.domain
+    deliver(client, d, topic, header.domain, payload)
+    run_jobs(app)
+    db.session.expire_all()
+    assert sorted(db.session.execute(select(Shop.domain)).scalars()) == domains
+    assert db.session.execute(select(Customer.first_name)).scalars().all() == [NAME, NAME]
+    assert db.session.execute(select(func.count()).select_from(DataRequest)).scalar_one() == 0
+    event = _event(topic)
+    assert event.status == "failed" and event.error.startswith("refused: the payload names")
+    assert event.attempts >= MAX_ATTEMPTS  # the sweeper leaves it: no retry can change it
+
+
+def test_shop_redact_for_an_installed_shop_changes_nothing_and_is_logged(
+    app, client, shop, shopify_double, caplog
+):
+    d, domain = shopify_double, shop.domain
+    _customer_with_history(client, d, shop)
+    run_jobs(app)
+    caplog.set_level(logging.WARNING, logger="webhooks.compliance")
+    deliver(client, d, "shop/redact", domain, d.compliance_payload("shop/redact", domain))
+    run_jobs(app)
+    db.session.expire_all()
+    assert db.session.execute(select(Shop.domain)).scalars().all() == [domain]
+    assert db.session.execute(select(Customer.email)).scalars().all() == [EMAIL]
+    assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == 1
+    assert _event("shop/redact").status == "processed"
+    assert f"shop/redact for {domain} ignored: the app is installed" in caplog.text

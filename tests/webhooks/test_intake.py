@@ -116,13 +116,14 @@ def test_only_post_is_answered_and_an_oversized_body_is_413(app, client, shop, s
     response = client.get("/webhooks")
     assert (response.status_code, response.headers["Allow"]) == (405, "POST")
     body, headers = sign_webhook(shopify_double, "customers/create", shop.domain, {"id": 1})
-    limit = app.config["MAX_CONTENT_LENGTH"]
-    app.config["MAX_CONTENT_LENGTH"] = len(body) - 1
+    limit = app.config["MAX_WEBHOOK_BYTES"]
+    app.config["MAX_WEBHOOK_BYTES"] = len(body) - 1
     try:
         response = client.post("/webhooks", data=body, headers=headers)
     finally:
-        app.config["MAX_CONTENT_LENGTH"] = limit
-    assert response.status_code == 413 and response.json == {"error": "payload too large"}
+        app.config["MAX_WEBHOOK_BYTES"] = limit
+    assert response.status_code == 413
+    assert response.json == {"error": "payload too large", "limit_bytes": len(body) - 1}
     assert _events() == 0
 
 

@@ -1,0 +1,6 @@
+"""gunicorn settings (the Procfile's `web`): its logs never hold a session token.
+
+Loaded explicitly by the Procfile, and by gunicorn itself whenever it starts in this folder.
+"""
+
+logger_class = "shopify_app.log_redaction.RedactingLogger"
