@@ -88,13 +88,15 @@ def store_upload(shop: Shop, stream: IO[bytes]) -> tuple[Path, str, int]:
     """Copy the upload to the shop's import folder in chunks; returns (path, sha256, size)."""
     path = import_dir(shop) / f"{uuid.uuid4().hex}.csv"
     digest, size = hashlib.sha256(), 0
+    # The same limit the request guard applies from Content-Length (also for CLI files).
+    limit = min(int(current_app.config["MAX_UPLOAD_BYTES"]), MAX_FILE_BYTES)
     try:
         with open(path, "wb") as out:
             while chunk := stream.read(CHUNK_BYTES):
                 size += len(chunk)
-                if size > MAX_FILE_BYTES:
+                if size > limit:
                     raise ImportFileError(
-                        f"The file is over the limit of {MAX_FILE_BYTES // 1024 // 1024} MB. "
+                        f"The file is over the limit of {limit / 1024 / 1024:g} MB. "
                         "Split it into smaller files."
                     )
                 digest.update(chunk)
