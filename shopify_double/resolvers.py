@@ -440,6 +440,10 @@ def _customer_ids(ctx: Context, data: dict, errors: list[dict]) -> list[int]:
             _error([], "Only one of context or customerSelection can be provided.", "INVALID")
         )
         return []
+    if not data.get("context") and not data.get("customerSelection"):
+        # Required on create: who may use the code is never left to a default.
+        errors.append(_error(["context"], "Context can't be blank", "BLANK"))
+        return []
     key = "context" if data.get("context") else "customerSelection"
     selection = data.get(key) or {}
     ids = []
@@ -500,7 +504,12 @@ def _discount_value(data: dict, errors: list[dict]) -> dict:
 
 
 def create_basic_code_discount(info: GraphQLResolveInfo, basicCodeDiscount: dict) -> dict:
-    """`discountCodeBasicCreate`, with the userErrors Shopify returns for bad input."""
+    """`discountCodeBasicCreate`, with the userErrors Shopify returns for bad input.
+
+    The input type serves create and update alike, so its fields are nullable in the schema;
+    what a create requires (`code`, `context`, `customerGets`, `startsAt`, `title`) is checked
+    here and refused as a userError, as Shopify does, never filled in.
+    """
     require(info, "write_discounts")
     ctx: Context = info.context
     data = basicCodeDiscount
@@ -518,9 +527,12 @@ def create_basic_code_discount(info: GraphQLResolveInfo, basicCodeDiscount: dict
             _error(["code"], "Code must be unique. Please try a different code.", "TAKEN")
         )
     now = ctx.store.clock.now()
-    starts_at = _time_input(data.get("startsAt"), ["startsAt"], errors) or now
+    # Required on create (DiscountCodeBasicInput): Shopify fills in no default.
+    starts_at = _time_input(data.get("startsAt"), ["startsAt"], errors)
+    if data.get("startsAt") is None:
+        errors.append(_error(["startsAt"], "Starts at can't be blank", "BLANK"))
     ends_at = _time_input(data.get("endsAt"), ["endsAt"], errors)
-    if ends_at is not None and ends_at <= starts_at:
+    if ends_at is not None and starts_at is not None and ends_at <= starts_at:
         errors.append(_error(["endsAt"], "Ends at needs to be after starts_at", "INVALID"))
     usage_limit = data.get("usageLimit")
     if usage_limit is not None and usage_limit < 1:

@@ -697,6 +697,45 @@ def test_discount_code_basic_create_and_taken(
     assert stored["status"] == "ACTIVE"
 
 
+@pytest.mark.parametrize(
+    ("missing", "error"),
+    [
+        (
+            "startsAt",
+            {
+                "field": ["basicCodeDiscount", "startsAt"],
+                "message": "Starts at can't be blank",
+                "code": "BLANK",
+            },
+        ),
+        (
+            "context",
+            {
+                "field": ["basicCodeDiscount", "context"],
+                "message": "Context can't be blank",
+                "code": "BLANK",
+            },
+        ),
+    ],
+)
+def test_discount_create_refuses_a_missing_required_input(
+    double: ShopifyDouble, http: requests.Session, token: str, missing: str, error: dict
+) -> None:
+    """Shopify requires `startsAt` and `context` when creating a code and fills in neither."""
+    customer = double.add_customer(SHOP, email="ref@example.com")
+    data = discount_input("NOSTART", customer["admin_graphql_api_id"])
+    del data[missing]
+
+    body = gql(double, http, token, CREATE_DISCOUNT, {"input": data}).json()
+
+    assert "errors" not in body
+    assert body["data"]["discountCodeBasicCreate"] == {
+        "codeDiscountNode": None,
+        "userErrors": [error],
+    }
+    assert double.discount_codes(SHOP) == []
+
+
 def test_discount_lookup_deactivate_and_use(
     double: ShopifyDouble, http: requests.Session, token: str
 ) -> None:
