@@ -382,7 +382,16 @@ def resolve_code_discount_node_by_code(info: GraphQLResolveInfo, code: str) -> d
     return discount_node(ctx, found) if found else None
 
 
+def resolve_bulk_operation(info: GraphQLResolveInfo, id: str) -> dict | None:
+    """`bulkOperation(id:)`: one operation of this app and shop, whatever else is running."""
+    ctx: Context = info.context
+    found = ctx.shop.bulk_operations.get(_gid_number(id, "BulkOperation") or -1)
+    return bulk_node(ctx, found) if found else None
+
+
 def resolve_current_bulk_operation(info: GraphQLResolveInfo, type: str = "QUERY") -> dict | None:
+    """Deprecated since 2026-01: the most recent operation, which with several running at once
+    need not be the caller's. It still answers, as Shopify's deprecated fields do."""
     ctx: Context = info.context
     if type != "QUERY" or not ctx.shop.bulk_operations:
         return None
@@ -612,6 +621,7 @@ ROOT: dict[str, Callable[..., Any]] = {
     "ordersCount": resolve_orders_count,
     "codeDiscountNode": resolve_code_discount_node,
     "codeDiscountNodeByCode": resolve_code_discount_node_by_code,
+    "bulkOperation": resolve_bulk_operation,
     "currentBulkOperation": resolve_current_bulk_operation,
     "node": resolve_node,
     "nodes": resolve_nodes,

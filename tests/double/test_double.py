@@ -795,12 +795,28 @@ BULK_QUERY = """
 """
 RUN_BULK = """
 mutation($query: String!) {
-  bulkOperationRunQuery(query: $query) { bulkOperation { id status } userErrors { field message } }
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
 }
 """
-CURRENT_BULK = (
-    "{ currentBulkOperation { id status errorCode objectCount url createdAt completedAt } }"
-)
+BULK_BY_ID = """
+query($id: ID!) {
+  bulkOperation(id: $id) { id status errorCode objectCount url createdAt completedAt }
+}
+"""
+CURRENT_BULK = "{ currentBulkOperation { id status } }"
+
+
+def run_bulk(double: ShopifyDouble, http: requests.Session, token: str, query: str) -> dict:
+    return gql(double, http, token, RUN_BULK, {"query": query}).json()["data"][
+        "bulkOperationRunQuery"
+    ]
+
+
+def bulk_by_id(double: ShopifyDouble, http: requests.Session, token: str, op_id: str) -> dict:
+    return gql(double, http, token, BULK_BY_ID, {"id": op_id}).json()["data"]["bulkOperation"]
 
 
 def test_bulk_operation_writes_jsonl(
@@ -810,7 +826,9 @@ def test_bulk_operation_writes_jsonl(
     order = double.add_order(SHOP, customer_id=customers[0]["id"])
 
     started = gql(double, http, token, RUN_BULK, {"query": BULK_QUERY}).json()
-    current = gql(double, http, token, CURRENT_BULK).json()["data"]["currentBulkOperation"]
+    current = bulk_by_id(
+        double, http, token, started["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+    )
     by_node = gql(
         double,
         http,
@@ -843,22 +861,78 @@ def test_bulk_operation_writes_jsonl(
     }
 
 
-def test_bulk_operation_reports_running_and_rejects_a_second(
+def test_bulk_operations_run_five_at_once_and_each_is_polled_by_its_id(
     double: ShopifyDouble, http: requests.Session, token: str
 ) -> None:
+    """Since 2026-01 a shop runs up to five bulk queries at once; a sixth is LIMIT_REACHED."""
+    double.add_customer(SHOP, email="bulk@example.com")
+    first = run_bulk(double, http, token, BULK_QUERY)["bulkOperation"]["id"]  # done at once
     double.bulk_delay = 30
-    gql(double, http, token, RUN_BULK, {"query": BULK_QUERY})
+    running = [run_bulk(double, http, token, BULK_QUERY) for _ in range(5)]
+    sixth = run_bulk(double, http, token, BULK_QUERY)
+    invalid = run_bulk(double, http, token, "{ shop { name } }")
 
-    current = gql(double, http, token, CURRENT_BULK).json()["data"]["currentBulkOperation"]
-    second = gql(double, http, token, RUN_BULK, {"query": BULK_QUERY}).json()
-    invalid = gql(double, http, token, RUN_BULK, {"query": "{ shop { name } }"}).json()
+    assert all(r["userErrors"] == [] for r in running)
+    assert sixth == {
+        "bulkOperation": None,
+        "userErrors": [
+            {
+                "field": None,
+                "message": "Bulk operations limit reached. Please try again later.",
+                "code": "LIMIT_REACHED",
+            }
+        ],
+    }
+    assert invalid["userErrors"]
+    assert bulk_by_id(double, http, token, first)["status"] == "COMPLETED"
+    for started in running:
+        polled = bulk_by_id(double, http, token, started["bulkOperation"]["id"])
+        assert (polled["id"], polled["status"], polled["url"]) == (
+            started["bulkOperation"]["id"],
+            "RUNNING",
+            None,
+        )
+    unknown = bulk_by_id(double, http, token, "gid://shopify/BulkOperation/1")
+    assert unknown is None
 
-    assert current["status"] == "RUNNING"
-    assert current["url"] is None
+
+def test_deprecated_current_bulk_operation_answers_the_latest_and_says_it_is_deprecated(
+    double: ShopifyDouble, http: requests.Session, token: str
+) -> None:
+    """A deprecated field still answers on Shopify, naming itself in a response header; with
+    several operations running, "the current one" is the latest, not necessarily yours."""
+    ours = run_bulk(double, http, token, BULK_QUERY)["bulkOperation"]["id"]
+    double.bulk_delay = 30
+    other = run_bulk(double, http, token, BULK_QUERY)["bulkOperation"]["id"]
+
+    response = gql(double, http, token, CURRENT_BULK)
+    polled = gql(double, http, token, BULK_BY_ID, {"id": ours})
+
+    assert response.json()["data"]["currentBulkOperation"] == {"id": other, "status": "RUNNING"}
+    assert response.headers["X-Shopify-API-Deprecated-Reason"] == "QueryRoot.currentBulkOperation"
+    assert "X-Shopify-API-Deprecated-Reason" not in polled.headers
+    assert [c["deprecations"] for c in double.graphql_calls[-2:]] == [
+        ["QueryRoot.currentBulkOperation"],
+        [],
+    ]
+
+
+def test_deprecated_fields_and_input_fields_are_named_in_the_header(
+    double: ShopifyDouble, http: requests.Session, token: str
+) -> None:
+    customer = double.add_customer(SHOP, email="old@example.com")
+    email = gql(double, http, token, "{ customers(first: 1) { nodes { email } } }")
+    data = discount_input("OLDSTYLE", customer["admin_graphql_api_id"])
+    data["customerSelection"] = data.pop("context")
+    selection = gql(double, http, token, CREATE_DISCOUNT, {"input": data})
+
+    assert email.json()["data"]["customers"]["nodes"] == [{"email": "old@example.com"}]
+    assert email.headers["X-Shopify-API-Deprecated-Reason"] == "Customer.email"
+    assert selection.json()["data"]["discountCodeBasicCreate"]["userErrors"] == []
     assert (
-        "already in progress" in second["data"]["bulkOperationRunQuery"]["userErrors"][0]["message"]
+        selection.headers["X-Shopify-API-Deprecated-Reason"]
+        == "DiscountCodeBasicInput.customerSelection"
     )
-    assert invalid["data"]["bulkOperationRunQuery"]["userErrors"]
 
 
 def verify_webhook(body: bytes, header: str) -> bool:
