@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -11,10 +13,13 @@ from shopify_app.extensions import db
 from shopify_app.jobs import enqueue_after_install
 from shopify_app.models import Customer, Shop
 from shopify_app.services import sync
+from shopify_app.shopify.client import AdminClient
 from tests.helpers import run_jobs
 from tests.workers import wait_for
 
 STATES = ["ENABLED", "ENABLED", "DISABLED", "INVITED", "DECLINED"]
+#: a bulk query of the app's other than the sync's (an export, say).
+OTHER_BULK = "{ orders { edges { node { id } } } }"
 
 
 def _seed(double, shop_domain: str, count: int) -> None:
@@ -138,3 +143,68 @@ def test_store_over_ten_thousand_is_counted_exactly_and_bulk_synced(
     assert (done.sync_status, done.sync_total, done.sync_done) == ("done", 10_050, 10_050)
     assert any(c["operation_name"] == "RunBulk" for c in shopify_double.graphql_calls)
     assert len(_table(shop.id)) == 10_050
+
+
+def _start_bulk(client: AdminClient, query: str) -> str:
+    result = client.execute(sync.BULK_RUN, {"query": query})["bulkOperationRunQuery"]
+    assert result["userErrors"] == []
+    return result["bulkOperation"]["id"]
+
+
+def _impatient(on_first: Callable[[], None] = lambda: None) -> Callable[[float], None]:
+    """A sleep for the bulk poll that gives up after a few seconds instead of an hour."""
+    calls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        if not calls:
+            on_first()
+        calls.append(seconds)
+        assert len(calls) < 60, "the sync kept waiting on a bulk operation that is not its own"
+        time.sleep(0.05)
+
+    return sleep
+
+
+def _assert_synced(shop_id: int, double, domain: str, count: int) -> None:
+    done = _sync_state(shop_id)
+    assert (done.sync_status, done.sync_done, done.sync_cursor) == ("done", count, None)
+    assert _table(shop_id) == _double_table(double, domain)
+    assert [c["deprecations"] for c in double.graphql_calls if c["deprecations"]] == []
+
+
+def test_a_resumed_bulk_sync_polls_its_own_operation_while_another_runs(
+    app, shop, shopify_double, monkeypatch
+):
+    """The saved cursor names our operation; "the current one" is another the app started
+    since, still running: the resumed sync must finish on its own, not wait an hour."""
+    _seed(shopify_double, shop.domain, 300)
+    monkeypatch.setattr(sync, "BULK_THRESHOLD", 100)
+    client = AdminClient(shop)
+    ours = _start_bulk(client, sync.BULK_INNER)
+    shop.sync_status, shop.sync_total, shop.sync_cursor = "running", 300, f"bulk:{ours}:0"
+    db.session.commit()  # ...and then the worker died.
+    shopify_double.bulk_delay = 3600
+    _start_bulk(client, OTHER_BULK)
+
+    sync.run_sync(shop, client, sleep=_impatient())
+
+    _assert_synced(shop.id, shopify_double, shop.domain, 300)
+
+
+def test_a_bulk_query_started_while_the_sync_waits_does_not_confuse_it(
+    app, shop, shopify_double, monkeypatch
+):
+    _seed(shopify_double, shop.domain, 300)
+    monkeypatch.setattr(sync, "BULK_THRESHOLD", 100)
+    client = AdminClient(shop)
+    shopify_double.bulk_delay = 0.3  # ours runs a moment, so the sync polls
+
+    def another_starts() -> None:
+        shopify_double.bulk_delay = 3600
+        _start_bulk(client, OTHER_BULK)
+
+    sync.run_sync(shop, client, sleep=_impatient(another_starts))
+
+    _assert_synced(shop.id, shopify_double, shop.domain, 300)
+    polls = [c for c in shopify_double.graphql_calls if c["operation_name"] == "BulkStatus"]
+    assert len(polls) >= 2
