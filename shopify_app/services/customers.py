@@ -49,7 +49,11 @@ def email_fields(email: str | None) -> dict[str, str | None]:
 
 @dataclass(frozen=True)
 class ShopifyCustomer:
-    """A customer as Shopify describes it, from a REST webhook payload or a GraphQL node."""
+    """A customer as Shopify describes it, from a REST webhook payload or a GraphQL node.
+
+    `tags` is None when the source does not carry them: customer webhooks lost `tags` in
+    2025-01, and what a payload does not say must not erase what is stored.
+    """
 
     shopify_id: int
     email: str | None
@@ -57,12 +61,14 @@ class ShopifyCustomer:
     last_name: str
     locale: str | None
     state: str
-    tags: str
+    tags: str | None
     updated_at: datetime | None
 
     @classmethod
     def from_rest(cls, payload: dict[str, Any]) -> ShopifyCustomer:
-        tags = payload.get("tags") or ""
+        tags = payload.get("tags") if "tags" in payload else None
+        if isinstance(tags, list):
+            tags = ", ".join(tags)
         return cls(
             shopify_id=int(payload["id"]),
             email=payload.get("email"),
@@ -70,7 +76,7 @@ class ShopifyCustomer:
             last_name=payload.get("last_name") or "",
             locale=payload.get("locale"),
             state=(payload.get("state") or "disabled").upper(),
-            tags=tags if isinstance(tags, str) else ", ".join(tags),
+            tags=None if tags is None else str(tags),
             updated_at=parse_shopify_time(payload.get("updated_at")),
         )
 
@@ -122,7 +128,8 @@ def _apply(customer: Customer, data: ShopifyCustomer) -> None:
     customer.locale = data.locale or customer.locale
     customer.state = data.state
     customer.is_member = is_member_state(data.state)
-    customer.tags = data.tags[:2000]
+    if data.tags is not None:
+        customer.tags = data.tags[:2000]
     customer.shopify_updated_at = data.updated_at
     if data.email is not None:
         for key, value in email_fields(data.email).items():

@@ -964,7 +964,6 @@ def test_customer_webhook_is_signed_like_shopify(double: ShopifyDouble, receiver
     assert payload["id"] == customer["id"]
     assert payload["admin_graphql_api_id"] == customer["admin_graphql_api_id"]
     assert payload["state"] == "invited"
-    assert payload["tags"] == "a, b"
     assert payload["updated_at"] == customer["updated_at"]
     assert double.deliveries == [
         {
@@ -976,6 +975,38 @@ def test_customer_webhook_is_signed_like_shopify(double: ShopifyDouble, receiver
             "payload": payload,
         }
     ]
+
+
+REMOVED_IN_2025_01 = {"tags", "email_marketing_consent", "sms_marketing_consent"}
+
+
+def test_customer_payloads_are_shaped_as_the_pinned_version_sends_them(
+    double: ShopifyDouble, receiver: Receiver
+) -> None:
+    """Since 2025-01 no customer payload carries tags or marketing consent, an order's
+    customer included; GraphQL still has the tags."""
+    customer = double.add_customer(SHOP, email="tags@example.com", tags=["vip"], notify=True)
+    double.update_customer(SHOP, customer["id"], first_name="Tagged", notify=True)
+    order = double.add_order(SHOP, customer_id=customer["id"], notify_topics=("orders/paid",))
+    other = double.add_customer(SHOP, email="gone@example.com")
+    double.delete_customer(SHOP, other["id"], notify=True)
+
+    bodies = {d["headers"]["X-Shopify-Topic"]: json.loads(d["body"]) for d in receiver.received}
+    assert set(bodies) == {
+        "customers/create",
+        "customers/update",
+        "orders/paid",
+        "customers/delete",
+    }
+    for payload in (
+        bodies["customers/create"],
+        bodies["customers/update"],
+        bodies["customers/delete"],
+        bodies["orders/paid"]["customer"],
+    ):
+        assert REMOVED_IN_2025_01.isdisjoint(payload), payload
+    assert bodies["orders/paid"]["id"] == order["id"]
+    assert double.customers(SHOP)[0]["tags"] == ["vip"]
 
 
 def test_tampered_webhook_body_fails_verification(double: ShopifyDouble) -> None:
