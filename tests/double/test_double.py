@@ -1009,6 +1009,37 @@ def test_customer_payloads_are_shaped_as_the_pinned_version_sends_them(
     assert double.customers(SHOP)[0]["tags"] == ["vip"]
 
 
+def test_sign_in_and_disable_send_account_topics_then_update(
+    double: ShopifyDouble, receiver: Receiver
+) -> None:
+    customer = double.add_customer(SHOP, email="acct@example.com", state="DISABLED")
+
+    enabled = double.sign_in_customer(SHOP, customer["id"])
+    double.sign_in_customer(SHOP, customer["id"])  # a later sign-in changes nothing
+    disabled = double.disable_customer(SHOP, customer["id"])
+
+    sent = [(d["headers"]["X-Shopify-Topic"], json.loads(d["body"])) for d in receiver.received]
+    assert [topic for topic, _ in sent] == [
+        "customers/enable",
+        "customers/update",
+        "customers/disable",
+        "customers/update",
+    ]
+    assert [body["state"] for _, body in sent] == ["enabled", "enabled", "disabled", "disabled"]
+    assert customer["updated_at"] < enabled["updated_at"] < disabled["updated_at"]
+
+
+def test_an_update_can_leave_updated_at_alone_as_shopifys_one_time_update_did(
+    double: ShopifyDouble, receiver: Receiver
+) -> None:
+    customer = double.add_customer(SHOP, email="quiet@example.com", state="DISABLED")
+
+    quiet = double.update_customer(SHOP, customer["id"], state="ENABLED", touch=False)
+
+    assert (quiet["state"], quiet["updated_at"]) == ("ENABLED", customer["updated_at"])
+    assert receiver.received == []
+
+
 def test_tampered_webhook_body_fails_verification(double: ShopifyDouble) -> None:
     body = json.dumps({"id": 1}).encode()
     headers = double.webhook_headers("customers/update", SHOP, body, webhook_id="fixed-id")
