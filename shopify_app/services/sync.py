@@ -82,8 +82,14 @@ def start_sync(shop: Shop, *, restart: bool = False) -> None:
 
 
 def upsert_batch(shop: Shop, nodes: list[dict]) -> int:
-    """Upsert a page of GraphQL customer nodes."""
-    return upsert_shopify_customers(shop, [ShopifyCustomer.from_graphql(n) for n in nodes])
+    """Upsert a page of GraphQL customer nodes.
+
+    Their `state` is what Shopify holds now, so it corrects ours even when `updatedAt` did not
+    move: Shopify's one-time update enabled customers who had signed in to customer accounts
+    since May 2024 without webhooks and often without touching `updated_at`.
+    """
+    customers = [ShopifyCustomer.from_graphql(n) for n in nodes]
+    return upsert_shopify_customers(shop, customers, state_is_current=True)
 
 
 def run_sync(

@@ -13,6 +13,7 @@ from shopify_app.extensions import db
 from shopify_app.jobs import enqueue_after_install
 from shopify_app.models import Customer, Shop
 from shopify_app.services import sync
+from shopify_app.services.customers import ShopifyCustomer, upsert_shopify_customer
 from shopify_app.shopify.client import AdminClient
 from tests.helpers import run_jobs
 from tests.workers import wait_for
@@ -208,3 +209,52 @@ def test_a_bulk_query_started_while_the_sync_waits_does_not_confuse_it(
     _assert_synced(shop.id, shopify_double, shop.domain, 300)
     polls = [c for c in shopify_double.graphql_calls if c["operation_name"] == "BulkStatus"]
     assert len(polls) >= 2
+
+
+def test_a_resync_makes_members_of_customers_shopify_enabled_without_touching_updated_at(
+    app, admin, shop, shopify_double
+):
+    """Shopify's one-time update enabled customers who had signed in since May 2024, with no
+    webhook and often the same `updated_at`: a resync must still make them Members."""
+    d = shopify_double
+    signed_in = d.add_customer(
+        shop.domain, first_name="Ines", email="ines@example.com", state="DISABLED"
+    )
+    enqueue_after_install(shop)
+    run_jobs(app)
+    assert _table(shop.id)[signed_in["id"]][3:5] == ("DISABLED", False)
+
+    before = d.customers(shop.domain)[0]["updated_at"]
+    d.update_customer(shop.domain, signed_in["id"], state="ENABLED", touch=False)
+    assert d.customers(shop.domain)[0]["updated_at"] == before
+    assert admin.post("/sync").status_code == 302
+    run_jobs(app)
+
+    assert _sync_state(shop.id).sync_status == "done"
+    assert _table(shop.id) == _double_table(d, shop.domain)
+    assert _table(shop.id)[signed_in["id"]][3:5] == ("ENABLED", True)
+
+
+def test_a_sync_page_read_before_a_newer_webhook_does_not_undo_it(ctx, shop, shopify_double):
+    """The staleness rule still holds for a sync: data older than what a webhook stored
+    changes nothing, the state included."""
+    d = shopify_double
+    record = d.add_customer(shop.domain, first_name="Old", email="jo@example.com", state="INVITED")
+    node = {
+        "id": record["admin_graphql_api_id"],
+        "firstName": "Old",
+        "lastName": "",
+        "defaultEmailAddress": {"emailAddress": "jo@example.com"},
+        "locale": "en",
+        "state": "INVITED",
+        "tags": [],
+        "updatedAt": record["updated_at"],
+    }
+    newer = d.update_customer(shop.domain, record["id"], first_name="New", state="ENABLED")
+    upsert_shopify_customer(shop, ShopifyCustomer.from_rest(d.customer_payload(shop.domain, newer)))
+    db.session.commit()
+
+    sync.upsert_batch(shop, [node])
+    db.session.commit()
+
+    assert _table(shop.id)[record["id"]][1:5] == ("New", "", "ENABLED", True)

@@ -248,3 +248,41 @@ def test_a_run_of_customer_updates_keeps_the_tags_the_sync_stored(
     for c in customers:
         stored = _stored(c["id"])
         assert (stored.last_name, stored.tags) == ("Run", f"{c['first_name']}, vip")
+
+
+def test_customers_enable_and_disable_make_a_member_and_a_guest(app, client, shop, shopify_double):
+    """Subscribed topics: a first sign-in to customer accounts sends customers/enable; a
+    disabled account customers/disable (each with a customers/update, not needed here)."""
+    d = shopify_double
+    c = d.add_customer(shop.domain, first_name="Kai", email="kai@example.com", state="DISABLED")
+    deliver(client, d, "customers/create", shop.domain, d.customer_payload(shop.domain, c))
+    run_jobs(app)
+    assert _stored(c["id"]).is_member is False
+
+    enabled = d.customer_payload(shop.domain, d.sign_in_customer(shop.domain, c["id"], False))
+    assert deliver(client, d, "customers/enable", shop.domain, enabled) == "accepted"
+    run_jobs(app)
+    assert (_stored(c["id"]).state, _stored(c["id"]).is_member) == ("ENABLED", True)
+
+    disabled = d.customer_payload(shop.domain, d.disable_customer(shop.domain, c["id"], False))
+    assert deliver(client, d, "customers/disable", shop.domain, disabled) == "accepted"
+    run_jobs(app)
+    assert (_stored(c["id"]).state, _stored(c["id"]).is_member) == ("DISABLED", False)
+
+
+def test_customers_enable_applies_even_if_updated_at_did_not_move(
+    app, client, shop, shopify_double
+):
+    d = shopify_double
+    c = d.add_customer(shop.domain, first_name="Lea", email="lea@example.com", state="DISABLED")
+    deliver(client, d, "customers/create", shop.domain, d.customer_payload(shop.domain, c))
+    run_jobs(app)
+    same_time = d.update_customer(shop.domain, c["id"], state="ENABLED", touch=False)
+    assert same_time["updated_at"] == c["updated_at"]
+    stale_update = d.customer_payload(shop.domain, same_time)
+    deliver(client, d, "customers/update", shop.domain, stale_update)  # same time: skipped
+    run_jobs(app)
+    assert _stored(c["id"]).is_member is False
+    deliver(client, d, "customers/enable", shop.domain, stale_update)
+    run_jobs(app)
+    assert _stored(c["id"]).is_member is True
