@@ -254,18 +254,36 @@ def test_expiring_code_grant_and_refresh_rotation(
 
 
 def test_refresh_accepts_json_body(double: ShopifyDouble, http: requests.Session) -> None:
+    """A JSON refresh works like a form one: new tokens that work, the old refresh token spent."""
     body = exchange(double, http, expiring=True).json()
-    response = http.post(
-        token_url(double),
-        json={
-            "client_id": API_KEY,
-            "client_secret": API_SECRET,
-            "grant_type": "refresh_token",
-            "refresh_token": body["refresh_token"],
-        },
-        timeout=5,
-    )
+
+    def refresh(token: str) -> requests.Response:
+        return http.post(
+            token_url(double),
+            json={
+                "client_id": API_KEY,
+                "client_secret": API_SECRET,
+                "grant_type": "refresh_token",
+                "refresh_token": token,
+            },
+            timeout=5,
+        )
+
+    response = refresh(body["refresh_token"])
+    reused = refresh(body["refresh_token"])
+
     assert response.status_code == 200
+    new = response.json()
+    assert new["refresh_token"].startswith("shprt_")
+    assert new["refresh_token"] != body["refresh_token"]
+    assert new["access_token"] != body["access_token"]
+    assert (new["expires_in"], new["refresh_token_expires_in"]) == (3600, 7776000)
+    assert gql(double, http, new["access_token"], "{ shop { name } }").json()["data"] == {
+        "shop": {"name": "Demo Store"}
+    }
+    assert (reused.status_code, reused.json()["error"]) == (400, "invalid_grant")
+    assert refresh(new["refresh_token"]).status_code == 200  # the rotated one works once
+    assert [r["grant_type"] for r in double.token_requests][-3:] == ["refresh_token"] * 3
 
 
 def test_expired_access_token_gets_401(double: ShopifyDouble, http: requests.Session) -> None:
