@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 SCHEMA = build_schema(Path(__file__).with_name("schema.graphql").read_text())
 API_VERSION = re.compile(r"\d{4}-(01|04|07|10)|unstable")
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+#: from this version on a body must be JSON; `application/graphql` is a 415 ("unstable" sorts
+#: after every dated version, as it should).
+JSON_ONLY_SINCE = "2025-01"
+UNSUPPORTED_CONTENT_TYPE = "Unsupported Content-Type header, use application/json"
 VALIDATION_CODES = (
     ("Cannot query field", "undefinedField"),
     ("Unknown argument", "argumentNotAccepted"),
@@ -297,6 +301,9 @@ def graphql(shop: str, version: str) -> Any:
     if access is None:
         return jsonify({"errors": INVALID_TOKEN}), 401
     if request.mimetype == "application/graphql":
+        if version >= JSON_ONLY_SINCE:
+            # GraphQL over HTTP: only a JSON body since 2025-01.
+            return jsonify({"errors": UNSUPPORTED_CONTENT_TYPE}), 415
         query, variables, operation_name = request.get_data(as_text=True), None, None
     else:
         body = request.get_json(silent=True)

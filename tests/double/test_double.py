@@ -563,6 +563,26 @@ def test_syntax_errors_and_missing_query(
     assert missing.status_code == 400
 
 
+@pytest.mark.parametrize(("version", "status"), [("2024-10", 200), (VERSION, 415)])
+def test_application_graphql_bodies_are_refused_since_2025_01(
+    double: ShopifyDouble, http: requests.Session, token: str, version: str, status: int
+) -> None:
+    response = http.post(
+        graphql_url(double).replace(VERSION, version),
+        data="{ shop { name } }",
+        headers={"X-Shopify-Access-Token": token, "Content-Type": "application/graphql"},
+        timeout=5,
+    )
+
+    assert response.status_code == status
+    if status == 415:
+        assert response.json() == {
+            "errors": "Unsupported Content-Type header, use application/json"
+        }
+    else:
+        assert response.json()["data"] == {"shop": {"name": "Demo Store"}}
+
+
 def test_max_cost_exceeded(double: ShopifyDouble, http: requests.Session, token: str) -> None:
     query = "{ customers(first: 250) { nodes { id orders(first: 10) { nodes { id } } } } }"
 
