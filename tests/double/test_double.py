@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -19,6 +20,7 @@ from flask import Flask, request
 from werkzeug.serving import make_server
 
 from shopify_double import ShopifyDouble
+from shopify_double.demo import ActivityStream
 
 API_KEY = "test-key"
 API_SECRET = "shpss_0123456789abcdef0123456789abcdef"
@@ -1065,6 +1067,21 @@ def test_sign_in_and_disable_send_account_topics_then_update(
     ]
     assert [body["state"] for _, body in sent] == ["enabled", "enabled", "disabled", "disabled"]
     assert customer["updated_at"] < enabled["updated_at"] < disabled["updated_at"]
+
+
+def test_demo_activity_signs_a_guest_in_as_shopify_does(
+    double: ShopifyDouble, receiver: Receiver
+) -> None:
+    guest = double.add_customer(SHOP, email="guest@example.com", state="DISABLED")
+    stream = ActivityStream(double, SHOP)
+    stream.rng = SimpleNamespace(choice=lambda ids: ids[0], random=lambda: 0.1)  # type: ignore[assignment]
+
+    stream.customer_update()
+
+    topics = [d["headers"]["X-Shopify-Topic"] for d in receiver.received]
+    assert topics == ["customers/enable", "customers/update"]
+    assert double.customers(SHOP)[0]["id"] == guest["id"]
+    assert double.customers(SHOP)[0]["state"] == "ENABLED"
 
 
 def test_an_update_can_leave_updated_at_alone_as_shopifys_one_time_update_did(
