@@ -29,6 +29,8 @@ from .context import Context
 from .state import BulkOperation, gid, iso, parse_gid
 
 bp = Blueprint("bulk", __name__)
+#: since API version 2026-01 an app may run this many bulk query operations at once per shop.
+MAX_RUNNING_QUERIES = 5
 
 
 def bulk_node(ctx: Context, operation: BulkOperation, *, status: str | None = None) -> dict:
@@ -54,10 +56,12 @@ def bulk_node(ctx: Context, operation: BulkOperation, *, status: str | None = No
     }
 
 
-def _user_error(message: str, code: str = "INVALID") -> dict:
+def _user_error(
+    message: str, code: str = "INVALID", field: tuple[str, ...] | None = ("query",)
+) -> dict:
     return {
         "bulkOperation": None,
-        "userErrors": [{"field": ["query"], "message": message, "code": code}],
+        "userErrors": [{"field": list(field) if field else None, "message": message, "code": code}],
     }
 
 
@@ -88,16 +92,22 @@ def flatten(connection: dict, parent_id: str | None = None) -> Iterator[dict]:
 
 
 def run_bulk_query(info: GraphQLResolveInfo, query: str) -> dict:
-    """`bulkOperationRunQuery`: validate, run, store the file; the payload says CREATED."""
+    """`bulkOperationRunQuery`: validate, run, store the file; the payload says CREATED.
+
+    Up to `MAX_RUNNING_QUERIES` run side by side (2026-01 and later); one more is refused
+    with LIMIT_REACHED until one of them finishes.
+    """
     ctx: Context = info.context
     now = datetime.now(UTC)
-    for existing in ctx.shop.bulk_operations.values():
-        if existing.current_status(now) in ("CREATED", "RUNNING"):
-            return _user_error(
-                "A bulk query operation for this app and shop is already in progress: "
-                f"{gid('BulkOperation', existing.id)}.",
-                "OPERATION_IN_PROGRESS",
-            )
+    running = [
+        existing
+        for existing in ctx.shop.bulk_operations.values()
+        if existing.current_status(now) in ("CREATED", "RUNNING")
+    ]
+    if len(running) >= MAX_RUNNING_QUERIES:
+        return _user_error(
+            "Bulk operations limit reached. Please try again later.", "LIMIT_REACHED", None
+        )
     try:
         document = parse(query)
     except GraphQLError as exc:

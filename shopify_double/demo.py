@@ -122,10 +122,11 @@ class ActivityStream:
             self.double.refund_order(self.shop, order["id"], amount="5.00", notify=True)
 
     def customer_update(self) -> None:
-        """A customer activates their account (Guest → Member) or changes their name."""
+        """A customer signs in to their account for the first time (Guest → Member: Shopify
+        sends customers/enable and customers/update) or is retagged (customers/update)."""
         customer_id = self._random_customer_id()
         if self.rng.random() < 0.5:
-            self.double.update_customer(self.shop, customer_id, state="ENABLED", notify=True)
+            self.double.sign_in_customer(self.shop, customer_id)
         else:
             self.double.update_customer(
                 self.shop, customer_id, tags=["demo", "updated"], notify=True

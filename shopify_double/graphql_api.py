@@ -13,14 +13,27 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLInputType,
+    ObjectFieldNode,
+    OperationDefinitionNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
     build_schema,
     execute,
+    get_named_type,
+    get_nullable_type,
     get_operation_ast,
+    is_input_object_type,
+    is_list_type,
     parse,
+    type_from_ast,
     validate,
+    visit,
 )
 
 from .context import Context
@@ -36,6 +49,10 @@ if TYPE_CHECKING:
 SCHEMA = build_schema(Path(__file__).with_name("schema.graphql").read_text())
 API_VERSION = re.compile(r"\d{4}-(01|04|07|10)|unstable")
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+#: from this version on a body must be JSON; `application/graphql` is a 415 ("unstable" sorts
+#: after every dated version, as it should).
+JSON_ONLY_SINCE = "2025-01"
+UNSUPPORTED_CONTENT_TYPE = "Unsupported Content-Type header, use application/json"
 VALIDATION_CODES = (
     ("Cannot query field", "undefinedField"),
     ("Unknown argument", "argumentNotAccepted"),
@@ -60,6 +77,62 @@ def format_error(error: GraphQLError, code: str | None = None) -> dict[str, Any]
         )
     formatted["extensions"] = extensions
     return formatted
+
+
+class _DeprecatedUses(Visitor):
+    """Collects the deprecated fields and input fields a document names."""
+
+    def __init__(self, type_info: TypeInfo) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.found: list[str] = []
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        field, parent = self.type_info.get_field_def(), self.type_info.get_parent_type()
+        if field is not None and parent is not None and field.deprecation_reason is not None:
+            self.found.append(f"{parent.name}.{node.name.value}")
+
+    def enter_object_field(self, node: ObjectFieldNode, *_: Any) -> None:
+        parent = get_named_type(self.type_info.get_parent_input_type())
+        if is_input_object_type(parent):
+            field = parent.fields.get(node.name.value)  # type: ignore[union-attr]
+            if field is not None and field.deprecation_reason is not None:
+                self.found.append(f"{parent.name}.{node.name.value}")
+
+
+def _deprecated_inputs(type_: GraphQLInputType, value: Any, found: list[str]) -> None:
+    """Deprecated input fields inside a variable's value (literals are the visitor's)."""
+    type_ = get_nullable_type(type_)
+    if is_list_type(type_):
+        for item in value if isinstance(value, list) else [value]:
+            _deprecated_inputs(type_.of_type, item, found)
+    elif is_input_object_type(type_) and isinstance(value, dict):
+        for name, item in value.items():
+            field = type_.fields.get(name)
+            if field is None:
+                continue
+            if field.deprecation_reason is not None:
+                found.append(f"{type_.name}.{name}")
+            _deprecated_inputs(field.type, item, found)
+
+
+def deprecations(
+    document: DocumentNode, operation: OperationDefinitionNode, variables: dict[str, Any] | None
+) -> list[str]:
+    """What Shopify names in `X-Shopify-API-Deprecated-Reason` (since 2025-04: `Type.field`).
+
+    Deprecated parts of the pinned version still answer; the header is how Shopify (and its
+    Partner Dashboard's API health report) tells an app it relies on one.
+    """
+    type_info = TypeInfo(SCHEMA)
+    uses = _DeprecatedUses(type_info)
+    visit(document, TypeInfoVisitor(type_info, uses))
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        var_type = type_from_ast(SCHEMA, definition.type)
+        if var_type is not None and variables and name in variables:
+            _deprecated_inputs(var_type, variables[name], uses.found)  # type: ignore[arg-type]
+    return list(dict.fromkeys(uses.found))
 
 
 def _cost(requested: int, actual: int | None, throttle_status: dict) -> dict:
@@ -90,6 +163,7 @@ def run_operation(
         "actual_cost": 0,
         "throttled": False,
         "status": 200,
+        "deprecations": [],
     }
 
     def failed(errors: list[dict], requested: int = 0) -> tuple[dict, dict]:
@@ -116,6 +190,7 @@ def run_operation(
         )
         return failed([{"message": message, "extensions": {"code": "OPERATION_NAME_REQUIRED"}}])
     record["operation_name"] = operation.name.value if operation.name else operation_name
+    record["deprecations"] = deprecations(document, operation, variables)
     record["root_fields"] = [
         s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)
     ]
@@ -226,6 +301,9 @@ def graphql(shop: str, version: str) -> Any:
     if access is None:
         return jsonify({"errors": INVALID_TOKEN}), 401
     if request.mimetype == "application/graphql":
+        if version >= JSON_ONLY_SINCE:
+            # GraphQL over HTTP: only a JSON body since 2025-01.
+            return jsonify({"errors": UNSUPPORTED_CONTENT_TYPE}), 415
         query, variables, operation_name = request.get_data(as_text=True), None, None
     else:
         body = request.get_json(silent=True)
@@ -255,6 +333,8 @@ def graphql(shop: str, version: str) -> Any:
     with double.store.lock:
         double.graphql_calls.append(record)
     response = jsonify(payload)
+    if record["deprecations"]:
+        response.headers["X-Shopify-API-Deprecated-Reason"] = ", ".join(record["deprecations"])
     response.headers["X-Shopify-API-Version"] = version
     response.headers["X-Request-Id"] = str(uuid.uuid4())
     return response

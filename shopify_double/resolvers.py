@@ -382,7 +382,16 @@ def resolve_code_discount_node_by_code(info: GraphQLResolveInfo, code: str) -> d
     return discount_node(ctx, found) if found else None
 
 
+def resolve_bulk_operation(info: GraphQLResolveInfo, id: str) -> dict | None:
+    """`bulkOperation(id:)`: one operation of this app and shop, whatever else is running."""
+    ctx: Context = info.context
+    found = ctx.shop.bulk_operations.get(_gid_number(id, "BulkOperation") or -1)
+    return bulk_node(ctx, found) if found else None
+
+
 def resolve_current_bulk_operation(info: GraphQLResolveInfo, type: str = "QUERY") -> dict | None:
+    """Deprecated since 2026-01: the most recent operation, which with several running at once
+    need not be the caller's. It still answers, as Shopify's deprecated fields do."""
     ctx: Context = info.context
     if type != "QUERY" or not ctx.shop.bulk_operations:
         return None
@@ -439,6 +448,10 @@ def _customer_ids(ctx: Context, data: dict, errors: list[dict]) -> list[int]:
         errors.append(
             _error([], "Only one of context or customerSelection can be provided.", "INVALID")
         )
+        return []
+    if not data.get("context") and not data.get("customerSelection"):
+        # Required on create: who may use the code is never left to a default.
+        errors.append(_error(["context"], "Context can't be blank", "BLANK"))
         return []
     key = "context" if data.get("context") else "customerSelection"
     selection = data.get(key) or {}
@@ -500,7 +513,12 @@ def _discount_value(data: dict, errors: list[dict]) -> dict:
 
 
 def create_basic_code_discount(info: GraphQLResolveInfo, basicCodeDiscount: dict) -> dict:
-    """`discountCodeBasicCreate`, with the userErrors Shopify returns for bad input."""
+    """`discountCodeBasicCreate`, with the userErrors Shopify returns for bad input.
+
+    The input type serves create and update alike, so its fields are nullable in the schema;
+    what a create requires (`code`, `context`, `customerGets`, `startsAt`, `title`) is checked
+    here and refused as a userError, as Shopify does, never filled in.
+    """
     require(info, "write_discounts")
     ctx: Context = info.context
     data = basicCodeDiscount
@@ -518,9 +536,12 @@ def create_basic_code_discount(info: GraphQLResolveInfo, basicCodeDiscount: dict
             _error(["code"], "Code must be unique. Please try a different code.", "TAKEN")
         )
     now = ctx.store.clock.now()
-    starts_at = _time_input(data.get("startsAt"), ["startsAt"], errors) or now
+    # Required on create (DiscountCodeBasicInput): Shopify fills in no default.
+    starts_at = _time_input(data.get("startsAt"), ["startsAt"], errors)
+    if data.get("startsAt") is None:
+        errors.append(_error(["startsAt"], "Starts at can't be blank", "BLANK"))
     ends_at = _time_input(data.get("endsAt"), ["endsAt"], errors)
-    if ends_at is not None and ends_at <= starts_at:
+    if ends_at is not None and starts_at is not None and ends_at <= starts_at:
         errors.append(_error(["endsAt"], "Ends at needs to be after starts_at", "INVALID"))
     usage_limit = data.get("usageLimit")
     if usage_limit is not None and usage_limit < 1:
@@ -600,6 +621,7 @@ ROOT: dict[str, Callable[..., Any]] = {
     "ordersCount": resolve_orders_count,
     "codeDiscountNode": resolve_code_discount_node,
     "codeDiscountNodeByCode": resolve_code_discount_node_by_code,
+    "bulkOperation": resolve_bulk_operation,
     "currentBulkOperation": resolve_current_bulk_operation,
     "node": resolve_node,
     "nodes": resolve_nodes,

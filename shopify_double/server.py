@@ -273,9 +273,20 @@ class ShopifyDouble:
                 raise ValueError(f"Email has already been taken: {email}")
 
     def update_customer(
-        self, shop: str, customer_id: int | str, notify: bool = False, **fields: Any
+        self,
+        shop: str,
+        customer_id: int | str,
+        notify: bool = False,
+        *,
+        touch: bool = True,
+        **fields: Any,
     ) -> dict:
-        """Change fields and bump `updated_at` (strictly increasing, even within a second)."""
+        """Change fields and bump `updated_at` (strictly increasing, even within a second).
+
+        `touch=False` leaves `updated_at` as it was, as Shopify's one-time update did when it
+        enabled customers who had signed in to customer accounts since May 2024 (it sent no
+        webhooks either: leave `notify` off to replay it).
+        """
         unknown = set(fields) - CUSTOMER_FIELDS
         if unknown:
             raise TypeError(f"unknown customer fields: {sorted(unknown)}")
@@ -292,9 +303,36 @@ class ShopifyDouble:
                 self._check_email_free(shop_obj, fields["email"], customer.id)
             for name, value in fields.items():
                 setattr(customer, name, value)
-            customer.updated_at = self.store.clock.now()
+            if touch:
+                customer.updated_at = self.store.clock.now()
             payload = customer_payload(shop_obj, customer)
         if notify:
+            self.deliver_webhook("customers/update", shop, payload)
+        return customer.to_dict()
+
+    def sign_in_customer(self, shop: str, customer_id: int | str, notify: bool = True) -> dict:
+        """A first sign-in to customer accounts: the state becomes ENABLED and Shopify sends
+        `customers/enable`, then `customers/update` (a later sign-in changes nothing)."""
+        return self._set_account_state(shop, customer_id, "ENABLED", notify)
+
+    def disable_customer(self, shop: str, customer_id: int | str, notify: bool = True) -> dict:
+        """The merchant disables the customer's account: `customers/disable` and `/update`."""
+        return self._set_account_state(shop, customer_id, "DISABLED", notify)
+
+    def _set_account_state(
+        self, shop: str, customer_id: int | str, state: str, notify: bool
+    ) -> dict:
+        with self.store.lock:
+            shop_obj = self.store.shop(shop)
+            customer = shop_obj.customer(_record_id(customer_id))
+            changed = customer.state != state
+            if changed:
+                customer.state = state
+                customer.updated_at = self.store.clock.now()
+            payload = customer_payload(shop_obj, customer)
+        if notify and changed:
+            topic = "customers/enable" if state == "ENABLED" else "customers/disable"
+            self.deliver_webhook(topic, shop, payload)
             self.deliver_webhook("customers/update", shop, payload)
         return customer.to_dict()
 

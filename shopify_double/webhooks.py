@@ -72,7 +72,12 @@ def _money_set(value: Decimal, currency: str) -> dict:
 
 
 def customer_payload(shop: Shop, customer: Customer) -> dict:
-    """REST customer JSON, as `customers/create` and `customers/update` deliver it."""
+    """REST customer JSON, as `customers/create` and `customers/update` deliver it.
+
+    Since 2025-01 customer payloads carry no `tags` (Shopify sends `customer.tags_added` and
+    `customer.tags_removed` instead) and no `email_marketing_consent` or
+    `sms_marketing_consent` (their own topics): an app reads those through GraphQL.
+    """
     orders = sorted(shop.orders_of(customer.id), key=lambda o: o.created_at)
     spent = sum((o.total - o.refunded for o in orders), Decimal("0.00"))
     last = orders[-1] if orders else None
@@ -91,15 +96,12 @@ def customer_payload(shop: Shop, customer: Customer) -> dict:
         "verified_email": customer.verified_email,
         "multipass_identifier": None,
         "tax_exempt": False,
-        "tags": ", ".join(customer.tags),
         "last_order_name": last.name if last else None,
         "currency": shop.currency,
         "phone": customer.phone,
         "locale": customer.locale,
         "addresses": [],
         "tax_exemptions": [],
-        "email_marketing_consent": None,
-        "sms_marketing_consent": None,
         "admin_graphql_api_id": gid("Customer", customer.id),
     }
 
@@ -111,13 +113,13 @@ def customer_delete_payload(customer_id: int) -> dict:
         "phone": None,
         "addresses": [],
         "tax_exemptions": [],
-        "email_marketing_consent": None,
-        "sms_marketing_consent": None,
         "admin_graphql_api_id": gid("Customer", customer_id),
     }
 
 
 def _order_customer(shop: Shop, order: Order) -> dict | None:
+    """The order's customer, shaped like every customer payload since 2025-01 (no tags or
+    marketing consent)."""
     customer = shop.customers.get(order.customer_id) if order.customer_id else None
     if customer is None:
         return None
@@ -135,10 +137,7 @@ def _order_customer(shop: Shop, order: Order) -> dict | None:
         "tax_exempt": False,
         "phone": customer.phone,
         "currency": shop.currency,
-        "tags": ", ".join(customer.tags),
         "tax_exemptions": [],
-        "email_marketing_consent": None,
-        "sms_marketing_consent": None,
         "admin_graphql_api_id": gid("Customer", customer.id),
     }
 

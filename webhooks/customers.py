@@ -1,4 +1,4 @@
-"""customers/create, customers/update, customers/delete: keep Members and Guests true."""
+"""customers/create, /update, /delete, /enable, /disable: keep Members and Guests true."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ def on_create(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
 
 def on_update(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
     upsert_shopify_customer(shop, ShopifyCustomer.from_rest(payload))
+
+
+def on_account_state(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
+    """customers/enable and customers/disable: the account's state changed. Shopify sends them
+    with customers/update; their state holds even if `updated_at` did not move."""
+    upsert_shopify_customer(shop, ShopifyCustomer.from_rest(payload), state_is_current=True)
 
 
 def on_customers(shop: Shop, deliveries: list[tuple[dict[str, Any], WebhookEvent]]) -> None:

@@ -19,6 +19,8 @@ TOPICS: dict[str, Handler] = {
     "customers/create": customers.on_create,
     "customers/update": customers.on_update,
     "customers/delete": customers.on_delete,
+    "customers/enable": customers.on_account_state,
+    "customers/disable": customers.on_account_state,
     "orders/create": orders.on_order,
     "orders/paid": orders.on_order,
     "orders/updated": orders.on_order,

@@ -49,7 +49,11 @@ def email_fields(email: str | None) -> dict[str, str | None]:
 
 @dataclass(frozen=True)
 class ShopifyCustomer:
-    """A customer as Shopify describes it, from a REST webhook payload or a GraphQL node."""
+    """A customer as Shopify describes it, from a REST webhook payload or a GraphQL node.
+
+    `tags` is None when the source does not carry them: customer webhooks lost `tags` in
+    2025-01, and what a payload does not say must not erase what is stored.
+    """
 
     shopify_id: int
     email: str | None
@@ -57,12 +61,14 @@ class ShopifyCustomer:
     last_name: str
     locale: str | None
     state: str
-    tags: str
+    tags: str | None
     updated_at: datetime | None
 
     @classmethod
     def from_rest(cls, payload: dict[str, Any]) -> ShopifyCustomer:
-        tags = payload.get("tags") or ""
+        tags = payload.get("tags") if "tags" in payload else None
+        if isinstance(tags, list):
+            tags = ", ".join(tags)
         return cls(
             shopify_id=int(payload["id"]),
             email=payload.get("email"),
@@ -70,7 +76,7 @@ class ShopifyCustomer:
             last_name=payload.get("last_name") or "",
             locale=payload.get("locale"),
             state=(payload.get("state") or "disabled").upper(),
-            tags=tags if isinstance(tags, str) else ", ".join(tags),
+            tags=None if tags is None else str(tags),
             updated_at=parse_shopify_time(payload.get("updated_at")),
         )
 
@@ -116,25 +122,37 @@ def _lock_customer(shop: Shop, shopify_id: int) -> Customer | None:
     ).scalar_one_or_none()
 
 
+def _apply_state(customer: Customer, state: str) -> None:
+    customer.state = state
+    customer.is_member = is_member_state(state)
+
+
 def _apply(customer: Customer, data: ShopifyCustomer) -> None:
     customer.first_name = data.first_name
     customer.last_name = data.last_name
     customer.locale = data.locale or customer.locale
-    customer.state = data.state
-    customer.is_member = is_member_state(data.state)
-    customer.tags = data.tags[:2000]
+    _apply_state(customer, data.state)
+    if data.tags is not None:
+        customer.tags = data.tags[:2000]
     customer.shopify_updated_at = data.updated_at
     if data.email is not None:
         for key, value in email_fields(data.email).items():
             setattr(customer, key, value)
 
 
-def upsert_shopify_customer(shop: Shop, data: ShopifyCustomer) -> Customer | None:
+def upsert_shopify_customer(
+    shop: Shop, data: ShopifyCustomer, *, state_is_current: bool = False
+) -> Customer | None:
     """Apply Shopify's view of a customer unless it is older than what we store.
 
     Out-of-order safe: an update older than the stored `updated_at` changes nothing, an update
     before its create creates the customer, and a deleted customer stays deleted. A contact
     imported by email is linked to its Shopify id. Returns None when the data was stale.
+
+    Args:
+        state_is_current: the data reports the customer's state as Shopify holds it now (a
+            sync's read, `customers/enable` or `/disable`), so its `state` also applies when
+            `updated_at` did not move: Shopify enabled many customers without touching it.
     """
     customer = _lock_customer(shop, data.shopify_id)
     if customer is None:
@@ -162,31 +180,42 @@ def upsert_shopify_customer(shop: Shop, data: ShopifyCustomer) -> Customer | Non
             customer = _lock_customer(shop, data.shopify_id)
             if customer is None:
                 raise
-            return upsert_shopify_customer(shop, data)
+            return upsert_shopify_customer(shop, data, state_is_current=state_is_current)
         return customer
-    return customer if _apply_if_newer(customer, data) else None
+    applied = _apply_if_newer(customer, data, state_is_current=state_is_current)
+    return customer if applied else None
 
 
-def _apply_if_newer(customer: Customer, data: ShopifyCustomer) -> bool:
-    """Apply unless deleted, redacted, or not newer than what is stored."""
+def _apply_if_newer(
+    customer: Customer, data: ShopifyCustomer, *, state_is_current: bool = False
+) -> bool:
+    """Apply unless deleted, redacted, or not newer than what is stored.
+
+    Data as old as what is stored (the same `updated_at`) still corrects the state when it is
+    known to be current; anything older changes nothing, so a stale delivery or a sync page
+    read before a newer webhook cannot undo it.
+    """
     if customer.deleted_at is not None or customer.redacted_at is not None:
         return False
-    if (
-        customer.shopify_updated_at is not None
-        and data.updated_at is not None
-        and data.updated_at <= customer.shopify_updated_at
-    ):
+    stored, seen = customer.shopify_updated_at, data.updated_at
+    if stored is not None and seen is not None and seen <= stored:
+        if state_is_current and seen == stored and customer.state != data.state:
+            _apply_state(customer, data.state)
+            return True
         return False
     _apply(customer, data)
     return True
 
 
-def upsert_shopify_customers(shop: Shop, batch: list[ShopifyCustomer]) -> int:
+def upsert_shopify_customers(
+    shop: Shop, batch: list[ShopifyCustomer], *, state_is_current: bool = False
+) -> int:
     """Upsert a page of customers with a few set-based queries instead of one per customer.
 
     Known customers are locked and updated in one query; new ones are inserted together in a
     savepoint. Anything unusual (an imported contact to link by email, a concurrent insert)
-    falls back to the careful one-by-one path.
+    falls back to the careful one-by-one path. `state_is_current` as in
+    `upsert_shopify_customer`.
     """
     existing = {
         c.shopify_id: c
@@ -202,7 +231,7 @@ def upsert_shopify_customers(shop: Shop, batch: list[ShopifyCustomer]) -> int:
     fresh = []
     for data in batch:
         if data.shopify_id in existing:
-            _apply_if_newer(existing[data.shopify_id], data)
+            _apply_if_newer(existing[data.shopify_id], data, state_is_current=state_is_current)
         else:
             fresh.append(data)
     keys = [k for k in (email_key(d.email) for d in fresh) if k]
@@ -229,7 +258,7 @@ def upsert_shopify_customers(shop: Shop, batch: list[ShopifyCustomer]) -> int:
         except IntegrityError:
             careful.extend(bulk)
     for data in careful:
-        upsert_shopify_customer(shop, data)
+        upsert_shopify_customer(shop, data, state_is_current=state_is_current)
     return len(batch)
 
 

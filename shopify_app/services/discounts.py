@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from shopify_app.errors import ShopifyAPIError
 from shopify_app.models import Shop
+from shopify_app.models.base import utcnow
 from shopify_app.services.money import from_minor
 from shopify_app.shopify.client import AdminClient
 
@@ -46,6 +48,11 @@ mutation Activate($id: ID!) {
 
 class DiscountError(ShopifyAPIError):
     """Shopify refused a discount code (its userErrors), or could not be reached."""
+
+
+def shopify_time(moment: datetime) -> str:
+    """A DateTime input as Shopify documents it: ISO-8601 in UTC, e.g. 2026-10-28T15:50:00Z."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def random_code(prefix: str, length: int = 8) -> str:
@@ -91,6 +98,8 @@ class ShopifyDiscounts:
 
         A retry after a crash finds the code already taken: the existing node is ours (codes
         are random and stored before the call), so its id is returned instead of an error.
+        `startsAt` is sent as now: Shopify requires it when creating a code and refuses the
+        create without it.
         """
         context: dict[str, Any] = (
             {"customers": {"add": [customer_gid]}} if customer_gid else {"all": "ALL"}
@@ -101,6 +110,7 @@ class ShopifyDiscounts:
                 "input": {
                     "title": title,
                     "code": code,
+                    "startsAt": shopify_time(utcnow()),
                     "context": context,
                     "customerGets": {
                         "value": value.customer_gets(self.shop.currency),

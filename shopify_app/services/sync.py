@@ -47,7 +47,29 @@ mutation RunBulk($query: String!) {
 }
 """
 BULK_INNER = f"{{ customers {{ edges {{ node {{ {CUSTOMER_FIELDS} }} }} }} }}"
-BULK_POLL = "query BulkStatus { currentBulkOperation { id status errorCode objectCount url } }"
+#: polled by id: since 2026-01 several bulk queries can run at once, so the deprecated
+#: `currentBulkOperation` ("the most recent") may name another one than ours.
+BULK_POLL = """
+query BulkStatus($id: ID!) {
+  bulkOperation(id: $id) { id status errorCode objectCount url }
+}
+"""
+
+
+#: a bulk sync's saved position: `bulk:<operation gid>:<lines applied>`.
+BULK_CURSOR = "bulk:"
+
+
+def bulk_cursor(operation_id: str, lines: int) -> str:
+    """The resume position of a bulk sync: our operation's id and how many lines are applied."""
+    return f"{BULK_CURSOR}{operation_id}:{lines}"
+
+
+def parse_bulk_cursor(cursor: str) -> tuple[str, int]:
+    """The operation id and line count of `bulk_cursor`; split from the right, as a gid
+    (`gid://shopify/BulkOperation/1`) holds colons itself."""
+    operation_id, lines = cursor.removeprefix(BULK_CURSOR).rsplit(":", 1)
+    return operation_id, int(lines)
 
 
 def start_sync(shop: Shop, *, restart: bool = False) -> None:
@@ -60,8 +82,14 @@ def start_sync(shop: Shop, *, restart: bool = False) -> None:
 
 
 def upsert_batch(shop: Shop, nodes: list[dict]) -> int:
-    """Upsert a page of GraphQL customer nodes."""
-    return upsert_shopify_customers(shop, [ShopifyCustomer.from_graphql(n) for n in nodes])
+    """Upsert a page of GraphQL customer nodes.
+
+    Their `state` is what Shopify holds now, so it corrects ours even when `updatedAt` did not
+    move: Shopify's one-time update enabled customers who had signed in to customer accounts
+    since May 2024 without webhooks and often without touching `updated_at`.
+    """
+    customers = [ShopifyCustomer.from_graphql(n) for n in nodes]
+    return upsert_shopify_customers(shop, customers, state_is_current=True)
 
 
 def run_sync(
@@ -73,7 +101,7 @@ def run_sync(
         shop.sync_total = client.execute(COUNT_QUERY)["customersCount"]["count"]
     db.session.commit()
     cursor = shop.sync_cursor or ""
-    if cursor.startswith("bulk:") or (not cursor and shop.sync_total > BULK_THRESHOLD):
+    if cursor.startswith(BULK_CURSOR) or (not cursor and shop.sync_total > BULK_THRESHOLD):
         _run_bulk(shop, client, sleep)
     else:
         _run_pages(shop, client)
@@ -97,41 +125,45 @@ def _run_pages(shop: Shop, client: AdminClient) -> None:
 
 def _run_bulk(shop: Shop, client: AdminClient, sleep: Callable[[float], None]) -> None:
     cursor = shop.sync_cursor or ""
-    if cursor.startswith("bulk:"):
-        _, operation_id, skip = cursor.split(":", 2)
-        skip_lines = int(skip)
+    if cursor.startswith(BULK_CURSOR):
+        operation_id, skip_lines = parse_bulk_cursor(cursor)
     else:
         result = client.execute(BULK_RUN, {"query": BULK_INNER})["bulkOperationRunQuery"]
         if result["userErrors"]:
             raise ShopifyAPIError(f"bulk operation refused: {result['userErrors']}")
         operation_id, skip_lines = result["bulkOperation"]["id"], 0
-        shop.sync_cursor = f"bulk:{operation_id}:0"
+        shop.sync_cursor = bulk_cursor(operation_id, 0)
         db.session.commit()
     url = _wait_for_bulk(client, operation_id, sleep)
     batch: list[dict] = []
     line_no = skip_lines
-    for node in _jsonl(url, skip_lines, client.timeout):
+    for node in _jsonl(url, skip_lines, client.timeout) if url else ():
         batch.append(node)
         line_no += 1
         if len(batch) >= 1000:
             shop.sync_done += upsert_batch(shop, batch)
-            shop.sync_cursor = f"bulk:{operation_id}:{line_no}"
+            shop.sync_cursor = bulk_cursor(operation_id, line_no)
             db.session.commit()
             batch = []
     if batch:
         shop.sync_done += upsert_batch(shop, batch)
-        shop.sync_cursor = f"bulk:{operation_id}:{line_no}"
+        shop.sync_cursor = bulk_cursor(operation_id, line_no)
         db.session.commit()
 
 
-def _wait_for_bulk(client: AdminClient, operation_id: str, sleep: Callable[[float], None]) -> str:
+def _wait_for_bulk(
+    client: AdminClient, operation_id: str, sleep: Callable[[float], None]
+) -> str | None:
+    """Poll our own operation (the id `bulkOperationRunQuery` returned, saved in the cursor)
+    until it completes; its result URL, or None when nothing matched."""
     for _ in range(3600):
-        status = client.execute(BULK_POLL)["currentBulkOperation"]
-        if status and status["id"] == operation_id:
-            if status["status"] == "COMPLETED":
-                return status["url"]
-            if status["status"] in {"FAILED", "CANCELED", "EXPIRED"}:
-                raise ShopifyAPIError(f"bulk operation {status['status']}: {status['errorCode']}")
+        status = client.execute(BULK_POLL, {"id": operation_id})["bulkOperation"]
+        if status is None:
+            raise ShopifyAPIError(f"bulk operation {operation_id} is unknown to Shopify")
+        if status["status"] == "COMPLETED":
+            return status["url"]
+        if status["status"] in {"FAILED", "CANCELED", "EXPIRED"}:
+            raise ShopifyAPIError(f"bulk operation {status['status']}: {status['errorCode']}")
         sleep(1.0)
     raise ShopifyAPIError("bulk operation did not finish in an hour")
 

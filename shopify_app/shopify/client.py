@@ -19,6 +19,9 @@ from shopify_app.shopify.tokens import access_token_for, refresh_tokens, shop_ba
 
 MAX_THROTTLE_RETRIES = 8
 MAX_HTTP_RETRIES = 4
+#: points a standard shop's bucket restores per second (Shopify's documented rate), assumed
+#: when an answer carries no `throttleStatus.restoreRate`.
+STANDARD_RESTORE_RATE = 100.0
 
 
 class ThrottledError(ShopifyAPIError):
@@ -116,5 +119,5 @@ def throttle_delay(cost: dict[str, Any] | None) -> float:
     needed = float(cost.get("requestedQueryCost") or 0) - float(
         status.get("currentlyAvailable") or 0
     )
-    rate = float(status.get("restoreRate") or 50) or 50.0
+    rate = float(status.get("restoreRate") or 0) or STANDARD_RESTORE_RATE
     return max(needed / rate, 0.05) + 0.05

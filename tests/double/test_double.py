@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -19,6 +20,7 @@ from flask import Flask, request
 from werkzeug.serving import make_server
 
 from shopify_double import ShopifyDouble
+from shopify_double.demo import ActivityStream
 
 API_KEY = "test-key"
 API_SECRET = "shpss_0123456789abcdef0123456789abcdef"
@@ -254,18 +256,36 @@ def test_expiring_code_grant_and_refresh_rotation(
 
 
 def test_refresh_accepts_json_body(double: ShopifyDouble, http: requests.Session) -> None:
+    """A JSON refresh works like a form one: new tokens that work, the old refresh token spent."""
     body = exchange(double, http, expiring=True).json()
-    response = http.post(
-        token_url(double),
-        json={
-            "client_id": API_KEY,
-            "client_secret": API_SECRET,
-            "grant_type": "refresh_token",
-            "refresh_token": body["refresh_token"],
-        },
-        timeout=5,
-    )
+
+    def refresh(token: str) -> requests.Response:
+        return http.post(
+            token_url(double),
+            json={
+                "client_id": API_KEY,
+                "client_secret": API_SECRET,
+                "grant_type": "refresh_token",
+                "refresh_token": token,
+            },
+            timeout=5,
+        )
+
+    response = refresh(body["refresh_token"])
+    reused = refresh(body["refresh_token"])
+
     assert response.status_code == 200
+    new = response.json()
+    assert new["refresh_token"].startswith("shprt_")
+    assert new["refresh_token"] != body["refresh_token"]
+    assert new["access_token"] != body["access_token"]
+    assert (new["expires_in"], new["refresh_token_expires_in"]) == (3600, 7776000)
+    assert gql(double, http, new["access_token"], "{ shop { name } }").json()["data"] == {
+        "shop": {"name": "Demo Store"}
+    }
+    assert (reused.status_code, reused.json()["error"]) == (400, "invalid_grant")
+    assert refresh(new["refresh_token"]).status_code == 200  # the rotated one works once
+    assert [r["grant_type"] for r in double.token_requests][-3:] == ["refresh_token"] * 3
 
 
 def test_expired_access_token_gets_401(double: ShopifyDouble, http: requests.Session) -> None:
@@ -545,6 +565,26 @@ def test_syntax_errors_and_missing_query(
     assert missing.status_code == 400
 
 
+@pytest.mark.parametrize(("version", "status"), [("2024-10", 200), (VERSION, 415)])
+def test_application_graphql_bodies_are_refused_since_2025_01(
+    double: ShopifyDouble, http: requests.Session, token: str, version: str, status: int
+) -> None:
+    response = http.post(
+        graphql_url(double).replace(VERSION, version),
+        data="{ shop { name } }",
+        headers={"X-Shopify-Access-Token": token, "Content-Type": "application/graphql"},
+        timeout=5,
+    )
+
+    assert response.status_code == status
+    if status == 415:
+        assert response.json() == {
+            "errors": "Unsupported Content-Type header, use application/json"
+        }
+    else:
+        assert response.json()["data"] == {"shop": {"name": "Demo Store"}}
+
+
 def test_max_cost_exceeded(double: ShopifyDouble, http: requests.Session, token: str) -> None:
     query = "{ customers(first: 250) { nodes { id orders(first: 10) { nodes { id } } } } }"
 
@@ -697,6 +737,45 @@ def test_discount_code_basic_create_and_taken(
     assert stored["status"] == "ACTIVE"
 
 
+@pytest.mark.parametrize(
+    ("missing", "error"),
+    [
+        (
+            "startsAt",
+            {
+                "field": ["basicCodeDiscount", "startsAt"],
+                "message": "Starts at can't be blank",
+                "code": "BLANK",
+            },
+        ),
+        (
+            "context",
+            {
+                "field": ["basicCodeDiscount", "context"],
+                "message": "Context can't be blank",
+                "code": "BLANK",
+            },
+        ),
+    ],
+)
+def test_discount_create_refuses_a_missing_required_input(
+    double: ShopifyDouble, http: requests.Session, token: str, missing: str, error: dict
+) -> None:
+    """Shopify requires `startsAt` and `context` when creating a code and fills in neither."""
+    customer = double.add_customer(SHOP, email="ref@example.com")
+    data = discount_input("NOSTART", customer["admin_graphql_api_id"])
+    del data[missing]
+
+    body = gql(double, http, token, CREATE_DISCOUNT, {"input": data}).json()
+
+    assert "errors" not in body
+    assert body["data"]["discountCodeBasicCreate"] == {
+        "codeDiscountNode": None,
+        "userErrors": [error],
+    }
+    assert double.discount_codes(SHOP) == []
+
+
 def test_discount_lookup_deactivate_and_use(
     double: ShopifyDouble, http: requests.Session, token: str
 ) -> None:
@@ -756,12 +835,28 @@ BULK_QUERY = """
 """
 RUN_BULK = """
 mutation($query: String!) {
-  bulkOperationRunQuery(query: $query) { bulkOperation { id status } userErrors { field message } }
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
 }
 """
-CURRENT_BULK = (
-    "{ currentBulkOperation { id status errorCode objectCount url createdAt completedAt } }"
-)
+BULK_BY_ID = """
+query($id: ID!) {
+  bulkOperation(id: $id) { id status errorCode objectCount url createdAt completedAt }
+}
+"""
+CURRENT_BULK = "{ currentBulkOperation { id status } }"
+
+
+def run_bulk(double: ShopifyDouble, http: requests.Session, token: str, query: str) -> dict:
+    return gql(double, http, token, RUN_BULK, {"query": query}).json()["data"][
+        "bulkOperationRunQuery"
+    ]
+
+
+def bulk_by_id(double: ShopifyDouble, http: requests.Session, token: str, op_id: str) -> dict:
+    return gql(double, http, token, BULK_BY_ID, {"id": op_id}).json()["data"]["bulkOperation"]
 
 
 def test_bulk_operation_writes_jsonl(
@@ -771,7 +866,9 @@ def test_bulk_operation_writes_jsonl(
     order = double.add_order(SHOP, customer_id=customers[0]["id"])
 
     started = gql(double, http, token, RUN_BULK, {"query": BULK_QUERY}).json()
-    current = gql(double, http, token, CURRENT_BULK).json()["data"]["currentBulkOperation"]
+    current = bulk_by_id(
+        double, http, token, started["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+    )
     by_node = gql(
         double,
         http,
@@ -804,22 +901,78 @@ def test_bulk_operation_writes_jsonl(
     }
 
 
-def test_bulk_operation_reports_running_and_rejects_a_second(
+def test_bulk_operations_run_five_at_once_and_each_is_polled_by_its_id(
     double: ShopifyDouble, http: requests.Session, token: str
 ) -> None:
+    """Since 2026-01 a shop runs up to five bulk queries at once; a sixth is LIMIT_REACHED."""
+    double.add_customer(SHOP, email="bulk@example.com")
+    first = run_bulk(double, http, token, BULK_QUERY)["bulkOperation"]["id"]  # done at once
     double.bulk_delay = 30
-    gql(double, http, token, RUN_BULK, {"query": BULK_QUERY})
+    running = [run_bulk(double, http, token, BULK_QUERY) for _ in range(5)]
+    sixth = run_bulk(double, http, token, BULK_QUERY)
+    invalid = run_bulk(double, http, token, "{ shop { name } }")
 
-    current = gql(double, http, token, CURRENT_BULK).json()["data"]["currentBulkOperation"]
-    second = gql(double, http, token, RUN_BULK, {"query": BULK_QUERY}).json()
-    invalid = gql(double, http, token, RUN_BULK, {"query": "{ shop { name } }"}).json()
+    assert all(r["userErrors"] == [] for r in running)
+    assert sixth == {
+        "bulkOperation": None,
+        "userErrors": [
+            {
+                "field": None,
+                "message": "Bulk operations limit reached. Please try again later.",
+                "code": "LIMIT_REACHED",
+            }
+        ],
+    }
+    assert invalid["userErrors"]
+    assert bulk_by_id(double, http, token, first)["status"] == "COMPLETED"
+    for started in running:
+        polled = bulk_by_id(double, http, token, started["bulkOperation"]["id"])
+        assert (polled["id"], polled["status"], polled["url"]) == (
+            started["bulkOperation"]["id"],
+            "RUNNING",
+            None,
+        )
+    unknown = bulk_by_id(double, http, token, "gid://shopify/BulkOperation/1")
+    assert unknown is None
 
-    assert current["status"] == "RUNNING"
-    assert current["url"] is None
+
+def test_deprecated_current_bulk_operation_answers_the_latest_and_says_it_is_deprecated(
+    double: ShopifyDouble, http: requests.Session, token: str
+) -> None:
+    """A deprecated field still answers on Shopify, naming itself in a response header; with
+    several operations running, "the current one" is the latest, not necessarily yours."""
+    ours = run_bulk(double, http, token, BULK_QUERY)["bulkOperation"]["id"]
+    double.bulk_delay = 30
+    other = run_bulk(double, http, token, BULK_QUERY)["bulkOperation"]["id"]
+
+    response = gql(double, http, token, CURRENT_BULK)
+    polled = gql(double, http, token, BULK_BY_ID, {"id": ours})
+
+    assert response.json()["data"]["currentBulkOperation"] == {"id": other, "status": "RUNNING"}
+    assert response.headers["X-Shopify-API-Deprecated-Reason"] == "QueryRoot.currentBulkOperation"
+    assert "X-Shopify-API-Deprecated-Reason" not in polled.headers
+    assert [c["deprecations"] for c in double.graphql_calls[-2:]] == [
+        ["QueryRoot.currentBulkOperation"],
+        [],
+    ]
+
+
+def test_deprecated_fields_and_input_fields_are_named_in_the_header(
+    double: ShopifyDouble, http: requests.Session, token: str
+) -> None:
+    customer = double.add_customer(SHOP, email="old@example.com")
+    email = gql(double, http, token, "{ customers(first: 1) { nodes { email } } }")
+    data = discount_input("OLDSTYLE", customer["admin_graphql_api_id"])
+    data["customerSelection"] = data.pop("context")
+    selection = gql(double, http, token, CREATE_DISCOUNT, {"input": data})
+
+    assert email.json()["data"]["customers"]["nodes"] == [{"email": "old@example.com"}]
+    assert email.headers["X-Shopify-API-Deprecated-Reason"] == "Customer.email"
+    assert selection.json()["data"]["discountCodeBasicCreate"]["userErrors"] == []
     assert (
-        "already in progress" in second["data"]["bulkOperationRunQuery"]["userErrors"][0]["message"]
+        selection.headers["X-Shopify-API-Deprecated-Reason"]
+        == "DiscountCodeBasicInput.customerSelection"
     )
-    assert invalid["data"]["bulkOperationRunQuery"]["userErrors"]
 
 
 def verify_webhook(body: bytes, header: str) -> bool:
@@ -851,7 +1004,6 @@ def test_customer_webhook_is_signed_like_shopify(double: ShopifyDouble, receiver
     assert payload["id"] == customer["id"]
     assert payload["admin_graphql_api_id"] == customer["admin_graphql_api_id"]
     assert payload["state"] == "invited"
-    assert payload["tags"] == "a, b"
     assert payload["updated_at"] == customer["updated_at"]
     assert double.deliveries == [
         {
@@ -863,6 +1015,84 @@ def test_customer_webhook_is_signed_like_shopify(double: ShopifyDouble, receiver
             "payload": payload,
         }
     ]
+
+
+REMOVED_IN_2025_01 = {"tags", "email_marketing_consent", "sms_marketing_consent"}
+
+
+def test_customer_payloads_are_shaped_as_the_pinned_version_sends_them(
+    double: ShopifyDouble, receiver: Receiver
+) -> None:
+    """Since 2025-01 no customer payload carries tags or marketing consent, an order's
+    customer included; GraphQL still has the tags."""
+    customer = double.add_customer(SHOP, email="tags@example.com", tags=["vip"], notify=True)
+    double.update_customer(SHOP, customer["id"], first_name="Tagged", notify=True)
+    order = double.add_order(SHOP, customer_id=customer["id"], notify_topics=("orders/paid",))
+    other = double.add_customer(SHOP, email="gone@example.com")
+    double.delete_customer(SHOP, other["id"], notify=True)
+
+    bodies = {d["headers"]["X-Shopify-Topic"]: json.loads(d["body"]) for d in receiver.received}
+    assert set(bodies) == {
+        "customers/create",
+        "customers/update",
+        "orders/paid",
+        "customers/delete",
+    }
+    for payload in (
+        bodies["customers/create"],
+        bodies["customers/update"],
+        bodies["customers/delete"],
+        bodies["orders/paid"]["customer"],
+    ):
+        assert REMOVED_IN_2025_01.isdisjoint(payload), payload
+    assert bodies["orders/paid"]["id"] == order["id"]
+    assert double.customers(SHOP)[0]["tags"] == ["vip"]
+
+
+def test_sign_in_and_disable_send_account_topics_then_update(
+    double: ShopifyDouble, receiver: Receiver
+) -> None:
+    customer = double.add_customer(SHOP, email="acct@example.com", state="DISABLED")
+
+    enabled = double.sign_in_customer(SHOP, customer["id"])
+    double.sign_in_customer(SHOP, customer["id"])  # a later sign-in changes nothing
+    disabled = double.disable_customer(SHOP, customer["id"])
+
+    sent = [(d["headers"]["X-Shopify-Topic"], json.loads(d["body"])) for d in receiver.received]
+    assert [topic for topic, _ in sent] == [
+        "customers/enable",
+        "customers/update",
+        "customers/disable",
+        "customers/update",
+    ]
+    assert [body["state"] for _, body in sent] == ["enabled", "enabled", "disabled", "disabled"]
+    assert customer["updated_at"] < enabled["updated_at"] < disabled["updated_at"]
+
+
+def test_demo_activity_signs_a_guest_in_as_shopify_does(
+    double: ShopifyDouble, receiver: Receiver
+) -> None:
+    guest = double.add_customer(SHOP, email="guest@example.com", state="DISABLED")
+    stream = ActivityStream(double, SHOP)
+    stream.rng = SimpleNamespace(choice=lambda ids: ids[0], random=lambda: 0.1)  # type: ignore[assignment]
+
+    stream.customer_update()
+
+    topics = [d["headers"]["X-Shopify-Topic"] for d in receiver.received]
+    assert topics == ["customers/enable", "customers/update"]
+    assert double.customers(SHOP)[0]["id"] == guest["id"]
+    assert double.customers(SHOP)[0]["state"] == "ENABLED"
+
+
+def test_an_update_can_leave_updated_at_alone_as_shopifys_one_time_update_did(
+    double: ShopifyDouble, receiver: Receiver
+) -> None:
+    customer = double.add_customer(SHOP, email="quiet@example.com", state="DISABLED")
+
+    quiet = double.update_customer(SHOP, customer["id"], state="ENABLED", touch=False)
+
+    assert (quiet["state"], quiet["updated_at"]) == ("ENABLED", customer["updated_at"])
+    assert receiver.received == []
 
 
 def test_tampered_webhook_body_fails_verification(double: ShopifyDouble) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -11,10 +13,14 @@ from shopify_app.extensions import db
 from shopify_app.jobs import enqueue_after_install
 from shopify_app.models import Customer, Shop
 from shopify_app.services import sync
+from shopify_app.services.customers import ShopifyCustomer, upsert_shopify_customer
+from shopify_app.shopify.client import AdminClient
 from tests.helpers import run_jobs
 from tests.workers import wait_for
 
 STATES = ["ENABLED", "ENABLED", "DISABLED", "INVITED", "DECLINED"]
+#: a bulk query of the app's other than the sync's (an export, say).
+OTHER_BULK = "{ orders { edges { node { id } } } }"
 
 
 def _seed(double, shop_domain: str, count: int) -> None:
@@ -138,3 +144,117 @@ def test_store_over_ten_thousand_is_counted_exactly_and_bulk_synced(
     assert (done.sync_status, done.sync_total, done.sync_done) == ("done", 10_050, 10_050)
     assert any(c["operation_name"] == "RunBulk" for c in shopify_double.graphql_calls)
     assert len(_table(shop.id)) == 10_050
+
+
+def _start_bulk(client: AdminClient, query: str) -> str:
+    result = client.execute(sync.BULK_RUN, {"query": query})["bulkOperationRunQuery"]
+    assert result["userErrors"] == []
+    return result["bulkOperation"]["id"]
+
+
+def _impatient(on_first: Callable[[], None] = lambda: None) -> Callable[[float], None]:
+    """A sleep for the bulk poll that gives up after a few seconds instead of an hour."""
+    calls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        if not calls:
+            on_first()
+        calls.append(seconds)
+        assert len(calls) < 60, "the sync kept waiting on a bulk operation that is not its own"
+        time.sleep(0.05)
+
+    return sleep
+
+
+def _assert_synced(shop_id: int, double, domain: str, count: int) -> None:
+    done = _sync_state(shop_id)
+    assert (done.sync_status, done.sync_done, done.sync_cursor) == ("done", count, None)
+    assert _table(shop_id) == _double_table(double, domain)
+    assert [c["deprecations"] for c in double.graphql_calls if c["deprecations"]] == []
+
+
+def test_a_resumed_bulk_sync_polls_its_own_operation_while_another_runs(
+    app, shop, shopify_double, monkeypatch
+):
+    """The saved cursor names our operation; "the current one" is another the app started
+    since, still running: the resumed sync must finish on its own, not wait an hour."""
+    _seed(shopify_double, shop.domain, 300)
+    monkeypatch.setattr(sync, "BULK_THRESHOLD", 100)
+    client = AdminClient(shop)
+    ours = _start_bulk(client, sync.BULK_INNER)
+    shop.sync_status, shop.sync_total, shop.sync_cursor = "running", 300, f"bulk:{ours}:0"
+    db.session.commit()  # ...and then the worker died.
+    shopify_double.bulk_delay = 3600
+    _start_bulk(client, OTHER_BULK)
+
+    sync.run_sync(shop, client, sleep=_impatient())
+
+    _assert_synced(shop.id, shopify_double, shop.domain, 300)
+
+
+def test_a_bulk_query_started_while_the_sync_waits_does_not_confuse_it(
+    app, shop, shopify_double, monkeypatch
+):
+    _seed(shopify_double, shop.domain, 300)
+    monkeypatch.setattr(sync, "BULK_THRESHOLD", 100)
+    client = AdminClient(shop)
+    shopify_double.bulk_delay = 0.3  # ours runs a moment, so the sync polls
+
+    def another_starts() -> None:
+        shopify_double.bulk_delay = 3600
+        _start_bulk(client, OTHER_BULK)
+
+    sync.run_sync(shop, client, sleep=_impatient(another_starts))
+
+    _assert_synced(shop.id, shopify_double, shop.domain, 300)
+    polls = [c for c in shopify_double.graphql_calls if c["operation_name"] == "BulkStatus"]
+    assert len(polls) >= 2
+
+
+def test_a_resync_makes_members_of_customers_shopify_enabled_without_touching_updated_at(
+    app, admin, shop, shopify_double
+):
+    """Shopify's one-time update enabled customers who had signed in since May 2024, with no
+    webhook and often the same `updated_at`: a resync must still make them Members."""
+    d = shopify_double
+    signed_in = d.add_customer(
+        shop.domain, first_name="Ines", email="ines@example.com", state="DISABLED"
+    )
+    enqueue_after_install(shop)
+    run_jobs(app)
+    assert _table(shop.id)[signed_in["id"]][3:5] == ("DISABLED", False)
+
+    before = d.customers(shop.domain)[0]["updated_at"]
+    d.update_customer(shop.domain, signed_in["id"], state="ENABLED", touch=False)
+    assert d.customers(shop.domain)[0]["updated_at"] == before
+    assert admin.post("/sync").status_code == 302
+    run_jobs(app)
+
+    assert _sync_state(shop.id).sync_status == "done"
+    assert _table(shop.id) == _double_table(d, shop.domain)
+    assert _table(shop.id)[signed_in["id"]][3:5] == ("ENABLED", True)
+
+
+def test_a_sync_page_read_before_a_newer_webhook_does_not_undo_it(ctx, shop, shopify_double):
+    """The staleness rule still holds for a sync: data older than what a webhook stored
+    changes nothing, the state included."""
+    d = shopify_double
+    record = d.add_customer(shop.domain, first_name="Old", email="jo@example.com", state="INVITED")
+    node = {
+        "id": record["admin_graphql_api_id"],
+        "firstName": "Old",
+        "lastName": "",
+        "defaultEmailAddress": {"emailAddress": "jo@example.com"},
+        "locale": "en",
+        "state": "INVITED",
+        "tags": [],
+        "updatedAt": record["updated_at"],
+    }
+    newer = d.update_customer(shop.domain, record["id"], first_name="New", state="ENABLED")
+    upsert_shopify_customer(shop, ShopifyCustomer.from_rest(d.customer_payload(shop.domain, newer)))
+    db.session.commit()
+
+    sync.upsert_batch(shop, [node])
+    db.session.commit()
+
+    assert _table(shop.id)[record["id"]][1:5] == ("New", "", "ENABLED", True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -74,6 +75,20 @@ def test_the_redirect_applies_the_code_at_the_storefront(client, shopify_double,
     assert response.headers["Location"] == (
         f"https://{shop.domain}/discount/{referral.discount_code}?redirect=/"
     )
+
+
+def test_the_referee_code_is_created_in_shopify_starting_now(client, shopify_double, shop, anna):
+    """Shopify refuses a code created without `startsAt`: the app sends now, in UTC."""
+    before = datetime.now(UTC).replace(microsecond=0)
+    query = shopify_double.proxy_query(shop.domain)
+    response = client.get(f"/proxy/r/{anna.referral_code}", query_string=query)
+    assert response.status_code == 302
+    [create] = [c for c in shopify_double.graphql_calls if c["operation_name"] == "CreateCode"]
+    sent = create["variables"]["input"]["startsAt"]
+    assert sent.endswith("Z")
+    assert before <= datetime.fromisoformat(sent) <= datetime.now(UTC)
+    [code] = shopify_double.discount_codes(shop.domain)
+    assert (code["status"], code["starts_at"]) == ("ACTIVE", sent.replace("Z", ".000Z"))
 
 
 def test_unsubscribe_link_asks_then_unsubscribes(client, shopify_double, shop, anna):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 
 from shopify_app.extensions import db
+from shopify_app.jobs import enqueue_after_install
 from shopify_app.models import Customer
 from tests.helpers import deliver, run_jobs
+from webhooks import registry
 
 
 def _stored(shopify_id: int) -> Customer:
@@ -28,11 +32,11 @@ def test_member_or_guest_follows_state_through_create_and_update(app, client, sh
     deliver(client, d, "customers/create", shop.domain, d.customer_payload(shop.domain, c))
     run_jobs(app)
     assert _stored(c["id"]).is_member is False
-    c = d.update_customer(shop.domain, c["id"], state="ENABLED", tags=["vip"])
+    c = d.update_customer(shop.domain, c["id"], state="ENABLED")
     deliver(client, d, "customers/update", shop.domain, d.customer_payload(shop.domain, c))
     run_jobs(app)
     stored = _stored(c["id"])
-    assert (stored.is_member, stored.state, stored.tags) == (True, "ENABLED", "vip")
+    assert (stored.is_member, stored.state) == (True, "ENABLED")
     c = d.update_customer(shop.domain, c["id"], state="DISABLED")
     deliver(client, d, "customers/update", shop.domain, d.customer_payload(shop.domain, c))
     run_jobs(app)
@@ -188,3 +192,97 @@ def test_a_run_of_customer_deliveries_ends_as_the_same_deliveries_one_by_one(
             ("e@x.io", "E2", "DISABLED", False, True),
         ]
     )
+
+
+def _synced_with_tags(app, shop, double, *names: str) -> list[dict]:
+    """Customers with tags in Shopify, stored by the initial sync (which reads tags)."""
+    customers = [
+        double.add_customer(
+            shop.domain, first_name=name, email=f"{name.lower()}@example.com", tags=[name, "vip"]
+        )
+        for name in names
+    ]
+    enqueue_after_install(shop)
+    run_jobs(app)
+    for c in customers:
+        assert _stored(c["id"]).tags == f"{c['first_name']}, vip"
+    return customers
+
+
+def test_a_customer_update_keeps_the_tags_the_sync_stored(app, client, shop, shopify_double):
+    """Customer webhooks carry no `tags` since 2025-01: an update must not erase them."""
+    d = shopify_double
+    [c] = _synced_with_tags(app, shop, d, "Tia")
+    payload = d.customer_payload(
+        shop.domain, d.update_customer(shop.domain, c["id"], last_name="T")
+    )
+    assert "tags" not in payload
+    deliver(client, d, "customers/update", shop.domain, payload)
+    run_jobs(app)
+    stored = _stored(c["id"])
+    assert (stored.last_name, stored.tags) == ("T", "Tia, vip")
+
+
+def test_a_run_of_customer_updates_keeps_the_tags_the_sync_stored(
+    app, client, shop, shopify_double, caplog, monkeypatch
+):
+    """The same through the set-wise run path a drain batch takes for consecutive updates."""
+    d = shopify_double
+    customers = _synced_with_tags(app, shop, d, "Uma", "Ved")
+    runs: list[int] = []
+    set_wise = registry.RUNS["customers/update"]
+
+    def spy(shop, deliveries) -> None:
+        runs.append(len(deliveries))
+        set_wise(shop, deliveries)
+
+    monkeypatch.setitem(registry.RUNS, "customers/update", spy)
+    for c in customers:
+        payload = d.customer_payload(
+            shop.domain, d.update_customer(shop.domain, c["id"], last_name="Run")
+        )
+        deliver(client, d, "customers/update", shop.domain, payload)
+    with caplog.at_level(logging.WARNING, logger="shopify_app.jobs.webhooks"):
+        run_jobs(app)
+    assert runs == [2] and "one by one" not in caplog.text
+    for c in customers:
+        stored = _stored(c["id"])
+        assert (stored.last_name, stored.tags) == ("Run", f"{c['first_name']}, vip")
+
+
+def test_customers_enable_and_disable_make_a_member_and_a_guest(app, client, shop, shopify_double):
+    """Subscribed topics: a first sign-in to customer accounts sends customers/enable; a
+    disabled account customers/disable (each with a customers/update, not needed here)."""
+    d = shopify_double
+    c = d.add_customer(shop.domain, first_name="Kai", email="kai@example.com", state="DISABLED")
+    deliver(client, d, "customers/create", shop.domain, d.customer_payload(shop.domain, c))
+    run_jobs(app)
+    assert _stored(c["id"]).is_member is False
+
+    enabled = d.customer_payload(shop.domain, d.sign_in_customer(shop.domain, c["id"], False))
+    assert deliver(client, d, "customers/enable", shop.domain, enabled) == "accepted"
+    run_jobs(app)
+    assert (_stored(c["id"]).state, _stored(c["id"]).is_member) == ("ENABLED", True)
+
+    disabled = d.customer_payload(shop.domain, d.disable_customer(shop.domain, c["id"], False))
+    assert deliver(client, d, "customers/disable", shop.domain, disabled) == "accepted"
+    run_jobs(app)
+    assert (_stored(c["id"]).state, _stored(c["id"]).is_member) == ("DISABLED", False)
+
+
+def test_customers_enable_applies_even_if_updated_at_did_not_move(
+    app, client, shop, shopify_double
+):
+    d = shopify_double
+    c = d.add_customer(shop.domain, first_name="Lea", email="lea@example.com", state="DISABLED")
+    deliver(client, d, "customers/create", shop.domain, d.customer_payload(shop.domain, c))
+    run_jobs(app)
+    same_time = d.update_customer(shop.domain, c["id"], state="ENABLED", touch=False)
+    assert same_time["updated_at"] == c["updated_at"]
+    stale_update = d.customer_payload(shop.domain, same_time)
+    deliver(client, d, "customers/update", shop.domain, stale_update)  # same time: skipped
+    run_jobs(app)
+    assert _stored(c["id"]).is_member is False
+    deliver(client, d, "customers/enable", shop.domain, stale_update)
+    run_jobs(app)
+    assert _stored(c["id"]).is_member is True
