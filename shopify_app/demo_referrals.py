@@ -29,6 +29,7 @@ from shopify_app.models import Customer, Referral, Reward, Shop, WebhookEvent
 from shopify_app.models.base import utcnow
 from shopify_app.services import invitations, program, referrals
 from shopify_app.services.discounts import Discounts, OfflineDiscounts, ShopifyDiscounts
+from shopify_app.services.money import decimal_text, exponent
 from shopify_app.shopify.tokens import access_token_for, shop_base_url
 
 REFERRERS = 40
@@ -188,7 +189,7 @@ def _order_payload(
         "name": f"#{order_id - ORDER_ID_BASE + 1000}",
         "email": customer.email if customer else None,
         "currency": shop.currency,
-        "total_price": f"{total / 100:.2f}" if shop.currency != "JPY" else str(total),
+        "total_price": decimal_text(total, exponent(shop.currency)),
         "financial_status": "paid",
         "discount_codes": [{"code": c, "amount": "0.00", "type": "fixed_amount"} for c in codes],
         "customer": {"id": customer.shopify_id, "email": customer.email} if customer else None,

@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask, g, request, url_for
 from markupsafe import Markup, escape
 
+from shopify_app.services.money import format_money
+
 
 def admin_url(endpoint: str, **values: Any) -> str:
     """url_for plus the shop, host and current session token, so links stay authenticated."""
@@ -28,23 +30,6 @@ def session_fields() -> Markup:
     if token is None:
         return Markup("")
     return Markup('<input type="hidden" name="id_token" value="{}">').format(escape(token.raw))
-
-
-def format_money(minor: int | None, currency: str = "USD", locale: str = "en") -> str:
-    """Exact minor units to a display string (no float on the way)."""
-    minor = minor or 0
-    sign = "-" if minor < 0 else ""
-    major, cents = divmod(abs(minor), 100)
-    symbol = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}.get(
-        currency, ""
-    )
-    if currency == "JPY":
-        return f"{sign}{symbol}{abs(minor):,}"
-    amount = f"{major:,}.{cents:02d}"
-    if locale.startswith(("fr", "de", "es", "it", "nl", "pt")):
-        amount = amount.replace(",", " ").replace(".", ",")
-        return f"{sign}{amount} {symbol or currency}"
-    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
 
 
 def init_app(app: Flask) -> None:

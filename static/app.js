@@ -700,7 +700,9 @@
       };
     }
 
-    var money2 = moneyFormatter(spec.currency, loc, 2);
+    // The currency's own decimals, from the server (JPY 0, KWD 3), not a fixed 2.
+    var digits = typeof spec.fraction_digits === "number" ? spec.fraction_digits : 2;
+    var moneyExact = moneyFormatter(spec.currency, loc, digits);
     var count = countFormatter(loc);
 
     return {
@@ -732,7 +734,7 @@
               label: function (ctx) {
                 var kind = ctx.dataset.kind;
                 var v = ctx.parsed.y;
-                return " " + ctx.dataset.label + ": " + (kind === "money" ? money2(v) : count(v));
+                return " " + ctx.dataset.label + ": " + (kind === "money" ? moneyExact(v) : count(v));
               },
             },
           },

@@ -38,7 +38,7 @@ from shopify_app.services.customer_queries import (
     iter_row_batches,
     sort_order,
 )
-from shopify_app.services.money import exponent
+from shopify_app.services.money import decimal_text, exponent
 
 BOM = "\ufeff"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -75,16 +75,6 @@ def header(shop: Shop) -> list[str]:
     ]
 
 
-def money_text(minor: int, digits: int) -> str:
-    """Exact decimal text of minor units ("1234" → "12.34"): no float, no locale."""
-    if digits == 0:
-        return str(minor)
-    if minor < 0:
-        return "-" + money_text(-minor, digits)
-    scale = 10**digits
-    return f"{minor // scale}.{minor % scale:0{digits}d}"
-
-
 #: what a CSV row needs, read raw (joined_at without the UTC wrapper: only its date is shown).
 EXPORT_COLUMNS = (
     Customer.id,
@@ -105,7 +95,7 @@ EXPORT_COLUMNS = (
 
 def _rows(batch: list[Row], link_prefix: str, digits: int) -> Iterator[list]:
     """CSV cells per row; the hot loop of a million-row export, so formatting is inlined."""
-    money = money_text
+    money = decimal_text
     for row in batch:
         id_, shopify_id, first, last, email, member, joined, code = row[:8]
         total, done, rr, re, points = row[8:13]
@@ -178,7 +168,7 @@ def _inert(text: ColumnElement[str]) -> ColumnElement[str]:
 
 
 def _money_sql(column: ColumnElement[int], digits: int) -> ColumnElement[str]:
-    """SQL twin of money_text(): exact numeric division, printed with `digits` decimals."""
+    """SQL twin of money.decimal_text(): exact numeric division, printed with `digits` decimals."""
     if digits == 0:
         return cast(column, Text)
     return cast(func.round(cast(column, Numeric) / 10**digits, digits), Text)

@@ -318,7 +318,8 @@ def percent_change(current: int | Decimal | None, previous: int | Decimal | None
 
 def chart_spec(shop: Shop, report: MetricsReport) -> dict[str, Any]:
     """The JSON app.js draws with Chart.js; money in major units (display only)."""
-    scale = 10 ** exponent(shop.currency)
+    digits = exponent(shop.currency)
+    scale = 10**digits
     week = report.choice.granularity == "week"
     labels = [
         ("Week of " if week else "") + date.fromisoformat(d).strftime("%b %-d")
@@ -328,6 +329,7 @@ def chart_spec(shop: Shop, report: MetricsReport) -> dict[str, Any]:
         "type": "bar" if report.period.days <= 31 and not week else "line",
         "labels": labels,
         "currency": shop.currency,
+        "fraction_digits": digits,
         "locale": shop.locale,
         "datasets": [
             {

@@ -1,26 +1,28 @@
-"""Exact money: Shopify's decimal strings to integer minor units, never through float."""
+"""Exact money: integer minor units in, Decimal and text out, each currency with its own decimals.
+
+The one place that knows how many decimals a currency has (CLDR's, through Babel) and how an
+amount reads in a locale, so a stored 1234 is 12.34 USD, 1.234 KWD and ₩1,234 everywhere:
+parsing Shopify's amounts, admin pages, emails and the CSV export alike. Never through float.
+"""
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
-#: ISO 4217 currencies whose minor unit is not 1/100.
-MINOR_UNIT_EXPONENTS = {
-    "JPY": 0,
-    "KRW": 0,
-    "VND": 0,
-    "CLP": 0,
-    "ISK": 0,
-    "KWD": 3,
-    "BHD": 3,
-    "JOD": 3,
-    "OMR": 3,
-    "TND": 3,
-}
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, get_currency_precision
+
+DEFAULT_LOCALE = "en"
+NO_BREAK_SPACE = "\u00a0"
+#: a letter of a currency code or name touching a digit ("KWD1.234", "1.234KWD").
+_LETTER_TOUCHING_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 
 
 def exponent(currency: str) -> int:
-    return MINOR_UNIT_EXPONENTS.get(currency.upper(), 2)
+    """How many decimals the currency's minor unit has: USD 2, JPY and KRW 0, KWD and BHD 3."""
+    return get_currency_precision(currency.upper())
 
 
 def to_minor(amount: str | int | Decimal | None, currency: str) -> int:
@@ -38,4 +40,40 @@ def to_minor(amount: str | int | Decimal | None, currency: str) -> int:
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
+    """1234 KWD minor units → Decimal("1.234"): exact, with the currency's decimals."""
     return Decimal(minor).scaleb(-exponent(currency))
+
+
+def decimal_text(minor: int, digits: int) -> str:
+    """Plain exact text of minor units with `digits` decimals ("-0.05", "1234", "1.234").
+
+    No symbol, grouping or locale, so a spreadsheet reads it as a number and a form shows
+    what a merchant types. `digits` is `exponent(currency)`, taken once by callers that
+    format a million cells.
+    """
+    if digits == 0:
+        return str(minor)
+    sign = "-" if minor < 0 else ""
+    scale = 10**digits
+    whole, fraction = divmod(abs(minor), scale)
+    return f"{sign}{whole}.{fraction:0{digits}d}"
+
+
+@lru_cache(maxsize=64)
+def _locale(tag: str | None) -> Locale:
+    """Babel's locale for a Shopify tag ("fr", "pt-BR"); English when unknown or malformed."""
+    try:
+        return Locale.parse((tag or DEFAULT_LOCALE).replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return Locale.parse(DEFAULT_LOCALE)
+
+
+def format_money(minor: int | None, currency: str = "USD", locale: str | None = "en") -> str:
+    """Minor units as the locale writes the amount: "$1,234.56", "1 234,56 €", "KWD 1.234".
+
+    Babel does not apply CLDR's currency spacing, so a no-break space is put between a
+    currency code and its digits, as browsers' Intl.NumberFormat does.
+    """
+    code = currency.upper()
+    text = format_currency(from_minor(minor or 0, code), code, locale=_locale(locale))
+    return _LETTER_TOUCHING_DIGIT.sub(NO_BREAK_SPACE, text)

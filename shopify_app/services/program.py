@@ -20,8 +20,7 @@ from shopify_app.extensions import db
 from shopify_app.models import Customer, ProgramSettings, Segment, SegmentMember, Shop
 from shopify_app.models.base import utcnow
 from shopify_app.services.discounts import CODE_ALPHABET, FIXED_AMOUNT, PERCENTAGE, DiscountValue
-from shopify_app.services.money import exponent, to_minor
-from shopify_app.templating import format_money
+from shopify_app.services.money import decimal_text, exponent, format_money, to_minor
 
 #: languages the invitation email exists in (templates/email/<lang>/); others fall back.
 EMAIL_LANGUAGES = ("en", "fr")
@@ -203,8 +202,7 @@ def values_from_form(form: Mapping[str, str]) -> SettingsFormValues:
 
 
 def _major(minor: int, currency: str) -> str:
-    digits = exponent(currency)
-    return f"{Decimal(minor).scaleb(-digits):.{digits}f}"
+    return decimal_text(minor, exponent(currency))
 
 
 def _parse_value(kind: str, raw: str, currency: str, field: str, errors: dict[str, str]) -> int:

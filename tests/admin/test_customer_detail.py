@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+
 from shopify_app.extensions import db
 from shopify_app.services.customer_detail import POINTS_PAGE
 from tests.admin.factories import T0, make_customer, make_points, make_referral, make_reward
-from tests.helpers import make_shop
+from tests.helpers import AdminClient, make_shop
 
 
 def test_detail_shows_cards_and_activity(admin, shop):
@@ -88,3 +90,26 @@ def test_another_shops_customer_is_not_found(admin, shop, shopify_double):
     response = admin.get(f"/customers/{theirs.id}")
     assert response.status_code == 404
     assert "Secret" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("currency", "referral", "referrer", "reward"),
+    [
+        # KWD has three decimals: 1234 minor units are 1.234 KWD, not 12.34.
+        ("KWD", "KWD\u00a01.734", "KWD\u00a01.234", "KWD\u00a01.500"),
+        # KRW has none: 1234 minor units are ₩1,234.
+        ("KRW", "₩1,734", "₩1,234", "₩1,500"),
+    ],
+)
+def test_detail_shows_amounts_with_the_shop_currencys_own_decimals(
+    client, ctx, shopify_double, currency, referral, referrer, reward
+):
+    shop = make_shop(shopify_double, f"{currency.lower()}-shop.myshopify.com")
+    shop.currency = currency
+    ada = make_customer(shop, referrer_revenue_minor=1234, referee_revenue_minor=500)
+    make_reward(shop, ada, value=1500)
+    db.session.commit()
+
+    html = AdminClient(client, shop.domain, shopify_double).get(f"/customers/{ada.id}").text
+    assert referral in html and referrer in html and reward in html
+    assert "17.34" not in html and "12.34" not in html

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from shopify_app.extensions import db, queue
-from shopify_app.jobs.email import sweep_invitations
+from shopify_app.jobs.email import prepare_batch, sweep_invitations
 from shopify_app.models import Customer, Invitation, InvitationBatch, Segment, SegmentMember
 from shopify_app.models.base import utcnow
-from shopify_app.services import invitations
+from shopify_app.services import invitations, program
 from shopify_app.services.customers import email_fields
 from shopify_app.services.program import join_program
 from tests.helpers import make_shop, run_jobs
@@ -121,7 +121,7 @@ def test_emails_go_out_in_the_customers_locale_with_the_shops_as_fallback(app, a
     assert fr["Subject"] == f"{shop.name} vous invite à parrainer vos amis"
     assert fr["Content-Language"] == "fr"
     body = fr.get_body(preferencelist=("plain",)).get_content()
-    assert "Bonjour Léa" in body and "10 % de réduction" in body and "10,00 $" in body
+    assert "Bonjour Léa" in body and "10 % de réduction" in body and "10,00\u00a0$US" in body
     html = fr.get_body(preferencelist=("html",)).get_content()
     assert 'lang="fr"' in html and "Partager mon lien" in html
     [en] = inbox.to("en@example.com")
@@ -139,13 +139,30 @@ def test_a_french_shop_falls_back_to_french(app, ctx, shopify_double, inbox):
     german = contact(shop, "de@example.com", first_name="Lars", locale="de")
     batch = invitations.create_batch(shop, invitations.Selection(customer_ids=(german.id,)))
     db.session.commit()
-    from shopify_app.jobs.email import prepare_batch
 
     prepare_batch(batch.id)
     run_jobs(app)
     [message] = inbox.to("de@example.com")
     assert message["Subject"].endswith("vous invite à parrainer vos amis")
-    assert "10,00 € de réduction" in message.get_body(preferencelist=("plain",)).get_content()
+    # Babel (CLDR) writes French amounts with a no-break space before the symbol.
+    assert "10,00\u00a0€ de réduction" in message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_kuwaiti_shop_invites_with_three_decimal_dinars(app, ctx, shopify_double, inbox):
+    shop = make_shop(shopify_double, "souq.myshopify.com")
+    shop.currency = "KWD"
+    program.get_settings(shop).reward_value = 5250  # minor units: 5.250 KWD
+    db.session.commit()
+    guest = contact(shop, "guest@example.com", first_name="Noor", locale="en")
+    batch = invitations.create_batch(shop, invitations.Selection(customer_ids=(guest.id,)))
+    db.session.commit()
+    prepare_batch(batch.id)
+    run_jobs(app)
+    [message] = inbox.to("guest@example.com")
+    for part in ("plain", "html"):
+        body = message.get_body(preferencelist=(part,)).get_content()
+        assert "you get KWD\u00a05.250 off your next order" in body
+        assert "52.50" not in body
 
 
 def test_a_temporary_failure_is_retried_with_backoff(app, admin, shop, inbox):
