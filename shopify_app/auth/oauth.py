@@ -50,8 +50,10 @@ def authorize_url(shop_domain: str, state: str) -> str:
 def verify_callback(params: Iterable[tuple[str, str]], cookie_state: str | None) -> str:
     """Check a callback's HMAC, shop, timestamp and one-time state; return the shop domain.
 
-    The state is consumed with a conditional UPDATE, so two concurrent replays cannot both
-    pass. Raises InvalidOAuthCallback; nothing is stored on failure.
+    The HMAC is ShopifyAPI's (Session.validate_hmac); its validate_params would let a
+    day-old timestamp and any shop through, hence the checks here. The state is consumed
+    with a conditional UPDATE, so two concurrent replays cannot both pass. Raises
+    InvalidOAuthCallback; nothing is stored on failure.
     """
     params = list(params)
     query = dict(params)
