@@ -30,6 +30,26 @@ def session_fields() -> Markup:
     return Markup('<input type="hidden" name="id_token" value="{}">').format(escape(token.raw))
 
 
+def query_fields() -> Markup:
+    """Hidden inputs for GET forms: a browser drops the action's query, so the session and the
+    shop and host that `admin_url` would carry travel as fields instead."""
+    fields = {"shop": getattr(getattr(g, "shop", None), "domain", None)}
+    fields["host"] = request.args.get("host")
+    token = getattr(g, "session_token", None)
+    fields["id_token"] = token.raw if token is not None else None
+    return Markup("").join(
+        Markup('<input type="hidden" name="{}" value="{}">').format(name, escape(value))
+        for name, value in fields.items()
+        if value
+    )
+
+
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    """ "1 customer", "3,000 customers": the count with its noun, in the merchant's words."""
+    noun = singular if number == 1 else (plural or singular + "s")
+    return f"{number:,} {noun}"
+
+
 def format_money(minor: int | None, currency: str = "USD", locale: str = "en") -> str:
     """Exact minor units to a display string (no float on the way)."""
     minor = minor or 0
@@ -49,9 +69,13 @@ def format_money(minor: int | None, currency: str = "USD", locale: str = "en") -
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
-        admin_url=admin_url, session_fields=session_fields, view_functions=app.view_functions
+        admin_url=admin_url,
+        session_fields=session_fields,
+        query_fields=query_fields,
+        view_functions=app.view_functions,
     )
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["counted"] = counted
     # Plurals ("1 existing contact", "2 existing contacts") through Jinja's own i18n
     # extension; null translations until the app ships catalogues.
     app.jinja_env.add_extension("jinja2.ext.i18n")

@@ -456,12 +456,7 @@ def _revert(import_id: int, attempt: int) -> str:
                 PointsEntry.delta,
                 PointsEntry.description,
             )
-            .where(
-                PointsEntry.import_id == import_id,
-                PointsEntry.shop_id == shop_id,
-                PointsEntry.source == points.SOURCE,
-                PointsEntry.row_number > after,
-            )
+            .where(*service.revert_entries(shop_id, import_id), PointsEntry.row_number > after)
             .order_by(PointsEntry.row_number)
             .limit(size)
         ).all()
