@@ -6,7 +6,6 @@ form is posted. The counts come from the queries the actions themselves run.
 
 from __future__ import annotations
 
-import html
 import re
 
 from sqlalchemy import update
@@ -23,30 +22,9 @@ from tests.csv_imports.importing import (
     upload_ok,
 )
 from tests.helpers import make_shop, run_jobs
+from tests.pages import button_link, post_form, text_of
 
 A, B, C = 7_000_000_001, 7_000_000_002, 7_000_000_003
-
-
-def text_of(page: str) -> str:
-    """The page's words as a merchant reads them: tags dropped, whitespace collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
-
-
-def button_link(page: str, label: str) -> str:
-    """The href of the link that looks like a button with this label."""
-    match = re.search(
-        r'<a class="p-button[^"]*" href="([^"]+)" data-confirm>' + label + "</a>", page
-    )
-    assert match, f"no {label!r} link in the page"
-    return html.unescape(match.group(1))
-
-
-def post_form(page: str) -> tuple[str, dict[str, str]]:
-    """The confirm page's POST form: its action and hidden fields."""
-    form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', page, re.S)
-    assert form, "no POST form on the confirm page"
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form[2]))
-    return html.unescape(form[1]), fields
 
 
 def finished_points_import(app, admin, shop) -> int:
