@@ -8,11 +8,13 @@ a real RQ worker in the test's process. Screenshots go to the artifacts folder.
 from __future__ import annotations
 
 import io
+import json
+import time
 
 import pytest
 from sqlalchemy import update
 
-from shopify_app.demo import DEMO_SHOP, ensure_demo_shop
+from shopify_app.demo import DEMO_SHOP, ensure_demo_shop, mint_demo_token
 from shopify_app.extensions import db
 from shopify_app.jobs.imports import queue_import
 from shopify_app.models import ImportJob, Segment, SegmentMember
@@ -113,6 +115,31 @@ def test_revert_opens_a_modal_cancel_changes_nothing_confirm_reverts(
     assert [balance(shop, A), balance(shop, B)] == [10, 10]
     browser.wait_for("document.querySelector('[data-import-status=reverted]')")
     assert browser.console_errors() == []
+
+
+def test_a_modal_left_open_past_its_session_token_still_confirms(app, ctx, demo_url, browser):
+    """App Bridge tokens live a minute; the modal's form must post a fresh one."""
+    shop = ensure_demo_shop()
+    db.session.commit()
+    import_id = finished_import(app, shop)
+    short, fresh = mint_demo_token(ttl=1), mint_demo_token()
+    # A stand-in for App Bridge, which answers over postMessage (so, a task later): the first
+    # token it mints, for the modal's fetch, expires while the modal is open.
+    browser.call(
+        "Page.addScriptToEvaluateOnNewDocument",
+        session=True,
+        source=f"const tokens = {json.dumps([short, fresh])};"
+        "window.shopify = {idToken: () => new Promise(done => setTimeout(() =>"
+        " done(tokens.length > 1 ? tokens.shift() : tokens[0]), 10))};",
+    )
+    browser.navigate(f"{demo_url}/imports/{import_id}?shop={DEMO_SHOP}&id_token={fresh}")
+    browser.wait_for("document.querySelector('a[data-confirm]')")
+    browser.click("a[data-confirm]")
+    browser.wait_for(MODAL)
+    time.sleep(7)  # past the token's expiry and the 5 s leeway
+    browser.click("dialog.p-modal[open] button[type=submit]")
+    browser.wait_for("document.querySelector('[data-import-status=reverting]')", timeout=15)
+    assert get_import(import_id).status == "reverting"
 
 
 def test_without_javascript_the_revert_link_leads_to_the_confirm_page(
