@@ -44,12 +44,6 @@ def query_fields() -> Markup:
     )
 
 
-def counted(number: int, singular: str, plural: str | None = None) -> str:
-    """ "1 customer", "3,000 customers": the count with its noun, in the merchant's words."""
-    noun = singular if number == 1 else (plural or singular + "s")
-    return f"{number:,} {noun}"
-
-
 def format_money(minor: int | None, currency: str = "USD", locale: str = "en") -> str:
     """Exact minor units to a display string (no float on the way)."""
     minor = minor or 0
@@ -75,7 +69,6 @@ def init_app(app: Flask) -> None:
         view_functions=app.view_functions,
     )
     app.jinja_env.filters["money"] = format_money
-    app.jinja_env.filters["counted"] = counted
     # Plurals ("1 existing contact", "2 existing contacts") through Jinja's own i18n
     # extension; null translations until the app ships catalogues.
     app.jinja_env.add_extension("jinja2.ext.i18n")

@@ -144,3 +144,12 @@ def test_cancel_page_of_a_finished_import_has_nothing_to_cancel(app, admin, shop
     body = admin.get(f"/imports/{import_id}/cancel").get_data(as_text=True)
     assert "This import is done; there is nothing to cancel." in text_of(body)
     assert 'type="submit"' not in body
+
+
+def test_revert_page_speaks_of_one_row_in_the_singular(app, admin, shop):
+    add_customers(shop, 1)
+    import_id = upload_ok(admin, csv_bytes([["shopify_id", "points_to_add"], [A, 1]]))
+    confirm(admin, import_id)
+    run_jobs(app)
+    words = text_of(admin.get(f"/imports/{import_id}/revert").get_data(as_text=True))
+    assert "1 row: 1 point is taken back from 1 customer." in words
