@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_LEASE_SECONDS": 60.0,
     # SMTP connections an invitation sender keeps open in parallel.
     "SMTP_CONNECTIONS": 4,
+    # Seconds an SMTP connect or reply may take; connecting is tried three times at most.
+    "SMTP_TIMEOUT": 10.0,
     # App proxy requests signed longer ago than this are refused (replays).
     "PROXY_MAX_AGE_SECONDS": 300.0,
 }
@@ -63,6 +65,7 @@ _FLOAT_SETTINGS = {
     "SWEEP_INTERVAL_SECONDS",
     "IMPORT_LEASE_SECONDS",
     "PROXY_MAX_AGE_SECONDS",
+    "SMTP_TIMEOUT",
 }
 _INT_SETTINGS = {"SMTP_CONNECTIONS"}
 
