@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_URL": "smtp://127.0.0.1:1025",
     "MAIL_FROM": "referrals@example.com",
     "DEMO_MODE": False,
+    # Where the demo's local mail sink keeps caught emails (read by the demo's mail page).
+    "DEMO_MAIL_DIR": str(INSTANCE_DIR / "mail"),
     "RQ_QUEUE": "default",
     "RQ_ASYNC": True,
     "IMPORT_DIR": str(INSTANCE_DIR / "imports"),
