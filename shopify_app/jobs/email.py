@@ -56,7 +56,7 @@ def build_email(
     message = MIMEMultipart("alternative", boundary=f"=={uuid.uuid4().hex}==")
     message["From"] = mailer.address_header(shop.name or shop.domain, sender)
     message["To"] = mailer.address_header(customer.name, address)
-    reply_to = _reply_to(shop)
+    reply_to = _reply_to(shop, utf8)
     if reply_to:
         message["Reply-To"] = reply_to
     subject = mailer.one_line(rendered.subject)
@@ -71,12 +71,13 @@ def build_email(
     )
 
 
-def _reply_to(shop: Shop) -> str | None:
-    """The shop's own address for replies, left out when it could not be a header."""
+def _reply_to(shop: Shop, utf8: bool) -> str | None:
+    """The shop's own address for replies, left out when it could not be this email's header."""
     try:
-        return mailer.checked_address(shop.email) if shop.email else None
+        address = mailer.checked_address(shop.email) if shop.email else None
     except mailer.InvalidAddress:
         return None
+    return address if address and (utf8 or address.isascii()) else None
 
 
 def prepare_batch(batch_id: int) -> str:
@@ -238,7 +239,7 @@ class _Chunk:
             try:
                 rendered = invitations.render_invitation(shop, settings, customer)
                 outgoing.append((claim, build_email(shop, customer, rendered)))
-            except Exception as error:  # noqa: BLE001 - one bad row must not stop the rest
+            except Exception as error:  # one bad row must not stop the rest
                 failure = mailer.describe_failure(error)
                 if failure.reason == mailer.UNEXPECTED:
                     log.exception("invitation %s could not be built", claim.invitation_id)
@@ -261,7 +262,7 @@ class _Chunk:
                 self.unavailable = error.reason
                 self.stop.set()
                 self.outcomes.put((claim, mailer.describe_failure(error)))
-            except Exception as error:  # noqa: BLE001 - each email's failure is its own
+            except Exception as error:  # each email's failure is its own
                 failure = mailer.describe_failure(error)
                 if failure.reason == mailer.UNEXPECTED:
                     log.exception("invitation %s could not be sent", claim.invitation_id)
