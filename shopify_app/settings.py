@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_URL": "smtp://127.0.0.1:1025",
     "MAIL_FROM": "referrals@example.com",
     "DEMO_MODE": False,
+    # Where the demo's local mail sink keeps caught emails (read by the demo's mail page).
+    "DEMO_MAIL_DIR": str(INSTANCE_DIR / "mail"),
     "RQ_QUEUE": "default",
     "RQ_ASYNC": True,
     "IMPORT_DIR": str(INSTANCE_DIR / "imports"),
@@ -54,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_LEASE_SECONDS": 60.0,
     # SMTP connections an invitation sender keeps open in parallel.
     "SMTP_CONNECTIONS": 4,
+    # Seconds an SMTP connect or reply may take; connecting is tried three times at most.
+    "SMTP_TIMEOUT": 10.0,
     # App proxy requests signed longer ago than this are refused (replays).
     "PROXY_MAX_AGE_SECONDS": 300.0,
     # Request bodies, refused with 413 from Content-Length before they are read: a CSV upload
@@ -70,6 +74,7 @@ _FLOAT_SETTINGS = {
     "SWEEP_INTERVAL_SECONDS",
     "IMPORT_LEASE_SECONDS",
     "PROXY_MAX_AGE_SECONDS",
+    "SMTP_TIMEOUT",
 }
 _INT_SETTINGS = {
     "SMTP_CONNECTIONS",

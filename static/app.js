@@ -7,7 +7,9 @@
  *
  *   Session tokens   same-origin links/forms get a fresh App Bridge `id_token`;
  *                    window.App.authFetch() sends `Authorization: Bearer …`
- *   [data-progress-url]          poll a JSON progress endpoint every second
+ *   [data-progress-url]          poll a JSON progress endpoint every second; page-wide
+ *                                [data-progress-count=KEY], [data-progress-summary],
+ *                                [data-progress-failures], [data-progress-when-failed]
  *   [data-copy]                  copy text to the clipboard
  *   [data-modal-open|close]      open/close <dialog class="p-modal">; [data-open-on-load];
  *                                focus stays inside an open modal, Escape closes it
@@ -271,15 +273,16 @@
   /** "1,234 of 10,000 rows · 2,300 rows/s · about 4 s left" from what is known. */
   function progressText(data) {
     var parts = [];
+    var unit = data.unit || "rows";
     if (typeof data.done === "number") {
       parts.push(
         typeof data.total === "number" && data.total > 0
-          ? formatNumber(data.done) + " of " + formatNumber(data.total) + " rows"
-          : formatNumber(data.done) + " rows"
+          ? formatNumber(data.done) + " of " + formatNumber(data.total) + " " + unit
+          : formatNumber(data.done) + " " + unit
       );
     }
     if (typeof data.rate === "number" && data.rate > 0 && !data.finished) {
-      parts.push(formatNumber(data.rate, data.rate < 10 ? 1 : 0) + " rows/s");
+      parts.push(formatNumber(data.rate, data.rate < 10 ? 1 : 0) + " " + unit + "/s");
     }
     if (typeof data.eta_seconds === "number" && !data.finished) {
       parts.push("about " + formatDuration(data.eta_seconds) + " left");
@@ -315,6 +318,32 @@
     $all("[data-progress-message]", root).forEach(function (el) {
       el.textContent = data.message || "";
       el.hidden = !data.message;
+    });
+    renderCounts(data);
+  }
+
+  /** Page-wide live figures: [data-progress-count=KEY], [data-progress-summary] (the
+   * message), the failure list and the banner that holds it. */
+  function renderCounts(data) {
+    $all("[data-progress-count]").forEach(function (el) {
+      var value = data[el.getAttribute("data-progress-count")];
+      if (typeof value === "number") el.textContent = formatNumber(value);
+    });
+    $all("[data-progress-summary]").forEach(function (el) {
+      if (data.message) el.textContent = data.message;
+    });
+    if (!Array.isArray(data.failures)) return;
+    $all("[data-progress-failures]").forEach(function (list) {
+      list.textContent = "";
+      data.failures.forEach(function (failure) {
+        var item = document.createElement("li");
+        item.textContent = formatNumber(failure.count) +
+          (failure.retrying ? " waiting to retry: " : " failed: ") + failure.reason;
+        list.appendChild(item);
+      });
+    });
+    $all("[data-progress-when-failed]").forEach(function (el) {
+      el.hidden = !(data.failed || data.retrying);
     });
   }
 
