@@ -54,6 +54,13 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_CONNECTIONS": 4,
     # App proxy requests signed longer ago than this are refused (replays).
     "PROXY_MAX_AGE_SECONDS": 300.0,
+    # Uploaded CSVs hold customer data: deleted this long after their import is done,
+    # discarded or reverted (the figures and rejected rows stay on the import's page).
+    "UPLOAD_RETENTION_HOURS": 24.0,
+    # An upload previewed but never confirmed nor discarded is discarded this long after.
+    "PREVIEW_RETENTION_HOURS": 168.0,
+    # Export files are deleted this long after they were written ("export again").
+    "EXPORT_RETENTION_HOURS": 24.0,
 }
 
 _BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
@@ -63,6 +70,15 @@ _FLOAT_SETTINGS = {
     "SWEEP_INTERVAL_SECONDS",
     "IMPORT_LEASE_SECONDS",
     "PROXY_MAX_AGE_SECONDS",
+    "UPLOAD_RETENTION_HOURS",
+    "PREVIEW_RETENTION_HOURS",
+    "EXPORT_RETENTION_HOURS",
+}
+#: durations that cannot be negative.
+_NON_NEGATIVE_SETTINGS = {
+    "UPLOAD_RETENTION_HOURS",
+    "PREVIEW_RETENTION_HOURS",
+    "EXPORT_RETENTION_HOURS",
 }
 _INT_SETTINGS = {"SMTP_CONNECTIONS"}
 
@@ -97,6 +113,9 @@ def load_settings(
         settings[key] = float(settings[key])
     for key in _INT_SETTINGS:
         settings[key] = int(settings[key])
+    for key in _NON_NEGATIVE_SETTINGS:
+        if settings[key] < 0:
+            raise SettingsError(f"{key} cannot be negative: {settings[key]}")
 
     if settings["APP_ENV"] == "production":
         missing = [k for k in REQUIRED_IN_PRODUCTION if not overrides.get(k) and not environ.get(k)]
