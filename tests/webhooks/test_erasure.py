@@ -19,8 +19,11 @@ from shopify_app.jobs.imports import run_import
 from shopify_app.models import (
     Customer,
     ExportJob,
+    ImportJob,
+    ImportRowError,
     Invitation,
     InvitationBatch,
+    PointsEntry,
     Shop,
 )
 from shopify_app.services import compliance
@@ -37,7 +40,7 @@ from tests.csv_imports.importing import (
     import_file,
     upload_ok,
 )
-from tests.helpers import deliver, run_jobs
+from tests.helpers import AdminClient, deliver, make_shop, run_jobs
 
 FIRST, LAST, EMAIL = "Zelda", "Quimby", "zelda.quimby.erase@example.com"
 TRACES = (FIRST.lower(), LAST.lower(), EMAIL)
@@ -176,6 +179,101 @@ def _seed_everywhere(app, client, admin, d, shop, monkeypatch):
     return zelda, otto, {"waiting": [waiting_contacts, waiting_points], "exports": exports}
 
 
+def test_customers_redact_leaves_no_trace_in_any_table_or_file(
+    app, client, admin, shop, shopify_double, monkeypatch
+):
+    d = shopify_double
+    zelda, otto, made = _seed_everywhere(app, client, admin, d, shop, monkeypatch)
+    zelda_shopify_id, otto_id = zelda.shopify_id, otto.id
+    before = traces_left(app)
+    seeded = {trace.split(":")[0] for trace in before if "/" not in trace.split(":")[0]}
+    assert seeded >= {
+        "customers",
+        "orders",
+        "referrals",
+        "invitations",
+        "invitation_batches",
+        "points_entries",
+        "import_jobs",
+        "import_row_errors",
+        "export_jobs",
+        "data_requests",
+        "webhook_events",
+    }
+    assert any("/imports/" in t for t in before) and any("/exports/" in t for t in before)
+
+    payload = d.compliance_payload("customers/redact", shop.domain, {"id": zelda_shopify_id})
+    deliver(client, d, "customers/redact", shop.domain, payload)
+    run_jobs(app)
+
+    assert traces_left(app) == []
+    # Anonymous aggregates stay; the other customer's data in the same files survives.
+    db.session.expire_all()
+    files = files_text(app)
+    waiting = [get_import(i) for i in made["waiting"]]
+    for job in waiting:
+        assert job.status == "previewed" and job.file_deleted_at is None
+        assert KEEPER_EMAIL in files[job.file_path] or str(otto.shopify_id) in files[job.file_path]
+        assert job.summary["erased_rows"] >= 1
+    assert "ada@example.com" in files[waiting[0].file_path]
+    finished = db.session.scalars(select(ImportJob).where(ImportJob.status == "done")).all()
+    assert finished and all(j.file_deleted_at and not Path(j.file_path).exists() for j in finished)
+    export = db.session.get(ExportJob, made["exports"][0])
+    assert KEEPER_EMAIL in files[export.file_path] and export.processed_rows == 1
+    assert db.session.get(ExportJob, made["exports"][1]).params.get("q") is None
+    ledger = {
+        e.customer_id: e.description
+        for e in db.session.scalars(select(PointsEntry).where(PointsEntry.source == "manual"))
+    }
+    assert ledger[otto_id] == "Referred [redacted]"
+    kept = db.session.get(Customer, otto_id)
+    assert kept.email == KEEPER_EMAIL and kept.referral_code.startswith("OTTO-")
+    erased = db.session.execute(
+        select(Customer).where(Customer.shopify_id == zelda_shopify_id)
+    ).scalar_one()
+    assert erased.redacted_at is not None and erased.points_balance == 55
+    reasons = db.session.scalars(select(ImportRowError.reason)).all()
+    assert "Erased at the customer's request" in reasons
+
+
+def test_an_upload_rewritten_for_erasure_keeps_its_row_numbers(
+    app, client, admin, shop, shopify_double
+):
+    """Row 3 (hers) becomes blank; rows 4 and 5 keep their numbers through the import."""
+    d = shopify_double
+    z = _customer(client, d, shop, FIRST, LAST, EMAIL)
+    o = _customer(client, d, shop, "Otto", "Keeper", KEEPER_EMAIL)
+    run_jobs(app)
+    content = csv_bytes(
+        [
+            ["shopify_id", "points_to_add", "description"],
+            [o["id"], 1, "first"],
+            [z["id"], 50, '"Multi\nline, for Zelda"'],
+            [o["id"], "lots", "rejected"],
+            [o["id"], 2, "last"],
+        ]
+    )
+    import_id = upload_ok(admin, content)
+    payload = d.compliance_payload("customers/redact", shop.domain, z)
+    deliver(client, d, "customers/redact", shop.domain, payload)
+    run_jobs(app)
+    confirm(admin, import_id)
+    run_jobs(app)
+
+    job = get_import(import_id)
+    assert (job.status, job.applied_rows, job.error_rows) == ("done", 2, 1)
+    entries = db.session.scalars(
+        select(PointsEntry.row_number).where(PointsEntry.import_id == import_id)
+    ).all()
+    assert sorted(entries) == [2, 5]
+    errors = db.session.scalars(
+        select(ImportRowError.row_number).where(ImportRowError.import_id == import_id)
+    ).all()
+    assert errors == [4]
+    page = admin.get(f"/imports/{import_id}").get_data(as_text=True)
+    assert "Rows erased at a customer&#39;s request" in page
+
+
 def test_a_running_import_resumes_on_the_rewritten_file(app, ctx, shop, monkeypatch):
     """Rows read from the old file after an erasure replaced it are never applied."""
     keep, gone = add_customers(shop, 2)
@@ -229,3 +327,61 @@ def test_an_export_finishing_after_the_erasure_leaves_the_customer_out(
     text = Path(job.file_path).read_text(encoding="utf-8-sig").lower()
     assert KEEPER_EMAIL in text and EMAIL not in text and "zelda" not in text
     assert job.processed_rows == 1
+
+
+def test_shop_redact_removes_every_file_of_the_shop_and_keeps_other_shops(
+    app, client, admin, shop, shopify_double, monkeypatch
+):
+    d = shopify_double
+    other = make_shop(d, "keeper-files.myshopify.com")
+    theirs = AdminClient(client, other.domain, d)
+    made = {}
+    for owner, merchant in ((shop, admin), (other, theirs)):
+        c = _customer(client, d, owner, "Ann", owner.handle, f"ann@{owner.handle}.example")
+        run_jobs(app)
+        rows = [["shopify_id", "points_to_add"], [c["id"], 5]]
+        done = upload_ok(merchant, csv_bytes(rows))
+        confirm(merchant, done)
+        waiting = upload_ok(merchant, csv_bytes([*rows, [c["id"], 6]]))
+        export = _export(app, merchant, monkeypatch)
+        run_jobs(app)
+        db.session.expire_all()
+        rows_with_files = [get_import(done), get_import(waiting), db.session.get(ExportJob, export)]
+        made[owner.id] = [Path(r.file_path) for r in rows_with_files]
+        assert all(path.is_file() for path in made[owner.id])
+    shop_id, other_id = shop.id, other.id
+    # An orphan (a killed upload) in the shop's folder goes too.
+    orphan = Path(app.config["IMPORT_DIR"]) / str(shop_id) / "orphan.csv"
+    orphan.write_text("shopify_id,points_to_add\n1,1\n")
+
+    deliver(client, d, "app/uninstalled", shop.domain, d.shop_payload(shop.domain))
+    run_jobs(app)
+    deliver(client, d, "shop/redact", shop.domain, d.compliance_payload("shop/redact", shop.domain))
+    run_jobs(app)
+
+    for root in (app.config["IMPORT_DIR"], app.config["EXPORT_DIR"]):
+        assert not (Path(root) / str(shop_id)).exists()
+    assert not any(path.exists() for path in made[shop_id])
+    assert all(path.is_file() for path in made[other_id])
+    db.session.expire_all()
+    assert db.session.execute(select(ExportJob.shop_id)).scalars().all() == [other_id]
+
+
+def test_an_upload_that_cannot_be_rewritten_is_deleted_and_the_preview_discarded(
+    app, client, admin, shop, shopify_double
+):
+    d = shopify_double
+    z = _customer(client, d, shop, FIRST, LAST, EMAIL)
+    run_jobs(app)
+    import_id = upload_ok(admin, csv_bytes([["shopify_id", "points_to_add"], [z["id"], 5]]))
+    path = Path(get_import(import_id).file_path)
+    # Changed on disk since the preview: no longer text in the encoding it was read in.
+    path.write_bytes(b"shopify_id,points_to_add\r\n" + f"{z['id']},5\xff\xfe\r\n".encode("latin-1"))
+    payload = d.compliance_payload("customers/redact", shop.domain, z)
+    deliver(client, d, "customers/redact", shop.domain, payload)
+    run_jobs(app)
+
+    job = get_import(import_id)
+    assert not path.exists() and job.file_deleted_at is not None and job.status == "cancelled"
+    page = admin.get(f"/imports/{import_id}").get_data(as_text=True)
+    assert "The uploaded file was deleted" in page and "data-confirm-form" not in page
