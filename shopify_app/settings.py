@@ -65,6 +65,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_UPLOAD_BYTES": 100 * 1024 * 1024,
     "MAX_WEBHOOK_BYTES": 5 * 1024 * 1024,
     "MAX_FORM_BYTES": 1024 * 1024,
+    # Uploaded CSVs hold customer data: deleted this long after their import is done,
+    # discarded or reverted (the figures and rejected rows stay on the import's page).
+    "UPLOAD_RETENTION_HOURS": 24.0,
+    # An upload previewed but never confirmed nor discarded is discarded this long after.
+    "PREVIEW_RETENTION_HOURS": 168.0,
+    # Export files are deleted this long after they were written ("export again").
+    "EXPORT_RETENTION_HOURS": 24.0,
 }
 
 _BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
@@ -75,6 +82,9 @@ _FLOAT_SETTINGS = {
     "IMPORT_LEASE_SECONDS",
     "PROXY_MAX_AGE_SECONDS",
     "SMTP_TIMEOUT",
+    "UPLOAD_RETENTION_HOURS",
+    "PREVIEW_RETENTION_HOURS",
+    "EXPORT_RETENTION_HOURS",
 }
 _INT_SETTINGS = {
     "SMTP_CONNECTIONS",
@@ -82,6 +92,12 @@ _INT_SETTINGS = {
     "MAX_UPLOAD_BYTES",
     "MAX_WEBHOOK_BYTES",
     "MAX_FORM_BYTES",
+}
+#: durations that cannot be negative.
+_NON_NEGATIVE_SETTINGS = {
+    "UPLOAD_RETENTION_HOURS",
+    "PREVIEW_RETENTION_HOURS",
+    "EXPORT_RETENTION_HOURS",
 }
 
 
@@ -115,6 +131,9 @@ def load_settings(
         settings[key] = float(settings[key])
     for key in _INT_SETTINGS:
         settings[key] = int(settings[key])
+    for key in _NON_NEGATIVE_SETTINGS:
+        if settings[key] < 0:
+            raise SettingsError(f"{key} cannot be negative: {settings[key]}")
 
     if settings["APP_ENV"] == "production":
         missing = [k for k in REQUIRED_IN_PRODUCTION if not overrides.get(k) and not environ.get(k)]

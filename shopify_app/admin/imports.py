@@ -33,6 +33,7 @@ from shopify_app.services.segments import (
     list_segments,
 )
 from shopify_app.services.shops import get_for_shop_or_404
+from shopify_app.services.stored_files import upload_deleted_by
 from shopify_app.templating import admin_url
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -113,6 +114,7 @@ def show(import_id: int):
         figures=service.import_figures(job),
         progress=service.progress(job),
         delimiter=DELIMITER_NAMES.get(job.delimiter or ",", job.delimiter),
+        upload_deleted_by=upload_deleted_by(job),
     )
 
 

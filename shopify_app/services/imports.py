@@ -158,7 +158,7 @@ def create_import(
 def open_source(job: ImportJob) -> CsvSource:
     """The job's file with the format its preview detected."""
     path = Path(job.file_path)
-    if not path.exists():
+    if job.file_deleted_at is not None or not path.exists():
         raise ImportFileError("The uploaded file is no longer available; upload it again.")
     source = sniff(path, job.filename)
     if job.encoding:
