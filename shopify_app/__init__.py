@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from shopify_app import log_redaction, request_limits
+from shopify_app.admin import demo_mail
 from shopify_app.settings import PROJECT_ROOT, load_settings
 
 
@@ -53,6 +54,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(program_admin.bp)
     app.register_blueprint(invitations_admin.bp)
     app.register_blueprint(proxy.bp)
+    if app.config["DEMO_MODE"]:
+        app.register_blueprint(demo_mail.bp)  # the demo's caught emails; no such page otherwise
     import webhooks
 
     webhooks.init_app(app)  # POST /webhooks, answered in front of Flask

@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 
 from shopify_app.errors import ShopifyAPIError
 from shopify_app.extensions import db
+from shopify_app.jobs import enqueue_after_install
 from shopify_app.models import Customer, Shop
 from shopify_app.models.base import utcnow
 from shopify_app.services.customers import email_fields
 from shopify_app.services.shops import get_shop, install_shop
-from shopify_app.services.sync import run_sync
-from shopify_app.shopify.client import AdminClient
+from shopify_app.services.sync import start_sync
 from shopify_app.shopify.tokens import TokenGrant, exchange_session_token
 
 DEMO_SHOP = "demo-referrals.myshopify.com"
@@ -120,10 +120,12 @@ def demo_home_url(base_url: str) -> str:
 
 
 def prepare_demo_shop(customers: int) -> tuple[Shop, str]:
-    """Install the demo shop and fill its customers; returns (shop, where they came from).
+    """Install the demo shop and start filling its customers; returns (shop, where from).
 
     With the Shopify double running (bin/run starts it), the shop installs by token exchange
-    and its customers arrive through the real GraphQL sync; without it, they are seeded here.
+    and its customers arrive through the real GraphQL sync, queued like a real install's (a
+    worker runs it; without Redis it runs inline). Each run syncs afresh, so a second
+    `bin/run` counts the store's customers once. Without the double they are seeded here.
     """
     try:
         grant = exchange_session_token(DEMO_SHOP, mint_demo_token())
@@ -137,9 +139,28 @@ def prepare_demo_shop(customers: int) -> tuple[Shop, str]:
     shop = install_shop(DEMO_SHOP, grant)
     shop.name = "Demo Referrals Store"
     shop.email = "owner@demo-referrals.example"
+    start_sync(shop, restart=True)
     db.session.commit()
-    run_sync(shop, AdminClient(shop))
-    return shop, f"synced from the Shopify double through the Admin API ({shop.sync_done})"
+    enqueue_after_install(shop)
+    return shop, "syncing from the Shopify double through the Admin API"
+
+
+def wait_for_sync(shop: Shop, timeout: float, interval: float = 0.2) -> str:
+    """Wait for the queued sync (a worker's) to finish; returns its outcome for the console.
+
+    The demo seeds referrals from the synced customers, so it needs them first.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.expire(shop)
+        if shop.sync_status == "done":
+            return f"{shop.sync_done:,} customers synced"
+        if shop.sync_status == "failed":
+            return f"sync failed: {shop.sync_error}"
+        if time.monotonic() > deadline:
+            return f"sync still {shop.sync_status} after {timeout:.0f}s (is a worker running?)"
+        db.session.rollback()  # a fresh snapshot on the next read
+        time.sleep(interval)
 
 
 def ensure_demo_shop() -> Shop:

@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_URL": "smtp://127.0.0.1:1025",
     "MAIL_FROM": "referrals@example.com",
     "DEMO_MODE": False,
+    # Where the demo's local mail sink keeps caught emails (read by the demo's mail page).
+    "DEMO_MAIL_DIR": str(INSTANCE_DIR / "mail"),
     "RQ_QUEUE": "default",
     "RQ_ASYNC": True,
     "IMPORT_DIR": str(INSTANCE_DIR / "imports"),
@@ -54,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_LEASE_SECONDS": 60.0,
     # SMTP connections an invitation sender keeps open in parallel.
     "SMTP_CONNECTIONS": 4,
+    # Seconds an SMTP connect or reply may take; connecting is tried three times at most.
+    "SMTP_TIMEOUT": 10.0,
     # App proxy requests signed longer ago than this are refused (replays).
     "PROXY_MAX_AGE_SECONDS": 300.0,
     # Request bodies, refused with 413 from Content-Length before they are read: a CSV upload
@@ -61,6 +65,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_UPLOAD_BYTES": 100 * 1024 * 1024,
     "MAX_WEBHOOK_BYTES": 5 * 1024 * 1024,
     "MAX_FORM_BYTES": 1024 * 1024,
+    # Uploaded CSVs hold customer data: deleted this long after their import is done,
+    # discarded or reverted (the figures and rejected rows stay on the import's page).
+    "UPLOAD_RETENTION_HOURS": 24.0,
+    # An upload previewed but never confirmed nor discarded is discarded this long after.
+    "PREVIEW_RETENTION_HOURS": 168.0,
+    # Export files are deleted this long after they were written ("export again").
+    "EXPORT_RETENTION_HOURS": 24.0,
 }
 
 _BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
@@ -70,6 +81,10 @@ _FLOAT_SETTINGS = {
     "SWEEP_INTERVAL_SECONDS",
     "IMPORT_LEASE_SECONDS",
     "PROXY_MAX_AGE_SECONDS",
+    "SMTP_TIMEOUT",
+    "UPLOAD_RETENTION_HOURS",
+    "PREVIEW_RETENTION_HOURS",
+    "EXPORT_RETENTION_HOURS",
 }
 _INT_SETTINGS = {
     "SMTP_CONNECTIONS",
@@ -77,6 +92,12 @@ _INT_SETTINGS = {
     "MAX_UPLOAD_BYTES",
     "MAX_WEBHOOK_BYTES",
     "MAX_FORM_BYTES",
+}
+#: durations that cannot be negative.
+_NON_NEGATIVE_SETTINGS = {
+    "UPLOAD_RETENTION_HOURS",
+    "PREVIEW_RETENTION_HOURS",
+    "EXPORT_RETENTION_HOURS",
 }
 
 
@@ -110,6 +131,9 @@ def load_settings(
         settings[key] = float(settings[key])
     for key in _INT_SETTINGS:
         settings[key] = int(settings[key])
+    for key in _NON_NEGATIVE_SETTINGS:
+        if settings[key] < 0:
+            raise SettingsError(f"{key} cannot be negative: {settings[key]}")
 
     if settings["APP_ENV"] == "production":
         missing = [k for k in REQUIRED_IN_PRODUCTION if not overrides.get(k) and not environ.get(k)]

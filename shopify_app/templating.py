@@ -32,9 +32,26 @@ def session_fields() -> Markup:
     return Markup('<input type="hidden" name="id_token" value="{}">').format(escape(token.raw))
 
 
+def query_fields() -> Markup:
+    """Hidden inputs for GET forms: a browser drops the action's query, so the session and the
+    shop and host that `admin_url` would carry travel as fields instead."""
+    fields = {"shop": getattr(getattr(g, "shop", None), "domain", None)}
+    fields["host"] = request.args.get("host")
+    token = getattr(g, "session_token", None)
+    fields["id_token"] = token.raw if token is not None else None
+    return Markup("").join(
+        Markup('<input type="hidden" name="{}" value="{}">').format(name, escape(value))
+        for name, value in fields.items()
+        if value
+    )
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
-        admin_url=admin_url, session_fields=session_fields, view_functions=app.view_functions
+        admin_url=admin_url,
+        session_fields=session_fields,
+        query_fields=query_fields,
+        view_functions=app.view_functions,
     )
     app.jinja_env.filters["money"] = format_money
     # Plurals ("1 existing contact", "2 existing contacts") through Jinja's own i18n

@@ -7,9 +7,14 @@
  *
  *   Session tokens   same-origin links/forms get a fresh App Bridge `id_token`;
  *                    window.App.authFetch() sends `Authorization: Bearer …`
- *   [data-progress-url]          poll a JSON progress endpoint every second
+ *   [data-progress-url]          poll a JSON progress endpoint every second; page-wide
+ *                                [data-progress-count=KEY], [data-progress-summary],
+ *                                [data-progress-failures], [data-progress-when-failed]
  *   [data-copy]                  copy text to the clipboard
- *   [data-modal-open|close]      open/close <dialog class="p-modal">; [data-open-on-load]
+ *   [data-modal-open|close]      open/close <dialog class="p-modal">; [data-open-on-load];
+ *                                focus stays inside an open modal, Escape closes it
+ *   [data-confirm]               a link or GET form to a confirm page: its
+ *                                [data-confirm-modal] box is fetched and shown as a modal
  *   [data-bulk-table]            select-all / count / "select all matching" / bulk actions
  *   canvas[data-chart]           Chart.js line or bar chart from a JSON <script>
  *   .p-dropzone                  drag & drop onto a file input
@@ -268,15 +273,16 @@
   /** "1,234 of 10,000 rows · 2,300 rows/s · about 4 s left" from what is known. */
   function progressText(data) {
     var parts = [];
+    var unit = data.unit || "rows";
     if (typeof data.done === "number") {
       parts.push(
         typeof data.total === "number" && data.total > 0
-          ? formatNumber(data.done) + " of " + formatNumber(data.total) + " rows"
-          : formatNumber(data.done) + " rows"
+          ? formatNumber(data.done) + " of " + formatNumber(data.total) + " " + unit
+          : formatNumber(data.done) + " " + unit
       );
     }
     if (typeof data.rate === "number" && data.rate > 0 && !data.finished) {
-      parts.push(formatNumber(data.rate, data.rate < 10 ? 1 : 0) + " rows/s");
+      parts.push(formatNumber(data.rate, data.rate < 10 ? 1 : 0) + " " + unit + "/s");
     }
     if (typeof data.eta_seconds === "number" && !data.finished) {
       parts.push("about " + formatDuration(data.eta_seconds) + " left");
@@ -312,6 +318,32 @@
     $all("[data-progress-message]", root).forEach(function (el) {
       el.textContent = data.message || "";
       el.hidden = !data.message;
+    });
+    renderCounts(data);
+  }
+
+  /** Page-wide live figures: [data-progress-count=KEY], [data-progress-summary] (the
+   * message), the failure list and the banner that holds it. */
+  function renderCounts(data) {
+    $all("[data-progress-count]").forEach(function (el) {
+      var value = data[el.getAttribute("data-progress-count")];
+      if (typeof value === "number") el.textContent = formatNumber(value);
+    });
+    $all("[data-progress-summary]").forEach(function (el) {
+      if (data.message) el.textContent = data.message;
+    });
+    if (!Array.isArray(data.failures)) return;
+    $all("[data-progress-failures]").forEach(function (list) {
+      list.textContent = "";
+      data.failures.forEach(function (failure) {
+        var item = document.createElement("li");
+        item.textContent = formatNumber(failure.count) +
+          (failure.retrying ? " waiting to retry: " : " failed: ") + failure.reason;
+        list.appendChild(item);
+      });
+    });
+    $all("[data-progress-when-failed]").forEach(function (el) {
+      el.hidden = !(data.failed || data.retrying);
     });
   }
 
@@ -444,12 +476,56 @@
   // Modals (<dialog class="p-modal">)
   // ---------------------------------------------------------------------------
 
+  var FOCUSABLE = [
+    "a[href]",
+    "button:not([disabled])",
+    "input:not([disabled]):not([type=hidden])",
+    "select:not([disabled])",
+    "textarea:not([disabled])",
+    "[tabindex]:not([tabindex='-1'])",
+  ].join(",");
+
   function openDialog(dialog) {
     if (!dialog || typeof dialog.showModal !== "function") return false;
     if (!dialog.open) dialog.showModal();
     var autofocus = dialog.querySelector("[autofocus]");
     if (autofocus) autofocus.focus();
     return true;
+  }
+
+  /** The modal on top: the last one opened that is still open. */
+  function openModal() {
+    var open = $all("dialog.p-modal[open]");
+    return open.length ? open[open.length - 1] : null;
+  }
+
+  /** Tab and Shift+Tab go round the modal's controls and never leave it. */
+  function trapFocus(event) {
+    var dialog = openModal();
+    if (!dialog) return;
+    if (event.key === "Escape") {
+      event.preventDefault();
+      dialog.close();
+      return;
+    }
+    if (event.key !== "Tab") return;
+    var items = $all(FOCUSABLE, dialog).filter(function (el) {
+      return el.getClientRects().length > 0;
+    });
+    if (!items.length) {
+      event.preventDefault();
+      return;
+    }
+    var first = items[0];
+    var last = items[items.length - 1];
+    var active = document.activeElement;
+    if (event.shiftKey && (active === first || !dialog.contains(active))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (active === last || !dialog.contains(active))) {
+      event.preventDefault();
+      first.focus();
+    }
   }
 
   function onModalClick(event) {
@@ -478,8 +554,101 @@
     }
   }
 
+  // ---------------------------------------------------------------------------
+  // Ask first ([data-confirm] links and GET forms)
+  // ---------------------------------------------------------------------------
+  //
+  // Without JavaScript the link (or GET form) leads to a confirm page whose
+  // [data-confirm-modal] box holds the question, the counts and the POST form. Here that
+  // page is fetched and the same box is shown as a modal; if anything goes wrong the
+  // browser goes to the confirm page instead, so the merchant is always asked.
+
+  function confirmUrl(opener) {
+    if (opener instanceof HTMLFormElement) {
+      // What the browser would request: the action without its query, plus the fields.
+      var url = new URL(opener.action, window.location.href);
+      url.search = new URLSearchParams(new FormData(opener)).toString();
+      return url.toString();
+    }
+    return opener.href;
+  }
+
+  /** A <dialog> holding the confirm page's box; removed again once closed. */
+  function confirmDialog(box, opener) {
+    var dialog = document.createElement("dialog");
+    dialog.className = box.className.replace(/\s*\bp-modal--page\b/, "");
+    dialog.id = box.id;
+    ["aria-labelledby", "aria-describedby"].forEach(function (name) {
+      if (box.hasAttribute(name)) dialog.setAttribute(name, box.getAttribute(name));
+    });
+    dialog.setAttribute("data-confirm-modal", "");
+    while (box.firstChild) dialog.appendChild(document.adoptNode(box.firstChild));
+    // Focus starts on the safe choice, as Polaris does for destructive modals.
+    var cancel = dialog.querySelector(".p-modal__footer [data-modal-close]");
+    if (cancel) cancel.setAttribute("autofocus", "");
+    dialog.addEventListener("close", function () {
+      dialog.remove();
+      // Back to the button that asked, so the keyboard user is where they were.
+      var back = opener instanceof HTMLFormElement ? opener.querySelector("[type=submit]") : opener;
+      if (back && back.isConnected) back.focus();
+    });
+    return dialog;
+  }
+
+  async function askFirst(opener) {
+    var url = confirmUrl(opener);
+    if (opener.dataset.confirmPending === "1") return;
+    opener.dataset.confirmPending = "1";
+    opener.setAttribute("aria-busy", "true");
+    try {
+      var response = await authFetch(url, { headers: { Accept: "text/html" }, cache: "no-store" });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      var page = new DOMParser().parseFromString(await response.text(), "text/html");
+      var box = page.querySelector("[data-confirm-modal]");
+      if (!box) throw new Error("no [data-confirm-modal] at " + url);
+      var stale = document.getElementById(box.id);
+      if (stale && stale.tagName === "DIALOG") stale.close();
+      var dialog = confirmDialog(box, opener);
+      document.body.appendChild(dialog);
+      openDialog(dialog);
+    } catch (err) {
+      logError("ask first " + url, err);
+      await navigate(url); // the confirm page asks instead
+    } finally {
+      delete opener.dataset.confirmPending;
+      opener.removeAttribute("aria-busy");
+    }
+  }
+
+  function canShowModals() {
+    return typeof window.HTMLDialogElement === "function" &&
+      typeof window.HTMLDialogElement.prototype.showModal === "function" &&
+      typeof window.DOMParser === "function";
+  }
+
+  function onConfirmClick(event) {
+    if (event.defaultPrevented || event.button !== 0) return;
+    if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    var link = event.target.closest && event.target.closest("a[data-confirm][href]");
+    if (!link || !canShowModals()) return;
+    event.preventDefault();
+    askFirst(link);
+  }
+
+  function onConfirmSubmit(event) {
+    var form = event.target;
+    if (event.defaultPrevented || !(form instanceof HTMLFormElement)) return;
+    if (!form.hasAttribute("data-confirm") || (form.method || "").toLowerCase() !== "get") return;
+    if (!canShowModals()) return;
+    event.preventDefault();
+    askFirst(form);
+  }
+
   function initModals() {
     document.addEventListener("click", guarded("modal", onModalClick));
+    document.addEventListener("keydown", guarded("modal keys", trapFocus));
+    document.addEventListener("click", guarded("ask first", onConfirmClick));
+    document.addEventListener("submit", guarded("ask first", onConfirmSubmit));
     $all("dialog[data-open-on-load]").forEach(function (dialog) {
       try {
         openDialog(dialog);

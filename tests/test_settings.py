@@ -63,3 +63,16 @@ def test_numeric_settings_are_read_from_the_environment_as_numbers():
     assert settings["IMPORT_LEASE_SECONDS"] == 5.0
     with pytest.raises(ValueError):
         load_settings(environ={"SMTP_CONNECTIONS": "many"})
+
+
+def test_file_retention_settings_are_declared_typed_and_never_negative():
+    defaults = load_settings(environ={})
+    assert defaults["UPLOAD_RETENTION_HOURS"] == 24.0
+    assert defaults["EXPORT_RETENTION_HOURS"] == 24.0
+    assert defaults["PREVIEW_RETENTION_HOURS"] == 168.0
+    settings = load_settings(
+        environ={"UPLOAD_RETENTION_HOURS": "1.5", "EXPORT_RETENTION_HOURS": "0"}
+    )
+    assert (settings["UPLOAD_RETENTION_HOURS"], settings["EXPORT_RETENTION_HOURS"]) == (1.5, 0.0)
+    with pytest.raises(SettingsError, match="EXPORT_RETENTION_HOURS"):
+        load_settings(environ={"EXPORT_RETENTION_HOURS": "-1"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -19,7 +18,6 @@ from flask import (
 )
 
 from shopify_app.auth.guards import shop_required
-from shopify_app.errors import NotFound
 from shopify_app.extensions import db
 from shopify_app.jobs.exports import enqueue_export
 from shopify_app.models import ExportJob
@@ -40,6 +38,7 @@ from shopify_app.services.exports import (
     needs_job,
 )
 from shopify_app.services.shops import get_for_shop_or_404
+from shopify_app.services.stored_files import export_available, export_expires_at
 from shopify_app.templating import admin_url
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
@@ -137,11 +136,21 @@ def export():
     )
 
 
+def _render_export_status(job: ExportJob, status: int = 200):
+    return render_template(
+        "customers/export_status.html",
+        job=job,
+        DONE=DONE,
+        FAILED=FAILED,
+        available=export_available(job),
+        expires_at=export_expires_at(job),
+    ), status
+
+
 @bp.get("/exports/<int:id>")
 @shop_required
 def export_status(id: int):
-    job = get_for_shop_or_404(ExportJob, id, g.shop)
-    return render_template("customers/export_status.html", job=job, DONE=DONE, FAILED=FAILED)
+    return _render_export_status(get_for_shop_or_404(ExportJob, id, g.shop))
 
 
 @bp.get("/exports/<int:id>/progress.json")
@@ -164,8 +173,9 @@ def export_progress(id: int):
 @shop_required
 def export_download(id: int):
     job = get_for_shop_or_404(ExportJob, id, g.shop)
-    if job.status != DONE or not job.file_path or not Path(job.file_path).is_file():
-        raise NotFound(f"export {id} has no file")
+    if not export_available(job):
+        # Expired (or never written): the page says so and offers a new export.
+        return _render_export_status(job, 410 if job.status == DONE else 404)
     return send_file(
         job.file_path,
         mimetype="text/csv",

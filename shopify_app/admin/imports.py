@@ -21,7 +21,7 @@ from shopify_app.csv_imports.reading import DELIMITER_NAMES
 from shopify_app.csv_imports.samples import sample_csv
 from shopify_app.errors import ImportFileError
 from shopify_app.extensions import db
-from shopify_app.jobs.imports import queue_import
+from shopify_app.jobs.imports import batch_size, queue_import
 from shopify_app.models import ImportJob
 from shopify_app.models.imports import CONTACTS, POINTS
 from shopify_app.request_limits import accepts_upload
@@ -33,6 +33,7 @@ from shopify_app.services.segments import (
     list_segments,
 )
 from shopify_app.services.shops import get_for_shop_or_404
+from shopify_app.services.stored_files import upload_deleted_by
 from shopify_app.templating import admin_url
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -113,6 +114,7 @@ def show(import_id: int):
         figures=service.import_figures(job),
         progress=service.progress(job),
         delimiter=DELIMITER_NAMES.get(job.delimiter or ",", job.delimiter),
+        upload_deleted_by=upload_deleted_by(job),
     )
 
 
@@ -154,6 +156,15 @@ def points_mode(import_id: int):
     return redirect(admin_url("imports.show", import_id=import_id))
 
 
+@bp.get("/<int:import_id>/cancel")
+@shop_required
+def ask_cancel(import_id: int):
+    """Ask first: rows applied so far stay, the rest are not imported; the form POSTs below."""
+    job = get_for_shop_or_404(ImportJob, import_id, g.shop)
+    plan = service.plan_cancel(job, batch_rows=batch_size())
+    return render_template("imports/cancel.html", job=job, plan=plan)
+
+
 @bp.post("/<int:import_id>/cancel")
 @shop_required
 def cancel(import_id: int):
@@ -166,6 +177,15 @@ def cancel(import_id: int):
         db.session.commit()
         flash("Import cancelled." if job.status == "cancelled" else "Stopping the import…", "info")
     return redirect(admin_url("imports.show", import_id=import_id))
+
+
+@bp.get("/<int:import_id>/revert")
+@shop_required
+def ask_revert(import_id: int):
+    """Ask first: the rows, points and customers a revert takes back; the form POSTs below."""
+    job = get_for_shop_or_404(ImportJob, import_id, g.shop)
+    plan = service.plan_revert(g.shop, job)
+    return render_template("imports/revert.html", job=job, plan=plan)
 
 
 @bp.post("/<int:import_id>/revert")

@@ -76,10 +76,11 @@ def batch(batch_id: int):
         .order_by(Invitation.id)
         .limit(100)
     ).all()
+    problems = invitations.batch_problems(g.shop, found.id)
     return render_template(
         "invitations/batch.html",
         batch=found,
-        state=invitations.batch_progress(found),
+        state=invitations.batch_progress(found, problems),
         failed=failed,
         reasons=invitations.SKIP_REASONS,
     )
@@ -88,8 +89,22 @@ def batch(batch_id: int):
 @bp.get("/batches/<int:batch_id>/progress.json")
 @shop_required
 def progress(batch_id: int):
-    """Polled by the batch page's progress bar."""
-    return invitations.batch_progress(get_for_shop_or_404(InvitationBatch, batch_id, g.shop))
+    """Polled by the batch page: counts and failure reasons while the batch sends."""
+    found = get_for_shop_or_404(InvitationBatch, batch_id, g.shop)
+    return invitations.batch_progress(found, invitations.batch_problems(g.shop, found.id))
+
+
+@bp.post("/batches/<int:batch_id>/resend")
+@shop_required
+def resend_failed(batch_id: int):
+    """Resend the batch's failed invitations (say, once the mail server is back)."""
+    found = get_for_shop_or_404(InvitationBatch, batch_id, g.shop)
+    count = invitations.resend_failed(g.shop, found)
+    db.session.commit()
+    if count:
+        enqueue("shopify_app.jobs.email.send_batch", found.id, job_id=f"resend-batch-{found.id}")
+    flash(f"{count:,} failed invitation{'s' if count != 1 else ''} queued again.", "info")
+    return redirect(admin_url("invitations.batch", batch_id=found.id))
 
 
 @bp.post("/<int:invitation_id>/resend")

@@ -9,8 +9,8 @@ from shopify_app.auth.guards import shop_required
 from shopify_app.extensions import db
 from shopify_app.jobs import enqueue
 from shopify_app.models import Segment
-from shopify_app.services import program
-from shopify_app.services.invitations import Selection, create_batch
+from shopify_app.services import enrolment, program
+from shopify_app.services.invitations import SKIP_REASONS, create_batch
 from shopify_app.services.shops import get_for_shop_or_404
 from shopify_app.templating import admin_url
 
@@ -51,18 +51,40 @@ def settings():
     return redirect(admin_url("program.settings"))
 
 
+def _chosen_segment(values) -> Segment | None:
+    segment_id = values.get("segment_id", "")
+    if not segment_id.isdigit():
+        flash("Choose a segment.", "warning")
+        return None
+    return get_for_shop_or_404(Segment, int(segment_id), g.shop)
+
+
+@bp.get("/audience")
+@shop_required
+def ask_audience():
+    """Ask first: who joins and who is emailed, counted now; the form POSTs to `audience`."""
+    segment = _chosen_segment(request.args)
+    if segment is None:
+        return redirect(admin_url("program.settings"))
+    send = request.args.get("send_invitations") == "1"
+    return render_template(
+        "program/enrol.html",
+        segment=segment,
+        plan=enrolment.plan_enrolment(g.shop, segment, send=send),
+        reasons=SKIP_REASONS,
+    )
+
+
 @bp.post("/audience")
 @shop_required
 def audience():
     """Target a static segment: enrol its members and, if asked, invite them in one step."""
-    segment_id = request.form.get("segment_id", "")
-    if not segment_id.isdigit():
-        flash("Choose a segment.", "warning")
+    segment = _chosen_segment(request.form)
+    if segment is None:
         return redirect(admin_url("program.settings"))
-    segment = get_for_shop_or_404(Segment, int(segment_id), g.shop)
     program.set_audience(g.shop, segment)
     send = request.form.get("send_invitations") == "1"
-    batch = create_batch(g.shop, Selection(segment_id=segment.id, enrol=True), send=send)
+    batch = create_batch(g.shop, enrolment.audience_selection(segment), send=send)
     db.session.commit()
     enqueue("shopify_app.jobs.email.prepare_batch", batch.id, job_id=f"prepare-{batch.id}")
     return redirect(admin_url("invitations.batch", batch_id=batch.id))

@@ -2,24 +2,24 @@
 
 A sender claims a chunk of invitations (a conditional UPDATE), joins those customers to the
 program and commits, so every link it emails is already stored; then it sends the chunk over
-one SMTP connection and records each outcome. A failure the server calls temporary (4xx, a
-dropped connection) goes back to the queue with a backoff that the sweep honours; a
-permanent one (5xx) is recorded as failed for the merchant to see and resend.
+a few SMTP connections and records each outcome as it arrives. A failure the server calls
+temporary (4xx, a dropped connection) goes back to the queue with a backoff that the sweep
+honours; a permanent one (5xx, an address that cannot be used) is recorded as failed, in the
+merchant's words, for the merchant to see and resend.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import smtplib
-import ssl
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from email.header import Header
-from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr, make_msgid
-from urllib.parse import unquote, urlsplit
+from email.utils import make_msgid
 
 from flask import current_app
 from sqlalchemy import and_, or_, select
@@ -29,94 +29,55 @@ from shopify_app.jobs import enqueue, job_app_context
 from shopify_app.models import Customer, Invitation, InvitationBatch, Shop
 from shopify_app.models.base import utcnow
 from shopify_app.models.invitation import QUEUED
-from shopify_app.services import invitations, program
+from shopify_app.services import invitations, mailer, program
+from shopify_app.services.mailer import OutgoingEmail
 
 log = logging.getLogger(__name__)
 CHUNK = 100
 #: parallel sender jobs per batch; each drains the batch until nothing is left to claim.
 MAX_SENDERS = 8
 SENDER_SIZE = 1000
+Outgoing = tuple[invitations.Claimed, OutgoingEmail]
 
 
-class Mailer:
-    """One SMTP connection, opened on first use and reopened after the server drops it."""
+def build_email(
+    shop: Shop, customer: Customer, rendered: invitations.RenderedEmail
+) -> OutgoingEmail:
+    """The invitation, serialised here so a header problem fails this email, not the job.
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in {"smtp", "smtps", "smtp+starttls"}:
-            raise ValueError(f"SMTP_URL must be smtp://, smtps:// or smtp+starttls://: {url!r}")
-        self.scheme = parts.scheme
-        self.host = parts.hostname or "localhost"
-        self.port = parts.port or (465 if parts.scheme == "smtps" else 25)
-        self.username = unquote(parts.username) if parts.username else None
-        self.password = unquote(parts.password) if parts.password else None
-        self.timeout = timeout
-        self.connection: smtplib.SMTP | None = None
-
-    def _connect(self) -> smtplib.SMTP:
-        if self.scheme == "smtps":
-            connection: smtplib.SMTP = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
-            )
-        else:
-            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            if self.scheme == "smtp+starttls":
-                connection.starttls(context=ssl.create_default_context())
-        if self.username:
-            connection.login(self.username, self.password or "")
-        return connection
-
-    def send(self, message: Message) -> None:
-        if self.connection is None:
-            self.connection = self._connect()
-        try:
-            self.connection.send_message(message)
-        except smtplib.SMTPServerDisconnected:
-            self.connection = None
-            raise
-
-    def close(self) -> None:
-        if self.connection is not None:
-            try:
-                self.connection.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
-            self.connection = None
-
-
-def is_permanent(error: Exception) -> bool:
-    """5xx answers are permanent; 4xx, timeouts and dropped connections are worth a retry."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in error.recipients.values()]
-        return bool(codes) and all(code >= 500 for code in codes)
-    if isinstance(error, smtplib.SMTPResponseException):
-        return error.smtp_code >= 500
-    return isinstance(error, smtplib.SMTPNotSupportedError)  # e.g. no SMTPUTF8 for this address
-
-
-def build_message(shop: Shop, customer: Customer, rendered: invitations.RenderedEmail) -> Message:
-    """The MIME message; built with the compat32 classes, several times faster to serialise
-    than EmailMessage's header registry, which dominated the sender's profile.
-
-    Raises ValueError for an address that cannot be put in a header (non-ASCII local part).
+    Built with the compat32 classes, several times faster to serialise than EmailMessage's
+    header registry, which dominated the sender's profile. Names are put on one line (an
+    imported first name may hold a line break); raises InvalidAddress for an unusable address.
     """
-    address = customer.email or ""
-    if not address.isascii():
-        raise ValueError("the address has non-ASCII characters")
+    address = mailer.checked_address(customer.email)
+    utf8 = not address.isascii()
+    sender = current_app.config["MAIL_FROM"]
     # A set boundary spares the generator a regex scan of the bodies for a free one.
     message = MIMEMultipart("alternative", boundary=f"=={uuid.uuid4().hex}==")
-    message["From"] = formataddr((shop.name or shop.domain, current_app.config["MAIL_FROM"]))
-    message["To"] = formataddr((customer.name, address))
-    if shop.email:
-        message["Reply-To"] = shop.email
-    subject = rendered.subject
-    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+    message["From"] = mailer.address_header(shop.name or shop.domain, sender)
+    message["To"] = mailer.address_header(customer.name, address)
+    reply_to = _reply_to(shop, utf8)
+    if reply_to:
+        message["Reply-To"] = reply_to
+    subject = mailer.one_line(rendered.subject)
+    message["Subject"] = subject if subject.isascii() or utf8 else Header(subject, "utf-8")
     message["Message-ID"] = make_msgid(domain="referrals.invalid")
     message["List-Unsubscribe"] = f"<{invitations.unsubscribe_url(shop, customer)}>"
     message["Content-Language"] = rendered.language
     message.attach(MIMEText(rendered.text, "plain", "utf-8"))
     message.attach(MIMEText(rendered.html, "html", "utf-8"))
-    return message
+    return OutgoingEmail(
+        sender=sender, recipient=address, data=mailer.serialise(message, utf8=utf8), utf8=utf8
+    )
+
+
+def _reply_to(shop: Shop, utf8: bool) -> str | None:
+    """The shop's own address for replies, left out when it could not be this email's header."""
+    try:
+        address = mailer.checked_address(shop.email) if shop.email else None
+    except mailer.InvalidAddress:
+        return None
+    return address if address and (utf8 or address.isascii()) else None
 
 
 def prepare_batch(batch_id: int) -> str:
@@ -159,7 +120,11 @@ def send_batch(batch_id: int) -> str:
     """Send the batch's due invitations, chunk by chunk, until none is left to claim.
 
     Each chunk goes out over a few SMTP connections in parallel (`SMTP_CONNECTIONS`), since a
-    message spends most of its time waiting on the server's replies.
+    message spends most of its time waiting on the server's replies. Outcomes are recorded
+    as they arrive, so the batch page shows them live and an email that went out is marked
+    sent even if the job dies a moment later. When the server cannot be reached at all, the
+    batch's remaining invitations fail at once with that reason instead of retrying for
+    minutes.
     """
     with job_app_context():
         batch = db.session.get(InvitationBatch, batch_id)
@@ -167,90 +132,164 @@ def send_batch(batch_id: int) -> str:
             return "skipped"
         shop = db.session.get(Shop, batch.shop_id)
         assert shop is not None
-        connections = max(current_app.config["SMTP_CONNECTIONS"], 1)
-        mailers = [Mailer(current_app.config["SMTP_URL"]) for _ in range(connections)]
+        config = current_app.config
+        connections = max(config["SMTP_CONNECTIONS"], 1)
+        mailers = [
+            mailer.Mailer(config["SMTP_URL"], timeout=config["SMTP_TIMEOUT"])
+            for _ in range(connections)
+        ]
         sent = 0
+        unavailable: str | None = None
         try:
             with ThreadPoolExecutor(max_workers=connections) as pool:
-                while True:
+                while unavailable is None:
                     claimed = invitations.claim_invitations(shop, batch_id, CHUNK)
                     db.session.commit()
                     if not claimed:
                         break
-                    results = _send_chunk(shop, claimed, mailers, pool)
-                    invitations.record_results(shop, batch_id, results)
-                    db.session.commit()
-                    sent += len(results.sent)
+                    chunk = _Chunk(shop, batch_id)
+                    chunk.send(claimed, mailers, pool)
+                    sent += chunk.sent
+                    unavailable = chunk.unavailable
         finally:
-            for mailer in mailers:
-                mailer.close()
+            for connection in mailers:
+                connection.close()
+        if unavailable is not None:
+            invitations.fail_queued(shop, batch_id, unavailable)
         invitations.refresh_batch(shop, batch_id)
         db.session.commit()
-        return f"{sent} sent"
+        return f"{sent} sent" + (f"; stopped: {unavailable}" if unavailable else "")
 
 
-Outgoing = tuple[invitations.Claimed, Message]
+class _Chunk:
+    """One claimed chunk: built on this thread, sent by pool threads, recorded as it goes.
 
+    Pool threads only talk SMTP; every database write happens here, on the job's thread.
+    """
 
-def _send_chunk(
-    shop: Shop,
-    claimed: list[invitations.Claimed],
-    mailers: list[Mailer],
-    pool: ThreadPoolExecutor,
-) -> invitations.SendResults:
-    """Join the chunk's customers (committed before any email names their code), then send."""
-    by_customer = {c.customer_id: c for c in claimed}
-    program.join_customers(shop, list(by_customer))
-    db.session.commit()
-    customers = db.session.scalars(
-        select(Customer)
-        .where(Customer.shop_id == shop.id, Customer.id.in_(list(by_customer)))
-        .execution_options(populate_existing=True)
-    ).all()
-    settings = program.get_settings(shop)
-    results = invitations.SendResults()
-    found = {c.id: c for c in customers}
-    outgoing: list[Outgoing] = []
-    for customer_id, claim in by_customer.items():
-        customer = found.get(customer_id)
-        if customer is None or not customer.email or not customer.referral_code:
-            results.failed[claim.invitation_id] = "The customer has no email or was deleted."
-            continue
-        if customer.unsubscribed:
-            results.failed[claim.invitation_id] = "The customer unsubscribed."
-            continue
-        try:
-            rendered = invitations.render_invitation(shop, settings, customer)
-            outgoing.append((claim, build_message(shop, customer, rendered)))
-        except (ValueError, IndexError) as error:  # an address the email package refuses
-            results.failed[claim.invitation_id] = f"Invalid email address: {error}"
-    shares = [outgoing[n :: len(mailers)] for n in range(len(mailers))]
-    for outcomes in pool.map(_send_share, mailers, shares):
-        for claim, error in outcomes:
-            if error is None:
-                results.sent.append(claim.invitation_id)
-            elif is_permanent(error):
-                results.failed[claim.invitation_id] = f"{type(error).__name__}: {error}"
+    #: outcomes recorded together at most; fewer when no more are waiting.
+    RECORD_EVERY = 50
+
+    def __init__(self, shop: Shop, batch_id: int) -> None:
+        self.shop = shop
+        self.batch_id = batch_id
+        self.work: queue.SimpleQueue[Outgoing] = queue.SimpleQueue()
+        self.outcomes: queue.SimpleQueue[tuple[invitations.Claimed, mailer.Failure | None]] = (
+            queue.SimpleQueue()
+        )
+        self.stop = threading.Event()
+        self.unavailable: str | None = None
+        self.sent = 0
+
+    def send(
+        self,
+        claimed: list[invitations.Claimed],
+        mailers: list[mailer.Mailer],
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        results, outgoing = self._build(claimed)
+        self._record(results)
+        for item in outgoing:
+            self.work.put(item)
+        senders = [pool.submit(self._drain, m) for m in mailers[: len(outgoing)]]
+        waiting = {claim.invitation_id for claim, _ in outgoing}
+        results = invitations.SendResults()
+        while waiting:
+            try:
+                claim, failure = self.outcomes.get(timeout=1.0)
+            except queue.Empty:
+                if all(sender.done() for sender in senders) and self.outcomes.empty():
+                    break  # a sender thread died: its claims stay for the lease to settle
+                continue
+            waiting.discard(claim.invitation_id)
+            self._add(results, claim, failure)
+            if self.outcomes.empty() or results.size >= self.RECORD_EVERY:
+                self._record(results)
+                results = invitations.SendResults()
+        self._record(results)
+        for sender in senders:
+            sender.result()
+
+    def _build(
+        self, claimed: list[invitations.Claimed]
+    ) -> tuple[invitations.SendResults, list[Outgoing]]:
+        """Join the chunk's customers (committed before any email names their code), then
+        build each email; one that cannot be built fails alone, with its reason."""
+        shop = self.shop
+        by_customer = {c.customer_id: c for c in claimed}
+        program.join_customers(shop, list(by_customer))
+        db.session.commit()
+        customers = db.session.scalars(
+            select(Customer)
+            .where(Customer.shop_id == shop.id, Customer.id.in_(list(by_customer)))
+            .execution_options(populate_existing=True)
+        ).all()
+        settings = program.get_settings(shop)
+        results = invitations.SendResults()
+        found = {c.id: c for c in customers}
+        outgoing: list[Outgoing] = []
+        for customer_id, claim in by_customer.items():
+            customer = found.get(customer_id)
+            if customer is None or not customer.email or not customer.referral_code:
+                results.failed[claim.invitation_id] = "The customer has no email or was deleted."
+                continue
+            if customer.unsubscribed:
+                results.failed[claim.invitation_id] = "The customer unsubscribed."
+                continue
+            try:
+                rendered = invitations.render_invitation(shop, settings, customer)
+                outgoing.append((claim, build_email(shop, customer, rendered)))
+            except Exception as error:  # one bad row must not stop the rest
+                failure = mailer.describe_failure(error)
+                if failure.reason == mailer.UNEXPECTED:
+                    log.exception("invitation %s could not be built", claim.invitation_id)
+                results.failed[claim.invitation_id] = failure.reason
+        return results, outgoing
+
+    def _drain(self, connection: mailer.Mailer) -> None:
+        """A pool thread: send from the shared work queue until it is empty (no database)."""
+        while True:
+            try:
+                claim, email = self.work.get_nowait()
+            except queue.Empty:
+                return
+            if self.stop.is_set():
+                self.outcomes.put((claim, mailer.Failure(self.unavailable or "", True)))
+                continue
+            try:
+                connection.send(email)
+            except mailer.MailServerUnavailable as error:
+                self.unavailable = error.reason
+                self.stop.set()
+                self.outcomes.put((claim, mailer.describe_failure(error)))
+            except Exception as error:  # each email's failure is its own
+                failure = mailer.describe_failure(error)
+                if failure.reason == mailer.UNEXPECTED:
+                    log.exception("invitation %s could not be sent", claim.invitation_id)
+                if not isinstance(error, smtplib.SMTPRecipientsRefused):
+                    connection.close()
+                self.outcomes.put((claim, failure))
             else:
-                results.transient(claim, f"{type(error).__name__}: {error}")
-    return results
+                self.outcomes.put((claim, None))
 
+    def _add(
+        self,
+        results: invitations.SendResults,
+        claim: invitations.Claimed,
+        failure: mailer.Failure | None,
+    ) -> None:
+        if failure is None:
+            results.sent.append(claim.invitation_id)
+            self.sent += 1
+        elif failure.permanent:
+            results.failed[claim.invitation_id] = failure.reason
+        else:
+            results.transient(claim, failure.reason)
 
-def _send_share(
-    mailer: Mailer, share: list[Outgoing]
-) -> list[tuple[invitations.Claimed, Exception | None]]:
-    """One connection's part of a chunk (runs in a pool thread; no database access here)."""
-    outcomes: list[tuple[invitations.Claimed, Exception | None]] = []
-    for claim, message in share:
-        try:
-            mailer.send(message)
-        except (smtplib.SMTPException, OSError) as error:
-            outcomes.append((claim, error))
-            if not isinstance(error, smtplib.SMTPRecipientsRefused):
-                mailer.close()
-            continue
-        outcomes.append((claim, None))
-    return outcomes
+    def _record(self, results: invitations.SendResults) -> None:
+        if results.size:
+            invitations.record_results(self.shop, self.batch_id, results)
+            db.session.commit()
 
 
 def sweep_invitations() -> int:

@@ -14,7 +14,7 @@ from shopify_app.jobs import enqueue, job_app_context
 from shopify_app.models import ExportJob, Shop
 from shopify_app.models.base import utcnow
 from shopify_app.models.export import DONE, FAILED, QUEUED, RUNNING
-from shopify_app.services.exports import export_path, write_export_file
+from shopify_app.services.exports import export_path, publish_export_file, write_export_file
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 0.5
@@ -68,17 +68,24 @@ def run_export(export_id: int) -> None:
             db.session.commit()
 
         path = export_path(app.config["EXPORT_DIR"], job)
+        partial = path.with_suffix(".part")
         try:
-            rows = write_export_file(shop, job, path, progress)
+            rows = write_export_file(shop, job, partial, progress)
+            dropped = publish_export_file(shop, partial, path)
         except Exception as error:
             db.session.rollback()
+            partial.unlink(missing_ok=True)
             log.exception("export %s failed", export_id)
             job = db.session.get(ExportJob, export_id)
             job.status, job.error_message = FAILED, f"The export could not be written: {error}"
             job.finished_at = utcnow()
             db.session.commit()
             return
+        if dropped is None:  # shop/redact ran meanwhile: nothing of the shop is kept
+            db.session.commit()
+            return
         job = db.session.get(ExportJob, export_id)
+        rows -= dropped
         job.status, job.processed_rows, job.total_rows = DONE, rows, rows
         job.file_path, job.finished_at = str(path), utcnow()
         db.session.commit()

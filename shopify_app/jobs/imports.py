@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -38,6 +39,7 @@ from shopify_app.models import ImportJob, PointsEntry, Shop
 from shopify_app.models.base import utcnow
 from shopify_app.models.imports import POINTS
 from shopify_app.services import imports as service
+from shopify_app.services.stored_files import file_identity
 
 log = logging.getLogger(__name__)
 LOCK_NAMESPACE = 4_242
@@ -48,6 +50,10 @@ JOB_TIMEOUT = 4 * 3600
 
 class LostClaim(Exception):
     """Another worker took the import over (this one was presumed dead); stop without writing."""
+
+
+class FileReplaced(Exception):
+    """The upload was rewritten under the run (an erasure): the batch read rows it no longer has."""
 
 
 def batch_size() -> int:
@@ -245,15 +251,25 @@ def _run(import_id: int, attempt: int) -> str:
             return "rejected"
         clear_row_errors(import_id)
         db.session.commit()
-    runner = _PointsRunner(job, source) if job.kind == POINTS else _ContactsRunner(job, source)
     progress = Progress()
-    with gc_paused():
-        for parsed in prefetch(runner.parse, source.rows(after_row=job.last_row_number)):
-            started = time.monotonic()
-            if _commit_batch(job, attempt, runner, parsed, progress):
-                _finish(import_id, service.CANCELLED)
-                return "cancelled"
-            rest_after(redis_conn(), time.monotonic() - started)
+    while True:
+        # Read from here on: a rewrite renames a new file over this one (stored_files).
+        identity = file_identity(source.path)
+        runner = _PointsRunner(job, source) if job.kind == POINTS else _ContactsRunner(job, source)
+        rows = source.rows(after_row=job.last_row_number)
+        try:
+            with gc_paused(), contextlib.closing(prefetch(runner.parse, rows)) as batches:
+                for parsed in batches:
+                    started = time.monotonic()
+                    if _commit_batch(job, attempt, runner, parsed, progress, identity):
+                        _finish(import_id, service.CANCELLED)
+                        return "cancelled"
+                    rest_after(redis_conn(), time.monotonic() - started)
+            break
+        except FileReplaced:
+            db.session.rollback()
+            log.info("import %s: its file was rewritten; resuming on the new one", import_id)
+            source = service.open_source(job)
     _fence(import_id, attempt, service.RUNNING)
     job.summary = {**(job.summary or {}), "result": runner.result(), "seconds": _seconds(job)}
     job.status = service.DONE
@@ -323,13 +339,20 @@ def _commit_batch(
     runner: _PointsRunner | _ContactsRunner,
     parsed: Parsed,
     progress: Progress,
+    identity: tuple[int, int] | None,
 ) -> bool:
-    """Apply one batch and commit it with the resume position; returns whether to stop."""
+    """Apply one batch and commit it with the resume position; returns whether to stop.
+
+    Raises FileReplaced when the upload is no longer the file the batch was read from: the
+    check runs under the import row's lock, which an erasure holds while it rewrites.
+    """
     import_id = job.id
     _hold_write_lock(import_id)
     applied, errors = runner.apply(parsed)
     store_row_errors(import_id, errors)
     cancel = _fence(import_id, attempt, service.RUNNING)
+    if file_identity(Path(job.file_path)) != identity:
+        raise FileReplaced(job.file_path)
     job.last_row_number = parsed.last_row
     job.processed_rows += parsed.size
     job.applied_rows += applied
@@ -456,12 +479,7 @@ def _revert(import_id: int, attempt: int) -> str:
                 PointsEntry.delta,
                 PointsEntry.description,
             )
-            .where(
-                PointsEntry.import_id == import_id,
-                PointsEntry.shop_id == shop_id,
-                PointsEntry.source == points.SOURCE,
-                PointsEntry.row_number > after,
-            )
+            .where(*service.revert_entries(shop_id, import_id), PointsEntry.row_number > after)
             .order_by(PointsEntry.row_number)
             .limit(size)
         ).all()

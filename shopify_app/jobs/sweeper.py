@@ -13,13 +13,15 @@ from shopify_app.extensions import redis_conn
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "shopify_app:sweeper"
-#: each re-queues work that was accepted but is not done (never queued, or its worker died).
+#: each re-queues work that was accepted but is not done (never queued, or its worker died);
+#: the last deletes files past their retention.
 SWEEPS = [
     "shopify_app.jobs.webhooks.sweep_webhooks",
     "shopify_app.jobs.imports.sweep_imports",
     "shopify_app.jobs.exports.sweep_exports",
     "shopify_app.jobs.referrals.sweep_rewards",
     "shopify_app.jobs.email.sweep_invitations",
+    "shopify_app.jobs.files.purge_files",
 ]
 
 

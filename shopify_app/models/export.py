@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.models.base import Base, TimestampMixin
@@ -16,6 +16,10 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
 class ExportJob(TimestampMixin, Base):
     __tablename__ = "export_jobs"
+    #: The retention sweep: files still on disk, oldest first.
+    __table_args__ = (
+        Index("ix_export_jobs_file_deleted_at_finished_at", "file_deleted_at", "finished_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
@@ -25,6 +29,8 @@ class ExportJob(TimestampMixin, Base):
     total_rows: Mapped[int] = mapped_column(default=0)
     processed_rows: Mapped[int] = mapped_column(default=0)
     file_path: Mapped[str | None] = mapped_column(String(1024))
+    #: when the file expired (or was erased): the page offers a new export instead.
+    file_deleted_at: Mapped[datetime | None]
     error_message: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

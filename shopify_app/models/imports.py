@@ -18,6 +18,8 @@ class ImportJob(TimestampMixin, Base):
     __table_args__ = (
         Index("ix_import_jobs_shop_id_file_sha256", "shop_id", "file_sha256"),
         Index("ix_import_jobs_status_heartbeat_at", "status", "heartbeat_at"),
+        # The retention sweep: uploads still on disk, oldest change first.
+        Index("ix_import_jobs_file_deleted_at_updated_at", "file_deleted_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,6 +31,8 @@ class ImportJob(TimestampMixin, Base):
     file_path: Mapped[str] = mapped_column(String(1024))
     file_sha256: Mapped[str] = mapped_column(String(64))
     file_size: Mapped[int] = mapped_column(default=0)
+    #: when the upload was deleted (retention, erasure): nothing may read `file_path` after.
+    file_deleted_at: Mapped[datetime | None]
     encoding: Mapped[str | None] = mapped_column(String(32))
     delimiter: Mapped[str | None] = mapped_column(String(4))
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"))

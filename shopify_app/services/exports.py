@@ -38,6 +38,7 @@ from shopify_app.services.customer_queries import (
     iter_row_batches,
     sort_order,
 )
+from shopify_app.services.erasure import drop_export_rows
 from shopify_app.services.money import decimal_text, exponent
 
 BOM = "\ufeff"
@@ -252,9 +253,8 @@ def export_path(export_dir: str, job: ExportJob) -> Path:
 def write_export_file(
     shop: Shop, job: ExportJob, path: Path, on_rows: Callable[[int], None]
 ) -> int:
-    """Write the job's CSV to `path` atomically (a temp file renamed at the end)."""
+    """Write the job's CSV to `path` (the job's partial file; it is renamed once complete)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
     rows = 0
 
     def count(done: int) -> None:
@@ -262,8 +262,28 @@ def write_export_file(
         rows = done
         on_rows(done)
 
-    with open(partial, "wb") as out:
+    with open(path, "wb") as out:
         for chunk in csv_chunks(shop, TableQuery.from_args(job.params or {}), on_rows=count):
             out.write(chunk)
-    os.replace(partial, path)
     return rows
+
+
+def publish_export_file(shop: Shop, partial: Path, path: Path) -> int | None:
+    """Rename a complete export into place, leaving out customers erased while it was written.
+
+    The shop row is locked first: an erasure locks it too, so either it finished before
+    (its customer is left out here) or it starts after and finds this file in place. Returns
+    how many rows were left out, or None when the shop itself was erased meanwhile.
+    """
+    locked = db.session.execute(
+        select(Shop.id).where(Shop.id == shop.id).with_for_update()
+    ).scalar_one_or_none()
+    if locked is None:
+        partial.unlink(missing_ok=True)
+        return None
+    erased = db.session.scalars(
+        select(Customer.id).where(Customer.shop_id == shop.id, Customer.redacted_at.is_not(None))
+    ).all()
+    dropped = drop_export_rows(partial, erased)
+    os.replace(partial, path)
+    return dropped

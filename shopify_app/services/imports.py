@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from shopify_app.csv_imports import contacts, points
 from shopify_app.csv_imports.reading import (
@@ -158,7 +158,7 @@ def create_import(
 def open_source(job: ImportJob) -> CsvSource:
     """The job's file with the format its preview detected."""
     path = Path(job.file_path)
-    if not path.exists():
+    if job.file_deleted_at is not None or not path.exists():
         raise ImportFileError("The uploaded file is no longer available; upload it again.")
     source = sniff(path, job.filename)
     if job.encoding:
@@ -396,16 +396,55 @@ def confirm_import(
     job.summary = {**(job.summary or {}), "confirmed_at": utcnow().isoformat()}
 
 
+def cancel_refusal(job: ImportJob) -> str | None:
+    """Why the import cannot be cancelled, or None: only previews and running imports can."""
+    if job.status in (UPLOADED, PREVIEWED, QUEUED, RUNNING):
+        return None
+    return f"This import is {job.status}; there is nothing to cancel."
+
+
 def cancel_import(shop: Shop, job: ImportJob) -> None:
     """Discard a preview, or ask the running job to stop after its current batch."""
+    refusal = cancel_refusal(job)
+    if refusal:
+        raise ImportStateError(refusal)
     if job.status in (UPLOADED, PREVIEWED):
         job.status = CANCELLED
         job.finished_at = utcnow()
         clear_row_errors(job.id)
-    elif job.status in (QUEUED, RUNNING):
-        job.cancel_requested = True
     else:
-        raise ImportStateError(f"This import is {job.status}; there is nothing to cancel.")
+        job.cancel_requested = True
+
+
+@dataclass(frozen=True)
+class CancelPlan:
+    """What cancelling would do now: rows applied so far stay, the rest are not imported."""
+
+    status: str
+    applied: int
+    processed: int
+    total: int
+    #: rows the batch in progress may still apply before the job sees the request.
+    in_flight: int
+    refusal: str | None
+
+    @property
+    def discards(self) -> bool:
+        """A preview: nothing was applied, cancelling discards the upload."""
+        return self.status in (UPLOADED, PREVIEWED)
+
+
+def plan_cancel(job: ImportJob, *, batch_rows: int) -> CancelPlan:
+    """The import's progress as its row stores it (the job commits it batch by batch)."""
+    running = job.status in (QUEUED, RUNNING)
+    return CancelPlan(
+        status=job.status,
+        applied=job.applied_rows,
+        processed=job.processed_rows,
+        total=job.total_rows,
+        in_flight=min(batch_rows, max(job.total_rows - job.processed_rows, 0)) if running else 0,
+        refusal=cancel_refusal(job),
+    )
 
 
 def overdrawn_by_revert(shop: Shop, job: ImportJob) -> int:
@@ -428,18 +467,71 @@ def overdrawn_by_revert(shop: Shop, job: ImportJob) -> int:
     ).scalar_one()
 
 
-def request_revert(shop: Shop, job: ImportJob) -> None:
-    """Queue the revert of a points import: one compensating ledger entry per applied row."""
+def revert_entries(shop_id: int, import_id: int) -> list[Any]:
+    """The ledger entries a revert takes back (the import's own rows), as WHERE criteria.
+
+    The revert job walks them and the confirmation counts them, so both see the same rows.
+    """
+    return [
+        PointsEntry.import_id == import_id,
+        PointsEntry.shop_id == shop_id,
+        PointsEntry.source == points.SOURCE,
+    ]
+
+
+def revert_refusal(shop: Shop, job: ImportJob) -> str | None:
+    """Why the import cannot be reverted now, in the merchant's words; None when it can."""
     if job.kind != POINTS:
-        raise ImportStateError("Only points imports can be reverted.")
+        return "Only points imports can be reverted."
     if job.status not in (DONE, CANCELLED, FAILED) or not job.applied_rows:
-        raise ImportStateError("Only a finished points import that added points can be reverted.")
+        return "Only a finished points import that added points can be reverted."
     overdrawn = overdrawn_by_revert(shop, job)
     if overdrawn:
-        raise ImportStateError(
-            f"{overdrawn:,} customers have spent points since this import: reverting it would "
-            "take their balance below zero. Adjust them first, then revert."
+        who = "1 customer has" if overdrawn == 1 else f"{overdrawn:,} customers have"
+        return (
+            f"{who} spent points since this import: reverting it would take their balance "
+            "below zero. Adjust their points first, then revert."
         )
+    return None
+
+
+@dataclass(frozen=True)
+class RevertPlan:
+    """What reverting the import would do now: the figures the merchant confirms first."""
+
+    rows: int
+    points_taken: int
+    points_returned: int
+    customers: int
+    overdrawn: int
+    refusal: str | None
+
+
+def plan_revert(shop: Shop, job: ImportJob) -> RevertPlan:
+    """Count the rows, points and customers a revert would take back, without changing any."""
+    rows, taken, returned, customers = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((PointsEntry.delta > 0, PointsEntry.delta), else_=0)), 0),
+            func.coalesce(func.sum(case((PointsEntry.delta < 0, -PointsEntry.delta), else_=0)), 0),
+            func.count(PointsEntry.customer_id.distinct()),
+        ).where(*revert_entries(shop.id, job.id))
+    ).one()
+    return RevertPlan(
+        rows=int(rows),
+        points_taken=int(taken),
+        points_returned=int(returned),
+        customers=int(customers),
+        overdrawn=overdrawn_by_revert(shop, job) if job.kind == POINTS else 0,
+        refusal=revert_refusal(shop, job),
+    )
+
+
+def request_revert(shop: Shop, job: ImportJob) -> None:
+    """Queue the revert of a points import: one compensating ledger entry per applied row."""
+    refusal = revert_refusal(shop, job)
+    if refusal:
+        raise ImportStateError(refusal)
     job.status = REVERTING
     job.heartbeat_at = None
     job.summary = {**(job.summary or {}), "revert": {"done": 0, "skipped": 0}}

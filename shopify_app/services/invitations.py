@@ -8,7 +8,7 @@ workers on the same batch never send one email twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,9 +16,11 @@ from typing import Any
 from flask import render_template
 from markupsafe import Markup, escape
 from sqlalchemy import (
+    LargeBinary,
     Select,
     and_,
     case,
+    cast,
     exists,
     func,
     insert,
@@ -191,6 +193,8 @@ class InvitePreview:
     invitees: list[Customer]
     skipped_samples: list[tuple[Customer, str]]
     previews: list[tuple[RenderedEmail, int]] = field(default_factory=list)
+    #: invitees whose address has international characters before the @ (needs SMTPUTF8).
+    international: list[str] = field(default_factory=list)
 
     @property
     def skipped_count(self) -> int:
@@ -241,7 +245,29 @@ def preview_selection(shop: Shop, selection: Selection, sample: int = 8) -> Invi
         invitees=list(invitees),
         skipped_samples=[(row[0], row[1]) for row in skipped],
         previews=previews,
+        international=international_addresses(shop, selection),
     )
+
+
+def international_addresses(shop: Shop, selection: Selection, limit: int = 1000) -> list[str]:
+    """Invitees' addresses with non-ASCII characters before the @, flagged in the dialog.
+
+    They go out only through a server that offers SMTPUTF8; the merchant learns it before
+    sending. (A non-ASCII domain alone is fine: it is sent in its ASCII form.)
+    """
+    email = Customer.email
+    if db.session.get_bind().dialect.name == "postgresql":
+        non_ascii = func.octet_length(email) != func.char_length(email)
+    else:
+        non_ascii = func.length(cast(email, LargeBinary)) != func.length(email)
+    rows = db.session.scalars(
+        select(email)
+        .where(_in_selection(shop, selection), _reason(shop, selection.enrol) == INVITE)
+        .where(non_ascii)
+        .order_by(Customer.id)
+        .limit(limit)
+    ).all()
+    return [address for address in rows if not address.rpartition("@")[0].isascii()]
 
 
 # --- the email ----------------------------------------------------------------------------------
@@ -450,6 +476,10 @@ class SendResults:
     failed: dict[int, str] = field(default_factory=dict)
     retry: dict[int, tuple[str, int]] = field(default_factory=dict)
 
+    @property
+    def size(self) -> int:
+        return len(self.sent) + len(self.failed) + len(self.retry)
+
     def transient(self, claimed: Claimed, error: str) -> None:
         if claimed.attempts >= MAX_ATTEMPTS:
             self.failed[claimed.invitation_id] = error
@@ -517,10 +547,12 @@ def refresh_batch(shop: Shop, batch_id: int) -> InvitationBatch | None:
 
 
 def resend(shop: Shop, invitation: Invitation) -> InvitationBatch:
-    """The merchant's explicit "Resend": queue a sent or failed invitation again."""
+    """The merchant's explicit "Resend" of a failed invitation; one that went out never is."""
     if invitation.shop_id != shop.id:
         raise NotFound("invitation not found")
-    if invitation.status not in (SENT, FAILED):
+    if invitation.status == SENT:
+        raise InvalidSelection(f"The invitation to {invitation.email} was already sent.")
+    if invitation.status != FAILED:
         raise InvalidSelection("This invitation is already waiting to be sent.")
     batch = db.session.get(InvitationBatch, invitation.batch_id) if invitation.batch_id else None
     if batch is None or batch.shop_id != shop.id:
@@ -534,6 +566,53 @@ def resend(shop: Shop, invitation: Invitation) -> InvitationBatch:
     db.session.flush()
     refresh_batch(shop, batch.id)
     return batch
+
+
+def resend_failed(shop: Shop, batch: InvitationBatch) -> int:
+    """Queue every failed invitation of the batch again (after the merchant fixed the cause).
+
+    Only failed ones: an invitation recorded as sent is never sent twice by a resend.
+    """
+    if batch.shop_id != shop.id:
+        raise NotFound("batch not found")
+    now = utcnow()
+    count = db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.shop_id == shop.id,
+            Invitation.batch_id == batch.id,
+            Invitation.status == FAILED,
+        )
+        .values(
+            status=QUEUED,
+            attempts=0,
+            error=None,
+            next_attempt_at=None,
+            claimed_at=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    refresh_batch(shop, batch.id)
+    return count
+
+
+def fail_queued(shop: Shop, batch_id: int, reason: str) -> int:
+    """Fail the batch's invitations still waiting, at once, when the mail server is down.
+
+    Retrying each for minutes would only hide the outage; the batch page shows the reason
+    and the merchant resends once the server is back.
+    """
+    return db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.shop_id == shop.id,
+            Invitation.batch_id == batch_id,
+            Invitation.status == QUEUED,
+        )
+        .values(status=FAILED, error=reason, next_attempt_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def release_stale_claims(now: datetime | None = None) -> int:
@@ -551,10 +630,39 @@ def release_stale_claims(now: datetime | None = None) -> int:
     ).rowcount
 
 
-def batch_progress(batch: InvitationBatch) -> dict[str, Any]:
-    """The JSON the progress bar polls."""
+@dataclass(frozen=True)
+class Problem:
+    """A reason invitations of a batch did not go out (yet), and how many it concerns."""
+
+    reason: str
+    count: int
+    #: queued again for a later attempt (a temporary failure) rather than failed.
+    retrying: bool
+
+
+def batch_problems(shop: Shop, batch_id: int, limit: int = 5) -> list[Problem]:
+    """The batch's failure reasons, most frequent first, for the page while it sends."""
+    rows = db.session.execute(
+        select(Invitation.status, Invitation.error, func.count().label("n"))
+        .where(
+            Invitation.shop_id == shop.id,
+            Invitation.batch_id == batch_id,
+            Invitation.error.is_not(None),
+            Invitation.status.in_((FAILED, QUEUED)),
+        )
+        .group_by(Invitation.status, Invitation.error)
+        .order_by(func.count().desc(), Invitation.error)
+        .limit(limit)
+    ).all()
+    return [Problem(error, n, status == QUEUED) for status, error, n in rows]
+
+
+def batch_progress(batch: InvitationBatch, problems: Sequence[Problem] = ()) -> dict[str, Any]:
+    """The JSON the batch page polls: counts, failure reasons as they happen, and a tone
+    (a batch with failures is never shown as a success)."""
     done = batch.sent + batch.failed
     finished = batch.status == DONE
+    retrying = sum(p.count for p in problems if p.retrying)
     percent = None
     if batch.status != PREPARING:
         percent = 100 * done / batch.total if batch.total else 100
@@ -571,16 +679,32 @@ def batch_progress(batch: InvitationBatch) -> dict[str, Any]:
     elif finished:
         message = f"Done: {batch.sent:,} sent, {batch.failed:,} failed."
     else:
-        message = f"Sending: {batch.sent:,} of {batch.total:,} sent."
+        message = f"Sending: {batch.sent:,} of {batch.total:,} sent"
+        message += f", {batch.failed:,} failed" if batch.failed else ""
+        message += f", {retrying:,} waiting to retry" if retrying else ""
+        message += "."
+    if batch.failed and not batch.sent and finished:
+        tone = "critical"
+    elif batch.failed or retrying:
+        tone = "warning"
+    else:
+        tone = "success" if finished else "info"
+    status = {"preparing": "Preparing", "sending": "Sending", "done": "Done"}.get(
+        batch.status, batch.status.capitalize()
+    )
     return {
-        "status": {"preparing": "Preparing", "sending": "Sending", "done": "Done"}.get(
-            batch.status, batch.status.capitalize()
-        ),
+        "status": "Done with failures" if finished and batch.failed else status,
         "percent": None if percent is None else round(percent, 1),
         "done": done,
         "total": batch.total,
+        "unit": "invitations",
         "sent": batch.sent,
         "failed": batch.failed,
+        "retrying": retrying,
+        "failures": [
+            {"reason": p.reason, "count": p.count, "retrying": p.retrying} for p in problems
+        ],
+        "tone": tone,
         "rate": rate,
         "eta_seconds": eta,
         "message": message,

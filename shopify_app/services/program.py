@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shopify_app.extensions import db
@@ -325,6 +325,16 @@ def join_program(shop: Shop, customer: Customer) -> Customer:
     raise RuntimeError("could not draw a unique referral code")
 
 
+def joinable(shop: Shop) -> ColumnElement[bool]:
+    """The shop's customers that joining changes: not joined yet, not deleted or erased."""
+    return and_(
+        Customer.shop_id == shop.id,
+        Customer.joined_at.is_(None),
+        Customer.deleted_at.is_(None),
+        Customer.redacted_at.is_(None),
+    )
+
+
 def join_customers(shop: Shop, customer_ids: Iterable[int]) -> int:
     """Join many customers (those not joined yet, not deleted); returns how many joined now.
 
@@ -341,13 +351,7 @@ def join_customers(shop: Shop, customer_ids: Iterable[int]) -> int:
     joined = 0
     for start in range(0, len(ids), 500):
         customers = db.session.scalars(
-            select(Customer).where(
-                Customer.shop_id == shop.id,
-                Customer.id.in_(ids[start : start + 500]),
-                Customer.joined_at.is_(None),
-                Customer.deleted_at.is_(None),
-                Customer.redacted_at.is_(None),
-            )
+            select(Customer).where(joinable(shop), Customer.id.in_(ids[start : start + 500]))
         ).all()
         if not customers:
             continue

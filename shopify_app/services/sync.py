@@ -97,6 +97,8 @@ def run_sync(
 ) -> None:
     """Sync the shop's customers, committing after each batch with its resume position."""
     shop.sync_status = "running"
+    if shop.sync_cursor is None:
+        shop.sync_done = 0  # a sync from the first page counts from zero, however it started
     if shop.sync_total is None or shop.sync_cursor is None:
         shop.sync_total = client.execute(COUNT_QUERY)["customersCount"]["count"]
     db.session.commit()

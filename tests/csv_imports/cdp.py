@@ -1,7 +1,7 @@
 """A small Chrome DevTools Protocol client over `--remote-debugging-pipe`, for headless Chromium.
 
-tests/browser.py only loads pages; the import flow needs a file chosen in a form, clicks and a
-download, so this drives Debian's chromium through the protocol's pipe (no extra packages).
+tests/browser.py only loads pages; the import flow needs a file chosen in a form, clicks, keys
+and a download, so this drives Debian's chromium through the protocol's pipe (no extra packages).
 """
 
 from __future__ import annotations
@@ -132,6 +132,39 @@ class Browser:
         self.call(
             "DOM.setFileInputFiles", session=True, files=[str(path)], objectId=node["objectId"]
         )
+
+    def click(self, selector: str) -> None:
+        """A real left click (trusted mouse events) in the middle of the element."""
+        x, y = self.evaluate(
+            f"(() => {{ const el = document.querySelector({selector!r});"
+            " el.scrollIntoView({block: 'center'}); const r = el.getBoundingClientRect();"
+            " return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.call(
+                "Input.dispatchMouseEvent",
+                session=True,
+                type=kind,
+                x=x,
+                y=y,
+                button="left" if kind != "mouseMoved" else "none",
+                clickCount=1,
+            )
+
+    KEYS = {"Tab": 9, "Escape": 27, "Enter": 13}
+
+    def press(self, key: str, *, shift: bool = False) -> None:
+        """A real key press (Tab, Escape, Enter), as the keyboard sends it."""
+        for kind in ("rawKeyDown", "keyUp"):
+            self.call(
+                "Input.dispatchKeyEvent",
+                session=True,
+                type=kind,
+                key=key,
+                code=key,
+                windowsVirtualKeyCode=self.KEYS[key],
+                modifiers=8 if shift else 0,
+            )
 
     def screenshot(self, path: Path) -> Path:
         data = self.call("Page.captureScreenshot", session=True, format="png")["data"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import socket
 import threading
@@ -26,19 +28,30 @@ LINK_RE = re.compile(r"https://[a-z0-9.-]+/apps/referrals/r/([A-Z0-9-]+)")
 
 
 class Inbox:
-    """An aiosmtpd handler that keeps every message and can refuse chosen recipients."""
+    """An aiosmtpd handler that keeps every message, can refuse chosen recipients and can
+    stall mid-batch (to look at a batch while it sends, or kill its worker then)."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        #: each message's envelope recipients (RCPT TO), in the order received.
+        self.envelopes: list[list[str]] = []
         self.lock = threading.Lock()
         #: recipient → list of SMTP answers to give before accepting (e.g. "451 try later").
         self.refusals: dict[str, list[str]] = {}
+        #: once this many messages arrived, the next RCPT waits until `resume` is set.
+        self.pause_after: int | None = None
+        self.paused = threading.Event()
+        self.resume = threading.Event()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         with self.lock:
             answers = self.refusals.get(address.lower())
             if answers:
                 return answers.pop(0)
+            stall = self.pause_after is not None and len(self.messages) >= self.pause_after
+        if stall and not self.resume.is_set():
+            self.paused.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.resume.wait, 60)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -46,6 +59,7 @@ class Inbox:
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(message)  # type: ignore[arg-type]
+            self.envelopes.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -65,18 +79,35 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def inbox(app: Flask) -> Iterator[Inbox]:
-    """An aiosmtpd server on 127.0.0.1; the app's SMTP_URL points to it for the test."""
+@contextlib.contextmanager
+def serving(app: Flask, **options: Any) -> Iterator[Inbox]:
+    """An aiosmtpd server on 127.0.0.1 for the block; the app's SMTP_URL points to it."""
     handler = Inbox()
     port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     previous = app.config["SMTP_URL"]
     app.config["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
-    yield handler
-    app.config["SMTP_URL"] = previous
-    controller.stop()
+    try:
+        yield handler
+    finally:
+        handler.resume.set()
+        app.config["SMTP_URL"] = previous
+        controller.stop()
+
+
+@pytest.fixture
+def inbox(app: Flask) -> Iterator[Inbox]:
+    """A mail server offering SMTPUTF8 (aiosmtpd's Controller does by default)."""
+    with serving(app) as handler:
+        yield handler
+
+
+@pytest.fixture
+def ascii_inbox(app: Flask) -> Iterator[Inbox]:
+    """A mail server without SMTPUTF8, like many relays: international addresses bounce."""
+    with serving(app, enable_SMTPUTF8=False) as handler:
+        yield handler
 
 
 def add_customer(

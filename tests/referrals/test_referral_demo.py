@@ -27,7 +27,7 @@ def _assert_consistent(shop) -> dict[str, int]:
     return statuses
 
 
-def test_demo_seeding_runs_the_engine_with_codes_in_shopify(ctx, shop, shopify_double):
+def test_demo_seeding_runs_the_engine_with_codes_in_shopify(ctx, shop, shopify_double, inbox):
     for n in range(80):
         add_customer(shopify_double, shop, email=f"demo{n}@example.com", first_name=f"Demo{n}")
     summary = seed_demo_referrals(shop)
@@ -39,7 +39,7 @@ def test_demo_seeding_runs_the_engine_with_codes_in_shopify(ctx, shop, shopify_d
     assert seed_demo_referrals(shop).endswith("already seeded")
 
 
-def test_demo_seeding_keeps_codes_local_without_shopify(ctx, shop, app, shopify_double):
+def test_demo_seeding_keeps_codes_local_without_shopify(ctx, shop, app, shopify_double, inbox):
     seed_customers(shop, 300)
     db.session.commit()
     previous = app.config["SHOPIFY_API_BASE"]
@@ -58,3 +58,4 @@ def test_demo_seeding_keeps_codes_local_without_shopify(ctx, shop, app, shopify_
         ).all()
     )
     assert outcomes.get("sent", 0) >= 25 and sum(outcomes.values()) == 30
+    assert len(inbox.messages) == outcomes["sent"]  # through SMTP_URL (bin/run's mail sink)

@@ -16,14 +16,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_CODE = ("app.py", "gunicorn.conf.py", "shopify_app", "webhooks", "migrations")
-DEVELOPMENT_CODE = ("tests", "bench", "shopify_double")
+DEVELOPMENT_CODE = ("tests", "bench", "shopify_double", "demo")
 #: pins no module imports by name, each with the reason it is there.
 USED_WITHOUT_IMPORT = {
     "jinja2": "the template engine Flask renders every page and email with",
     "ruff": "a command (bin/test, pre-commit), not a library",
 }
-#: runtime modules allowed a development package, until the demo leaves the runtime package.
-DEMO_MODULES = {"shopify_app/demo_referrals.py": {"aiosmtpd"}}
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(\S+)", re.MULTILINE)
 
 
@@ -96,7 +94,6 @@ def test_runtime_code_imports_no_development_package():
     leaks = {}
     for path, modules in _imports(*RUNTIME_CODE).items():
         found = {m for m in modules if _distributions({m}) & development}
-        found -= DEMO_MODULES.get(path, set())
         if found:
             leaks[path] = found
     assert not leaks, f"production would lack these (they are in requirements-dev.txt): {leaks}"
