@@ -8,6 +8,7 @@ flushed around each test. The schema is built once per session through the migra
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -152,6 +153,9 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     with app.app_context():
         db.session.remove()
         _empty_tables()
+        # Files belong to rows that are gone now (ids restart): a later test must not see them.
+        for setting in ("IMPORT_DIR", "EXPORT_DIR"):
+            shutil.rmtree(app.config[setting], ignore_errors=True)
         redis_conn().flushdb()
         forget_kick_window()
     request.getfixturevalue("shopify_double").reset()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+import pytest
 from redis import Redis
 from sqlalchemy import func, select
 
@@ -62,6 +63,7 @@ def test_a_batch_applied_twice_adds_nothing_the_second_time(app, ctx, admin, sho
     assert count(PointsEntry) == 2
 
 
+@pytest.mark.slow
 def test_two_workers_on_the_same_import_apply_each_row_once(app, admin, shop, workers):
     add_customers(shop, 50)
     rows = [["shopify_id", "points_to_add"]] + [[A + n % 50, 1] for n in range(60_000)]
@@ -110,6 +112,7 @@ def _valid_sum(rows: list[list]) -> int:
     return sum(r[1] for r in rows[1:] if isinstance(r[1], int))
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_import_resumes_and_applies_each_row_once(app, admin, shop, workers):
     customers = add_customers(shop, 2_000)
     rows: list[list] = [["shopify_id", "points_to_add", "description"]]

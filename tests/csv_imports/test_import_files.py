@@ -201,6 +201,7 @@ def test_file_over_100_mb_is_refused_while_uploading(app, ctx, shop):
     _nothing_changed(app, shop, files)
 
 
+@pytest.mark.slow
 def test_file_over_two_million_rows_is_refused(app, ctx, shop, tmp_path):
     add_customers(shop, 3)
     files = _stored_files(app, shop)

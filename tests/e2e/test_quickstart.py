@@ -21,6 +21,7 @@ def demo_server(tmp_path_factory):
         yield demo.home
 
 
+@pytest.mark.slow
 def test_demo_url_opens_the_home_page_without_shopify(demo_server):
     response = requests.get(demo_server, timeout=10)
     assert response.status_code == 200
@@ -28,6 +29,7 @@ def test_demo_url_opens_the_home_page_without_shopify(demo_server):
     assert "Members" in response.text and "Guests" in response.text
 
 
+@pytest.mark.browser
 def test_demo_home_renders_in_chromium(demo_server, artifacts):
     page = capture(demo_server, artifacts / "demo-home.png")
     assert "Demo Referrals Store" in page.dom

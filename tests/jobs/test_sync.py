@@ -71,6 +71,7 @@ def _sync_state(shop_id: int) -> Shop:
     return db.session.get(Shop, shop_id)
 
 
+@pytest.mark.slow
 def test_sync_survives_throttling_and_a_crash_and_matches_the_double(
     app, shop, shopify_double, workers
 ):
@@ -131,6 +132,7 @@ def test_tiny_stores_sync(app, shop, shopify_double, count):
     assert len(_table(shop.id)) == count
 
 
+@pytest.mark.slow
 def test_store_over_ten_thousand_is_counted_exactly_and_bulk_synced(
     app, shop, shopify_double, monkeypatch
 ):

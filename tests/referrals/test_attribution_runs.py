@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from sqlalchemy import select
 
 from shopify_app.extensions import db
@@ -113,6 +114,7 @@ def _outcome(shop: Shop) -> dict[str, object]:
     }
 
 
+@pytest.mark.slow
 def test_a_run_of_order_deliveries_ends_as_the_same_deliveries_one_by_one(
     client, shopify_double, app, shop, caplog
 ):

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from shopify_app.extensions import db
@@ -60,6 +61,7 @@ def test_a_line_break_in_a_name_breaks_no_header_and_a_bad_address_fails_alone(
     assert "1 of 10 invitations could not be sent" in page and INVALID in page
 
 
+@pytest.mark.slow
 def test_a_resend_after_a_worker_died_never_repeats_an_email_that_went_out(
     app, admin, shop, inbox, workers
 ):

@@ -231,6 +231,7 @@ def test_resend_is_scoped_to_the_shop(admin, shop, shopify_double):
     )
 
 
+@pytest.mark.slow
 def test_two_workers_on_one_batch_never_send_an_email_twice(app, shop, inbox):
     for n in range(300):
         db.session.add(

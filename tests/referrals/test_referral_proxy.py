@@ -57,6 +57,7 @@ def test_an_unknown_code_is_a_404(client, shopify_double, shop, anna):
     assert response.status_code == 404 and _referrals() == 0
 
 
+@pytest.mark.slow
 def test_a_shopify_failure_gives_a_retry_page_and_records_nothing(
     client, shopify_double, shop, anna
 ):

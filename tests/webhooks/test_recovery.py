@@ -45,6 +45,7 @@ def _customer_row_locked(app, customer_id: int):
             conn.rollback()
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_delivery_is_redone_exactly_once(
     app, client, shop, shopify_double, workers
 ):
@@ -134,6 +135,7 @@ def private_redis(app):
         server.stop()
 
 
+@pytest.mark.slow
 def test_deliveries_while_redis_is_down_are_processed_once_later(
     app, client, shop, shopify_double, private_redis
 ):
