@@ -3,4 +3,4 @@
 Loaded explicitly by the Procfile, and by gunicorn itself whenever it starts in this folder.
 """
 
-logger_class = "shopify_app.log_redaction.RedactingLogger"
+logger_class = "shopify_app.platform.log_redaction.RedactingLogger"

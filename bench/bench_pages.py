@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from shopify_app import create_app  # noqa: E402
-from shopify_app.extensions import db  # noqa: E402
+from shopify_app.platform.extensions import db
 
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_pages"
@@ -149,8 +149,8 @@ def seed(app) -> None:
     from flask_migrate import upgrade
 
     from shopify_app.demo import ensure_demo_shop  # noqa: F401  (loads models)
-    from shopify_app.services.shops import install_shop
-    from shopify_app.shopify.tokens import TokenGrant
+    from shopify_app.platform.shopify.tokens import TokenGrant
+    from shopify_app.platform.shops import install_shop
 
     with app.app_context():
         upgrade(directory=str(app.config["MIGRATIONS_DIR"]), revision="heads")

@@ -34,15 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shopify_app import create_app  # noqa: E402
-from shopify_app.extensions import db, queue, redis_conn  # noqa: E402
-from shopify_app.models import (  # noqa: E402
-    Customer,
-    InvitationBatch,
-    Referral,
-    Reward,
-    WebhookEvent,
-)
-from shopify_app.models.base import utcnow  # noqa: E402
+from shopify_app.platform.extensions import db, queue, redis_conn
+from shopify_app.platform.models import Customer, InvitationBatch, Referral, Reward, WebhookEvent
+from shopify_app.platform.models.base import utcnow
 
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_referrals"
@@ -146,7 +140,7 @@ def seed_customers(shop, count: int) -> list[int]:
 
 def bench_invitations(app, shop, ids: list[int], workers: int, counter: Counter, smtp_url: str):
     from shopify_app.jobs import enqueue
-    from shopify_app.models import Invitation
+    from shopify_app.platform.models import Invitation
     from shopify_app.services import invitations
 
     db.session.execute(Invitation.__table__.delete())
@@ -217,7 +211,7 @@ def store_deliveries(shop, payloads: list[dict], tag: str) -> list[int]:
 
 def referral_orders(shop, referrers, referees, first_order_id: int) -> list[dict]:
     """Pending referrals (visits through the engine) and, per referral, its referee's order."""
-    from shopify_app.services.discounts import OfflineDiscounts
+    from shopify_app.platform.shopify.discounts import OfflineDiscounts
     from shopify_app.services.referrals import record_visit
 
     offline = OfflineDiscounts()
@@ -386,8 +380,8 @@ def main() -> None:
         with app.app_context():
             from flask_migrate import upgrade
 
-            from shopify_app.services.shops import install_shop
-            from shopify_app.shopify.tokens import TokenGrant
+            from shopify_app.platform.shopify.tokens import TokenGrant
+            from shopify_app.platform.shops import install_shop
 
             upgrade(directory=str(app.config["MIGRATIONS_DIR"]), revision="heads")
             redis_conn().flushdb()

@@ -38,8 +38,8 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from shopify_app import create_app  # noqa: E402
-from shopify_app.extensions import db, redis_conn  # noqa: E402
-from shopify_app.models import WebhookEvent  # noqa: E402
+from shopify_app.platform.extensions import db, redis_conn
+from shopify_app.platform.models import WebhookEvent
 
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_webhooks"
@@ -70,8 +70,8 @@ def ensure_database() -> None:
 def reset(app) -> None:
     from flask_migrate import upgrade
 
-    from shopify_app.services.shops import install_shop
-    from shopify_app.shopify.tokens import TokenGrant
+    from shopify_app.platform.shopify.tokens import TokenGrant
+    from shopify_app.platform.shops import install_shop
 
     with app.app_context():
         with db.engine.begin() as conn:
@@ -85,8 +85,8 @@ def reset(app) -> None:
 
 def clear_events(app) -> None:
     """Forget the warm-up's deliveries and their queued drain jobs (an import's stay)."""
-    from shopify_app.extensions import queue
     from shopify_app.jobs.webhooks import KICK_KEY
+    from shopify_app.platform.extensions import queue
 
     with app.app_context():
         db.session.execute(text("DELETE FROM webhook_events"))
@@ -296,9 +296,9 @@ def drain(app, workers: int) -> tuple[float, int]:
 def bench_sync(customers: int) -> float:
     """Initial sync of `customers` from the double through the real client and job."""
     from shopify_app.jobs.sync import sync_customers
-    from shopify_app.models import Customer
-    from shopify_app.services.shops import install_shop
-    from shopify_app.shopify.tokens import exchange_session_token
+    from shopify_app.platform.models import Customer
+    from shopify_app.platform.shopify.tokens import exchange_session_token
+    from shopify_app.platform.shops import install_shop
     from shopify_double import ShopifyDouble
     from shopify_double.demo import seed_customers
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import Flask
 
-from shopify_app import log_redaction, request_limits
 from shopify_app.admin import demo_mail
-from shopify_app.settings import PROJECT_ROOT, load_settings
+from shopify_app.platform import log_redaction, request_limits
+from shopify_app.platform.settings import PROJECT_ROOT, load_settings
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,8 +26,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # The embedded SQLite default and uploads live under instance/ (as in flaskr).
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from shopify_app import cli, errors, extensions, templating
-    from shopify_app.auth import guards
+    from shopify_app import cli
+    from shopify_app.platform import errors, extensions, templating
+    from shopify_app.platform.auth import guards
 
     log_redaction.init_app(app)  # before the dev server logs a request line
     extensions.init_app(app)
@@ -38,7 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
 
     from shopify_app.admin import customers, home, metrics
-    from shopify_app.auth import views as auth_views
+    from shopify_app.platform.auth import views as auth_views
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(home.bp)

@@ -10,7 +10,7 @@ from flask_migrate import upgrade
 from sqlalchemy.orm import configure_mappers
 
 from shopify_app.csv_imports import cli as csv_imports_cli
-from shopify_app.extensions import db, redis_conn
+from shopify_app.platform.extensions import db, redis_conn
 
 
 def init_app(app: Flask) -> None:

@@ -15,15 +15,15 @@ import jwt
 from flask import current_app, request
 from sqlalchemy import func, select
 
-from shopify_app.errors import ShopifyAPIError
-from shopify_app.extensions import db
 from shopify_app.jobs import enqueue_after_install
-from shopify_app.models import Customer, Shop
-from shopify_app.models.base import utcnow
+from shopify_app.platform.errors import ShopifyAPIError
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.shopify.tokens import TokenGrant, exchange_session_token
+from shopify_app.platform.shops import get_shop, install_shop
 from shopify_app.services.customers import email_fields
-from shopify_app.services.shops import get_shop, install_shop
 from shopify_app.services.sync import start_sync
-from shopify_app.shopify.tokens import TokenGrant, exchange_session_token
 
 DEMO_SHOP = "demo-referrals.myshopify.com"
 DEMO_TOKEN_TTL = 3600

@@ -20,14 +20,14 @@ import requests
 from flask import current_app
 from sqlalchemy import func, select
 
-from shopify_app.errors import AppError
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Referral, Reward, Shop, WebhookEvent
-from shopify_app.models.base import utcnow
+from shopify_app.platform.errors import AppError
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Referral, Reward, Shop, WebhookEvent
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.money import decimal_text, exponent
+from shopify_app.platform.shopify.discounts import Discounts, OfflineDiscounts, ShopifyDiscounts
+from shopify_app.platform.shopify.tokens import access_token_for, shop_base_url
 from shopify_app.services import invitations, program, referrals
-from shopify_app.services.discounts import Discounts, OfflineDiscounts, ShopifyDiscounts
-from shopify_app.services.money import decimal_text, exponent
-from shopify_app.shopify.tokens import access_token_for, shop_base_url
 
 REFERRERS = 40
 VISITS = 140

@@ -12,14 +12,14 @@ import time
 from flask import Blueprint, abort, current_app, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from shopify_app.auth.shop_domain import normalize_shop_domain
-from shopify_app.errors import InvalidShopDomain, ShopifyAPIError
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Shop
-from shopify_app.services.discounts import ShopifyDiscounts
+from shopify_app.platform.auth.shop_domain import normalize_shop_domain
+from shopify_app.platform.errors import InvalidShopDomain, ShopifyAPIError
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Shop
+from shopify_app.platform.shopify.discounts import ShopifyDiscounts
+from shopify_app.platform.shopify.signatures import multidict_items, verify_proxy_query
+from shopify_app.platform.shops import get_shop
 from shopify_app.services.referrals import UnknownReferralCode, VisitLimitReached, record_visit
-from shopify_app.services.shops import get_shop
-from shopify_app.shopify.signatures import multidict_items, verify_proxy_query
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
 

@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from shopify_app import create_app
-from shopify_app.extensions import db, redis_conn
 from shopify_app.jobs.webhooks import forget_kick_window
+from shopify_app.platform.extensions import db, redis_conn
 from shopify_double import ShopifyDouble
 from tests.helpers import API_KEY, API_SECRET, AdminClient, make_shop
 from tests.workers import WorkerPool

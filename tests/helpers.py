@@ -9,10 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 
-from shopify_app.extensions import db, queue, redis_conn
-from shopify_app.models import Shop
-from shopify_app.services.shops import install_shop
-from shopify_app.shopify.tokens import exchange_session_token
+from shopify_app.platform.extensions import db, queue, redis_conn
+from shopify_app.platform.models import Shop
+from shopify_app.platform.shopify.tokens import exchange_session_token
+from shopify_app.platform.shops import install_shop
 from shopify_double import ShopifyDouble
 
 API_KEY = "test-api-key"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shopify_app import create_app
-from shopify_app.errors import SettingsError
-from shopify_app.settings import load_settings
+from shopify_app.platform.errors import SettingsError
+from shopify_app.platform.settings import load_settings
 
 
 def test_development_defaults_use_sqlite_under_instance():

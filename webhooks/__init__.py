@@ -21,8 +21,8 @@ from flask import Flask
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wsgi import get_content_length, get_input_stream
 
-from shopify_app.extensions import is_database_unreachable
-from shopify_app.shopify.signatures import verify_webhook
+from shopify_app.platform.extensions import is_database_unreachable
+from shopify_app.platform.shopify.signatures import verify_webhook
 from webhooks.intake import WebhookDelivery, accept_delivery
 
 log = logging.getLogger(__name__)

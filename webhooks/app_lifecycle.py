@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shopify_app.models import Shop, WebhookEvent
-from shopify_app.services.shops import uninstall_shop
+from shopify_app.platform.models import Shop, WebhookEvent
+from shopify_app.platform.shops import uninstall_shop
 
 
 def on_uninstalled(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from shopify_app.auth.shop_domain import normalize_shop_domain
-from shopify_app.errors import DeliveryRefused, InvalidShopDomain
-from shopify_app.models import Shop, WebhookEvent
+from shopify_app.platform.auth.shop_domain import normalize_shop_domain
+from shopify_app.platform.errors import DeliveryRefused, InvalidShopDomain
+from shopify_app.platform.models import Shop, WebhookEvent
 from shopify_app.services import compliance
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shopify_app.models import Shop, WebhookEvent
+from shopify_app.platform.models import Shop, WebhookEvent
 from shopify_app.services.customers import (
     ShopifyCustomer,
     delete_shopify_customer,

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from sqlalchemy import Integer, String, Text, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from shopify_app.auth.shop_domain import is_valid_shop_domain
-from shopify_app.extensions import db
-from shopify_app.models import Shop, WebhookEvent
-from shopify_app.models.base import UTCDateTime, utcnow
-from shopify_app.models.webhook_event import RECEIVED
+from shopify_app.platform.auth.shop_domain import is_valid_shop_domain
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Shop, WebhookEvent
+from shopify_app.platform.models.base import UTCDateTime, utcnow
+from shopify_app.platform.models.webhook_event import RECEIVED
 from webhooks.registry import TOPICS, UNINSTALLED_SHOP_TOPICS
 
 

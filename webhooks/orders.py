@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shopify_app.models import Shop, WebhookEvent
+from shopify_app.platform.models import Shop, WebhookEvent
 from shopify_app.services import referrals
 from shopify_app.services.orders import (
     discount_codes,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shopify_app.models import Shop, WebhookEvent
+from shopify_app.platform.models import Shop, WebhookEvent
 from webhooks import app_lifecycle, compliance, customers, orders
 
 Handler = Callable[[Shop, dict[str, Any], WebhookEvent], None]

@@ -17,11 +17,13 @@ from flask import (
     stream_with_context,
 )
 
-from shopify_app.auth.guards import shop_required
-from shopify_app.extensions import db
 from shopify_app.jobs.exports import enqueue_export
-from shopify_app.models import ExportJob
-from shopify_app.models.export import DONE, FAILED
+from shopify_app.platform.auth.guards import shop_required
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import ExportJob
+from shopify_app.platform.models.export import DONE, FAILED
+from shopify_app.platform.shops import get_for_shop_or_404
+from shopify_app.platform.templating import admin_url
 from shopify_app.services import customer_queries as table
 from shopify_app.services.customer_detail import customer_detail
 from shopify_app.services.customer_forms import (
@@ -37,9 +39,7 @@ from shopify_app.services.exports import (
     export_filename,
     needs_job,
 )
-from shopify_app.services.shops import get_for_shop_or_404
 from shopify_app.services.stored_files import export_available, export_expires_at
-from shopify_app.templating import admin_url
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 

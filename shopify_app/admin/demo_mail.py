@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from shopify_app.auth.guards import shop_required
-from shopify_app.errors import NotFound
+from shopify_app.platform.auth.guards import shop_required
+from shopify_app.platform.errors import NotFound
 from shopify_app.services.caught_mail import caught_email, caught_emails
 
 bp = Blueprint("demo_mail", __name__, url_prefix="/demo/mail")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from shopify_app.auth.guards import load_shop_session
-from shopify_app.auth.shop_domain import normalize_shop_domain
-from shopify_app.extensions import db
 from shopify_app.jobs import enqueue_after_install
-from shopify_app.services.shops import get_shop
+from shopify_app.platform.auth.guards import load_shop_session
+from shopify_app.platform.auth.shop_domain import normalize_shop_domain
+from shopify_app.platform.extensions import db
+from shopify_app.platform.shops import get_shop
+from shopify_app.platform.templating import admin_url
 from shopify_app.services.status import shop_status
 from shopify_app.services.sync import start_sync
-from shopify_app.templating import admin_url
 
 bp = Blueprint("home", __name__)
 

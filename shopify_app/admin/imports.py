@@ -16,15 +16,17 @@ from flask import (
     stream_with_context,
 )
 
-from shopify_app.auth.guards import shop_required
 from shopify_app.csv_imports.reading import DELIMITER_NAMES
 from shopify_app.csv_imports.samples import sample_csv
-from shopify_app.errors import ImportFileError
-from shopify_app.extensions import db
 from shopify_app.jobs.imports import batch_size, queue_import
-from shopify_app.models import ImportJob
-from shopify_app.models.imports import CONTACTS, POINTS
-from shopify_app.request_limits import accepts_upload
+from shopify_app.platform.auth.guards import shop_required
+from shopify_app.platform.errors import ImportFileError
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import ImportJob
+from shopify_app.platform.models.imports import CONTACTS, POINTS
+from shopify_app.platform.request_limits import accepts_upload
+from shopify_app.platform.shops import get_for_shop_or_404
+from shopify_app.platform.templating import admin_url
 from shopify_app.services import imports as service
 from shopify_app.services.segments import (
     InvalidSegmentName,
@@ -32,9 +34,7 @@ from shopify_app.services.segments import (
     get_or_create_segment,
     list_segments,
 )
-from shopify_app.services.shops import get_for_shop_or_404
 from shopify_app.services.stored_files import upload_deleted_by
-from shopify_app.templating import admin_url
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 ERRORS_PER_PAGE = 100

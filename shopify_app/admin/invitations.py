@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request
 from sqlalchemy import select
 
-from shopify_app.auth.guards import shop_required
-from shopify_app.extensions import db
 from shopify_app.jobs import enqueue
-from shopify_app.models import Invitation, InvitationBatch
-from shopify_app.models.invitation import FAILED
+from shopify_app.platform.auth.guards import shop_required
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Invitation, InvitationBatch
+from shopify_app.platform.models.invitation import FAILED
+from shopify_app.platform.shops import get_for_shop_or_404
+from shopify_app.platform.templating import admin_url
 from shopify_app.services import invitations
-from shopify_app.services.shops import get_for_shop_or_404
-from shopify_app.templating import admin_url
 
 bp = Blueprint("invitations", __name__, url_prefix="/invitations")
 

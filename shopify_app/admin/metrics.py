@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, render_template, request
 
-from shopify_app.auth.guards import shop_required
+from shopify_app.platform.auth.guards import shop_required
 from shopify_app.services.metrics import (
     InvalidRange,
     chart_spec,

@@ -11,14 +11,14 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from shopify_app.auth.shop_domain import normalize_shop_domain
-from shopify_app.errors import ImportFileError, InvalidShopDomain
-from shopify_app.extensions import db
-from shopify_app.models import ImportJob, Shop
-from shopify_app.models.imports import CONTACTS, POINTS
+from shopify_app.platform.auth.shop_domain import normalize_shop_domain
+from shopify_app.platform.errors import ImportFileError, InvalidShopDomain
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import ImportJob, Shop
+from shopify_app.platform.models.imports import CONTACTS, POINTS
+from shopify_app.platform.shops import get_shop
 from shopify_app.services import imports as service
 from shopify_app.services.segments import InvalidSegmentName, get_or_create_segment
-from shopify_app.services.shops import get_shop
 
 
 def init_app(app: Flask) -> None:

@@ -17,9 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shopify_app.csv_imports.reading import ColumnSpec, CsvSource
 from shopify_app.csv_imports.row_errors import RowError
-from shopify_app.extensions import db
-from shopify_app.models import Customer, SegmentMember
-from shopify_app.models.base import utcnow
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, SegmentMember
+from shopify_app.platform.models.base import utcnow
 from shopify_app.services.customers import canonical_email, email_key
 
 COLUMNS = (

@@ -25,9 +25,9 @@ from shopify_app.csv_imports.reading import (
     map_columns,
 )
 from shopify_app.csv_imports.row_errors import RowError
-from shopify_app.extensions import db
-from shopify_app.models import Customer, PointsEntry
-from shopify_app.models.base import utcnow
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, PointsEntry
+from shopify_app.platform.models.base import utcnow
 from shopify_app.services.customers import GID_PREFIX
 
 COLUMNS = (

@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shopify_app.errors import ImportFileError
+from shopify_app.platform.errors import ImportFileError
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_ROWS = 2_000_000

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from shopify_app.extensions import db
-from shopify_app.models import ImportRowError
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import ImportRowError
 
 
 @dataclass(slots=True)

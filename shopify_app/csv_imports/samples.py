@@ -13,9 +13,9 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Shop
-from shopify_app.models.imports import CONTACTS, POINTS
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Shop
+from shopify_app.platform.models.imports import CONTACTS, POINTS
 from shopify_app.services.segments import get_or_create_segment
 
 SAMPLE_CONTACTS = [

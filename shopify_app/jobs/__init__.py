@@ -12,8 +12,8 @@ from redis.exceptions import RedisError
 from rq import Retry
 from rq.utils import import_attribute
 
-from shopify_app.extensions import queue
-from shopify_app.models import Shop
+from shopify_app.platform.extensions import queue
+from shopify_app.platform.models import Shop
 
 log = logging.getLogger(__name__)
 _job_app: Flask | None = None

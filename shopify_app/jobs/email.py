@@ -24,13 +24,14 @@ from email.utils import make_msgid
 from flask import current_app
 from sqlalchemy import and_, or_, select
 
-from shopify_app.extensions import db
 from shopify_app.jobs import enqueue, job_app_context
-from shopify_app.models import Customer, Invitation, InvitationBatch, Shop
-from shopify_app.models.base import utcnow
-from shopify_app.models.invitation import QUEUED
-from shopify_app.services import invitations, mailer, program
-from shopify_app.services.mailer import OutgoingEmail
+from shopify_app.platform import mailer
+from shopify_app.platform.extensions import db
+from shopify_app.platform.mailer import OutgoingEmail
+from shopify_app.platform.models import Customer, Invitation, InvitationBatch, Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.models.invitation import QUEUED
+from shopify_app.services import invitations, program
 
 log = logging.getLogger(__name__)
 CHUNK = 100

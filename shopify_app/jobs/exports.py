@@ -9,11 +9,11 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from shopify_app.extensions import db
 from shopify_app.jobs import enqueue, job_app_context
-from shopify_app.models import ExportJob, Shop
-from shopify_app.models.base import utcnow
-from shopify_app.models.export import DONE, FAILED, QUEUED, RUNNING
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import ExportJob, Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.models.export import DONE, FAILED, QUEUED, RUNNING
 from shopify_app.services.exports import export_path, publish_export_file, write_export_file
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ import logging
 
 from redis.exceptions import RedisError
 
-from shopify_app.extensions import db, redis_conn
 from shopify_app.jobs import job_app_context
-from shopify_app.models.base import utcnow
+from shopify_app.platform.extensions import db, redis_conn
+from shopify_app.platform.models.base import utcnow
 from shopify_app.services import stored_files
 
 log = logging.getLogger(__name__)

@@ -31,13 +31,13 @@ from sqlalchemy import and_, or_, select, text, update
 from shopify_app.csv_imports import contacts, points
 from shopify_app.csv_imports.reading import gc_paused, map_columns
 from shopify_app.csv_imports.row_errors import RowError, clear_row_errors, store_row_errors
-from shopify_app.errors import ImportFileError
-from shopify_app.extensions import db, redis_conn
 from shopify_app.jobs import enqueue, job_app_context
-from shopify_app.jobs.live_traffic import rest_after
-from shopify_app.models import ImportJob, PointsEntry, Shop
-from shopify_app.models.base import utcnow
-from shopify_app.models.imports import POINTS
+from shopify_app.platform.errors import ImportFileError
+from shopify_app.platform.extensions import db, redis_conn
+from shopify_app.platform.live_traffic import rest_after
+from shopify_app.platform.models import ImportJob, PointsEntry, Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.models.imports import POINTS
 from shopify_app.services import imports as service
 from shopify_app.services.stored_files import file_identity
 

@@ -19,11 +19,11 @@ from rq import Queue
 from sqlalchemy import and_, event, or_, select
 from sqlalchemy.orm import Session
 
-from shopify_app.errors import ShopifyAPIError
-from shopify_app.extensions import db, queue
 from shopify_app.jobs import enqueue, job_app_context
-from shopify_app.models import Reward, Shop
-from shopify_app.models.base import utcnow
+from shopify_app.platform.errors import ShopifyAPIError
+from shopify_app.platform.extensions import db, queue
+from shopify_app.platform.models import Reward, Shop
+from shopify_app.platform.models.base import utcnow
 
 log = logging.getLogger(__name__)
 _PENDING_JOBS = "jobs_after_commit"
@@ -110,7 +110,7 @@ def sync_reward(reward_id: int) -> str:
 
 
 def _sync(reward_id: int) -> str:
-    from shopify_app.services.discounts import ShopifyDiscounts
+    from shopify_app.platform.shopify.discounts import ShopifyDiscounts
     from shopify_app.services.referrals import sync_reward_with
 
     reward = db.session.execute(

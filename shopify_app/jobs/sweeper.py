@@ -9,7 +9,7 @@ import threading
 from flask import Flask
 from redis.exceptions import RedisError
 
-from shopify_app.extensions import redis_conn
+from shopify_app.platform.extensions import redis_conn
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "shopify_app:sweeper"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from shopify_app.extensions import db
 from shopify_app.jobs import job_app_context
-from shopify_app.models import Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Shop
+from shopify_app.platform.shopify.client import AdminClient
 from shopify_app.services.sync import run_sync
-from shopify_app.shopify.client import AdminClient
 
 
 def sync_customers(shop_id: int) -> str:

@@ -22,13 +22,13 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import and_, or_, select, update
 
-from shopify_app.errors import DeliveryRefused
-from shopify_app.extensions import db, redis_conn
 from shopify_app.jobs import enqueue, job_app_context
-from shopify_app.jobs.live_traffic import count_deliveries
-from shopify_app.models import ProgramSettings, Shop, WebhookEvent
-from shopify_app.models.base import utcnow
-from shopify_app.models.webhook_event import FAILED, PROCESSED, PROCESSING, RECEIVED
+from shopify_app.platform.errors import DeliveryRefused
+from shopify_app.platform.extensions import db, redis_conn
+from shopify_app.platform.live_traffic import count_deliveries
+from shopify_app.platform.models import ProgramSettings, Shop, WebhookEvent
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.models.webhook_event import FAILED, PROCESSED, PROCESSING, RECEIVED
 
 log = logging.getLogger(__name__)
 #: a received delivery not claimed within this long was probably never queued.

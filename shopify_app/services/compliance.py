@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import JSON, ColumnElement, Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
-from shopify_app.extensions import db
-from shopify_app.models import (
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import (
     Customer,
     DataRequest,
     ExportJob,
@@ -37,9 +37,9 @@ from shopify_app.models import (
     Shop,
     WebhookEvent,
 )
-from shopify_app.models.base import utcnow
-from shopify_app.models.export import DONE as EXPORT_DONE
-from shopify_app.models.export import FAILED as EXPORT_FAILED
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.models.export import DONE as EXPORT_DONE
+from shopify_app.platform.models.export import FAILED as EXPORT_FAILED
 from shopify_app.services import stored_files
 from shopify_app.services.customers import email_key
 from shopify_app.services.erasure import Person

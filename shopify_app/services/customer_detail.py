@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Order, PointsEntry, Referral, Reward, Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Order, PointsEntry, Referral, Reward, Shop
+from shopify_app.platform.shops import get_for_shop_or_404
 from shopify_app.services.referral_links import referral_link
-from shopify_app.services.shops import get_for_shop_or_404
 
 ACTIVITY_LIMIT = 50
 POINTS_PAGE = 50

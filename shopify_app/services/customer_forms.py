@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Segment, SegmentMember, Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Segment, SegmentMember, Shop
 from shopify_app.services.customers import email_fields, email_key
 from shopify_app.services.points import MAX_BALANCE, add_points
 

@@ -28,8 +28,8 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Shop
 
 PAGE_SIZE = 50
 MAX_SEARCH_LENGTH = 100

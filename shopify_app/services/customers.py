@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Shop, is_member_state
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Shop, is_member_state
 
 GID_PREFIX = "gid://shopify/Customer/"
 GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Segment, Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Segment, Shop
 from shopify_app.services import invitations, program
 
 

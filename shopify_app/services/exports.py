@@ -29,8 +29,9 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, ExportJob, Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, ExportJob, Shop
+from shopify_app.platform.money import decimal_text, exponent
 from shopify_app.services.customer_queries import (
     TableQuery,
     count_matching,
@@ -39,7 +40,6 @@ from shopify_app.services.customer_queries import (
     sort_order,
 )
 from shopify_app.services.erasure import drop_export_rows
-from shopify_app.services.money import decimal_text, exponent
 
 BOM = "\ufeff"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

@@ -31,11 +31,18 @@ from shopify_app.csv_imports.reading import (
     sniff,
 )
 from shopify_app.csv_imports.row_errors import RowError, clear_row_errors, store_row_errors
-from shopify_app.errors import AppError, ImportFileError
-from shopify_app.extensions import db
-from shopify_app.models import Customer, ImportJob, ImportRowError, PointsEntry, Segment, Shop
-from shopify_app.models.base import utcnow
-from shopify_app.models.imports import CONTACTS, POINTS
+from shopify_app.platform.errors import AppError, ImportFileError
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import (
+    Customer,
+    ImportJob,
+    ImportRowError,
+    PointsEntry,
+    Segment,
+    Shop,
+)
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.models.imports import CONTACTS, POINTS
 from shopify_app.services.exports import FORMULA_PREFIXES
 
 UPLOADED, PREVIEWED, QUEUED, RUNNING = "uploaded", "previewed", "queued", "running"

@@ -32,11 +32,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from shopify_app.errors import NotFound
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Invitation, InvitationBatch, Segment, Shop
-from shopify_app.models.base import utcnow
-from shopify_app.models.invitation import FAILED, QUEUED, SENDING, SENT
+from shopify_app.platform.errors import NotFound
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Invitation, InvitationBatch, Segment, Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.models.invitation import FAILED, QUEUED, SENDING, SENT
 from shopify_app.services import program
 from shopify_app.services.referral_links import referral_link
 

@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Date, cast, func, literal, select
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Referral, Reward, Shop
-from shopify_app.models.referral import BLOCKED, COMPLETED, PENDING, USED
-from shopify_app.services.money import exponent
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Referral, Reward, Shop
+from shopify_app.platform.models.referral import BLOCKED, COMPLETED, PENDING, USED
+from shopify_app.platform.money import exponent
 
 PRESETS = {"7": 7, "30": 30, "90": 90, "365": 365}
 DEFAULT_DAYS = 30

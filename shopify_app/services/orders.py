@@ -10,11 +10,11 @@ from sqlalchemy import bindparam, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Order, Refund, Shop
-from shopify_app.models.base import utcnow
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Order, Refund, Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.money import to_minor
 from shopify_app.services.customers import parse_shopify_time
-from shopify_app.services.money import to_minor
 
 
 def _lock_order(shop: Shop, shopify_id: int) -> Order | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, PointsEntry, Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, PointsEntry, Shop
 
 MAX_BALANCE = 10**12
 

@@ -16,11 +16,16 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, ProgramSettings, Segment, SegmentMember, Shop
-from shopify_app.models.base import utcnow
-from shopify_app.services.discounts import CODE_ALPHABET, FIXED_AMOUNT, PERCENTAGE, DiscountValue
-from shopify_app.services.money import decimal_text, exponent, format_money, to_minor
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, ProgramSettings, Segment, SegmentMember, Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.money import decimal_text, exponent, format_money, to_minor
+from shopify_app.platform.shopify.discounts import (
+    CODE_ALPHABET,
+    FIXED_AMOUNT,
+    PERCENTAGE,
+    DiscountValue,
+)
 
 #: languages the invitation email exists in (templates/email/<lang>/); others fall back.
 EMAIL_LANGUAGES = ("en", "fr")

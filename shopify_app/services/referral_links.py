@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shopify_app.models import Shop
+from shopify_app.platform.models import Shop
 
 
 class HasReferralCode(Protocol):

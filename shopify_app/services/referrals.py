@@ -22,12 +22,12 @@ from typing import Protocol
 
 from sqlalchemy import bindparam, func, or_, select, update
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Order, Referral, Reward, Shop
-from shopify_app.models.base import utcnow
-from shopify_app.models.referral import BLOCKED, COMPLETED, PENDING, UNUSED, USED, VOID
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Order, Referral, Reward, Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.models.referral import BLOCKED, COMPLETED, PENDING, UNUSED, USED, VOID
+from shopify_app.platform.shopify.discounts import Discounts, DiscountValue, random_code
 from shopify_app.services.customers import ShopifyCustomer, canonical_email, upsert_shopify_customer
-from shopify_app.services.discounts import Discounts, DiscountValue, random_code
 from shopify_app.services.orders import locked_orders
 from shopify_app.services.program import get_settings, referee_value, reward_value
 

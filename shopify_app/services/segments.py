@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import Segment, SegmentMember, Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Segment, SegmentMember, Shop
 
 MAX_NAME = 255
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Shop
 
 
 @dataclass(frozen=True)

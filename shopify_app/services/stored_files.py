@@ -22,12 +22,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from shopify_app.csv_imports.reading import sniff
-from shopify_app.errors import ImportFileError
-from shopify_app.extensions import db
-from shopify_app.models import ExportJob, ImportJob, Shop
-from shopify_app.models.base import utcnow
-from shopify_app.models.export import DONE as EXPORT_DONE
-from shopify_app.models.export import FAILED as EXPORT_FAILED
+from shopify_app.platform.errors import ImportFileError
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import ExportJob, ImportJob, Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.models.export import DONE as EXPORT_DONE
+from shopify_app.platform.models.export import FAILED as EXPORT_FAILED
 from shopify_app.services import imports as imports_service
 from shopify_app.services.erasure import Person, UnreadableFile, drop_export_rows, erase_from_upload
 from shopify_app.services.exports import export_path

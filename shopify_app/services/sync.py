@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator
 
 import requests
 
-from shopify_app.errors import ShopifyAPIError
-from shopify_app.extensions import db
-from shopify_app.models import Shop
-from shopify_app.models.base import utcnow
+from shopify_app.platform.errors import ShopifyAPIError
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.shopify.client import AdminClient
 from shopify_app.services.customers import ShopifyCustomer, upsert_shopify_customers
-from shopify_app.shopify.client import AdminClient
 
 PAGE_SIZE = 250
 #: above this many customers a bulk operation is cheaper than cursor pages.

@@ -7,9 +7,9 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Order, PointsEntry, Referral, Reward, Shop
-from shopify_app.models.referral import COMPLETED, USED
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Order, PointsEntry, Referral, Reward, Shop
+from shopify_app.platform.models.referral import COMPLETED, USED
 from shopify_app.services.customers import email_fields
 
 _seq = itertools.count(1)

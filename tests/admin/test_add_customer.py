@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, PointsEntry, Segment, SegmentMember
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, PointsEntry, Segment, SegmentMember
 from tests.admin.factories import make_customer
 from tests.helpers import make_shop
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import update
 
 from shopify_app.demo import DEMO_SHOP, ensure_demo_shop, mint_demo_token
-from shopify_app.extensions import db
 from shopify_app.jobs.imports import queue_import
-from shopify_app.models import ImportJob, Segment, SegmentMember
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import ImportJob, Segment, SegmentMember
 from shopify_app.services import imports as service
 from tests.admin import test_pages_browser
 from tests.csv_imports.cdp import Browser

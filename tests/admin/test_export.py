@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert
 
-from shopify_app.extensions import db
 from shopify_app.jobs.exports import run_export
-from shopify_app.models import Customer, ExportJob
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, ExportJob
 from shopify_app.services import customer_queries as table
 from shopify_app.services.exports import neutralise
 from tests.admin.factories import T0, make_customer

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 
 from shopify_app import create_app
 from shopify_app.demo import DEMO_SHOP, ensure_demo_shop
-from shopify_app.extensions import db
+from shopify_app.platform.extensions import db
 from tests.admin.factories import seed_showcase
 from tests.browser import capture
 

@@ -9,10 +9,10 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import OAuthState, Shop
-from shopify_app.shopify.signatures import oauth_query_signature
-from shopify_app.shopify.token_store import decrypt_token
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import OAuthState, Shop
+from shopify_app.platform.shopify.signatures import oauth_query_signature
+from shopify_app.platform.shopify.token_store import decrypt_token
 from tests.helpers import API_SECRET
 
 SHOP = "install-me.myshopify.com"

@@ -8,9 +8,9 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from shopify_app.extensions import db
-from shopify_app.models import Shop
-from shopify_app.shopify.token_store import decrypt_token
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Shop
+from shopify_app.platform.shopify.token_store import decrypt_token
 from tests.helpers import API_KEY, API_SECRET, make_shop
 
 RETRY = "X-Shopify-Retry-Invalid-Session-Request"

@@ -7,14 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from shopify_app.errors import ShopifyAuthError
-from shopify_app.extensions import db
-from shopify_app.models import Shop
-from shopify_app.models.base import utcnow
+from shopify_app.platform.errors import ShopifyAuthError
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.shopify.client import AdminClient
+from shopify_app.platform.shopify.token_store import decrypt_token
+from shopify_app.platform.shopify.tokens import access_token_for, refresh_tokens
 from shopify_app.services.sync import COUNT_QUERY
-from shopify_app.shopify.client import AdminClient
-from shopify_app.shopify.token_store import decrypt_token
-from shopify_app.shopify.tokens import access_token_for, refresh_tokens
 
 
 def _refreshes(double) -> int:

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from shopify_app.extensions import db
-from shopify_app.models import Shop, WebhookEvent
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Shop, WebhookEvent
 from tests.helpers import deliver, make_shop, run_jobs, sign_webhook
 
 

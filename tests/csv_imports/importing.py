@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, ImportJob, ImportRowError, PointsEntry, Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, ImportJob, ImportRowError, PointsEntry, Shop
 from tests.helpers import AdminClient
 
 ROOT = Path(__file__).resolve().parents[2]

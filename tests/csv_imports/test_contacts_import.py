@@ -9,9 +9,9 @@ import re
 from sqlalchemy import select
 
 from shopify_app.csv_imports.contacts import normalize_locale
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Invitation, Segment, SegmentMember
-from shopify_app.models.base import utcnow
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Invitation, Segment, SegmentMember
+from shopify_app.platform.models.base import utcnow
 from tests.csv_imports.importing import confirm, count, get_import, row_errors, upload, upload_ok
 from tests.helpers import run_jobs
 

@@ -10,8 +10,8 @@ import re
 
 from sqlalchemy import update
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, ImportJob
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, ImportJob
 from tests.csv_imports.importing import (
     add_customers,
     balance,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_app.models import Customer, ImportJob, PointsEntry, Segment, SegmentMember
+from shopify_app.platform.models import Customer, ImportJob, PointsEntry, Segment, SegmentMember
 from tests.csv_imports.importing import add_customers, balance, count, csv_bytes, ledger
 
 A = 7_000_000_001

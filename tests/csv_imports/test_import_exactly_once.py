@@ -9,9 +9,9 @@ from redis import Redis
 from sqlalchemy import func, select
 
 from shopify_app.csv_imports import points
-from shopify_app.extensions import db, queue
 from shopify_app.jobs.imports import queue_import, run_import, sweep_imports
-from shopify_app.models import Customer, PointsEntry
+from shopify_app.platform.extensions import db, queue
+from shopify_app.platform.models import Customer, PointsEntry
 from tests.csv_imports.importing import (
     add_customers,
     balance,
@@ -148,8 +148,8 @@ def test_sweeper_requeues_an_import_whose_job_never_reached_redis(app, admin, sh
     queue().empty()  # as if Redis lost the job after the confirm committed
     from sqlalchemy import update
 
-    from shopify_app.models import ImportJob
-    from shopify_app.models.base import utcnow
+    from shopify_app.platform.models import ImportJob
+    from shopify_app.platform.models.base import utcnow
 
     db.session.execute(update(ImportJob).values(updated_at=utcnow().replace(year=2000)))
     db.session.commit()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from shopify_app.csv_imports import reading
-from shopify_app.errors import ImportFileError
-from shopify_app.models import ImportJob, ImportRowError, PointsEntry
+from shopify_app.platform.errors import ImportFileError
+from shopify_app.platform.models import ImportJob, ImportRowError, PointsEntry
 from shopify_app.services import imports as service
 from tests.csv_imports.importing import (
     add_customers,

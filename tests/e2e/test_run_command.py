@@ -26,8 +26,8 @@ import requests
 from sqlalchemy import func, select
 
 from shopify_app.demo import DEMO_SHOP, prepare_demo_shop
-from shopify_app.extensions import db
-from shopify_app.models import Customer
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer
 from shopify_app.services.status import shop_status
 from shopify_double.demo import seed_customers
 from tests.demo_server import free_port

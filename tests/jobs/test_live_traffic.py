@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from shopify_app.extensions import redis_conn
-from shopify_app.jobs import live_traffic
+from shopify_app.platform import live_traffic
+from shopify_app.platform.extensions import redis_conn
 from tests.helpers import deliver
 
 

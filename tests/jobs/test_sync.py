@@ -9,12 +9,12 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from shopify_app.extensions import db
 from shopify_app.jobs import enqueue_after_install
-from shopify_app.models import Customer, Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Shop
+from shopify_app.platform.shopify.client import AdminClient
 from shopify_app.services import sync
 from shopify_app.services.customers import ShopifyCustomer, upsert_shopify_customer
-from shopify_app.shopify.client import AdminClient
 from tests.helpers import run_jobs
 from tests.workers import wait_for
 

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import ImportJob, WebhookEvent
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import ImportJob, WebhookEvent
 from tests.helpers import sign_webhook
 
 MB = 1024 * 1024

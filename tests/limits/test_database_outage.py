@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 
 from shopify_app import create_app
-from shopify_app.extensions import db
+from shopify_app.platform.extensions import db
 from tests.conftest import REDIS_URL
 from tests.helpers import API_KEY, API_SECRET, sign_webhook
 

@@ -12,8 +12,8 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Order, Referral, Reward, Shop
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Order, Referral, Reward, Shop
 from shopify_app.services import referrals
 from shopify_app.services.program import join_program
 from tests.helpers import deliver, make_shop, run_jobs

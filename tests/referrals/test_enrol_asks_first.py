@@ -9,8 +9,14 @@ import re
 
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, Invitation, InvitationBatch, Segment, SegmentMember
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import (
+    Customer,
+    Invitation,
+    InvitationBatch,
+    Segment,
+    SegmentMember,
+)
 from shopify_app.services.program import get_settings, join_program
 from tests.helpers import run_jobs
 from tests.pages import post_form, text_of

@@ -9,10 +9,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from shopify_app.extensions import db, queue
 from shopify_app.jobs.email import prepare_batch, sweep_invitations
-from shopify_app.models import Customer, Invitation, InvitationBatch, Segment, SegmentMember
-from shopify_app.models.base import utcnow
+from shopify_app.platform.extensions import db, queue
+from shopify_app.platform.models import (
+    Customer,
+    Invitation,
+    InvitationBatch,
+    Segment,
+    SegmentMember,
+)
+from shopify_app.platform.models.base import utcnow
 from shopify_app.services import invitations, program
 from shopify_app.services.customers import email_fields
 from shopify_app.services.program import join_program
@@ -283,7 +289,7 @@ def test_claims_are_disjoint_between_sessions(app, shop):
     db.session.commit()
     first = invitations.claim_invitations(shop, batch.id, 30)  # this transaction holds its rows
     with app.app_context():
-        from shopify_app.models import Shop
+        from shopify_app.platform.models import Shop
 
         other_session_shop = db.session.get(Shop, shop.id)
         second = invitations.claim_invitations(other_session_shop, batch.id, 30)

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, ProgramSettings
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, ProgramSettings
 from shopify_app.services import program
 from shopify_app.services.customers import email_fields
 

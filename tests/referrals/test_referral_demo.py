@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from shopify_app.demo import seed_customers
 from shopify_app.demo_referrals import seed_demo_referrals
-from shopify_app.extensions import db, queue
-from shopify_app.models import Customer, Invitation, Referral, Reward
+from shopify_app.platform.extensions import db, queue
+from shopify_app.platform.models import Customer, Invitation, Referral, Reward
 from shopify_app.services.referrals import referral_stats
 from tests.referrals.conftest import add_customer
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import Referral, Reward
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Referral, Reward
 from shopify_app.services import referrals
 from shopify_app.services.program import join_program
 from tests.helpers import deliver, make_shop, run_jobs

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import Referral
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Referral
 from shopify_app.services.program import join_program
 from tests.referrals.conftest import add_customer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shopify_app.shopify.client import throttle_delay
+from shopify_app.platform.shopify.client import throttle_delay
 
 
 def test_throttle_delay_waits_for_the_missing_points_at_the_reported_rate() -> None:

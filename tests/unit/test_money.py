@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from shopify_app.services.money import decimal_text, exponent, format_money, from_minor, to_minor
+from shopify_app.platform.money import decimal_text, exponent, format_money, from_minor, to_minor
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shopify
 
-from shopify_app.shopify.signatures import oauth_query_signature, verify_oauth_query
+from shopify_app.platform.shopify.signatures import oauth_query_signature, verify_oauth_query
 
 SECRET = "hush"
 #: Shopify's documented example: this query signed with the secret "hush".

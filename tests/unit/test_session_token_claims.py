@@ -11,8 +11,8 @@ import time
 import pytest
 from shopify import session_token as shopify_session_token
 
-from shopify_app.auth.session_token import decode_session_token
-from shopify_app.errors import InvalidSessionToken
+from shopify_app.platform.auth.session_token import decode_session_token
+from shopify_app.platform.errors import InvalidSessionToken
 
 KEY, SECRET = "unit-api-key", "unit-api-secret-long-enough-for-hs256"
 SHOP = "unit-shop.myshopify.com"

@@ -8,9 +8,16 @@ import logging
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from shopify_app.extensions import db
 from shopify_app.jobs.webhooks import MAX_ATTEMPTS
-from shopify_app.models import Customer, DataRequest, Order, PointsEntry, Shop, WebhookEvent
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import (
+    Customer,
+    DataRequest,
+    Order,
+    PointsEntry,
+    Shop,
+    WebhookEvent,
+)
 from shopify_app.services.points import add_points
 from tests.helpers import deliver, make_shop, run_jobs
 

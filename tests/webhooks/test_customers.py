@@ -6,9 +6,9 @@ import logging
 
 from sqlalchemy import select
 
-from shopify_app.extensions import db
 from shopify_app.jobs import enqueue_after_install
-from shopify_app.models import Customer
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer
 from tests.helpers import deliver, run_jobs
 from webhooks import registry
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import inspect, select
 
-from shopify_app.extensions import db
 from shopify_app.jobs.imports import run_import
-from shopify_app.models import (
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import (
     Customer,
     ExportJob,
     ImportJob,

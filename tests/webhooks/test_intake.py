@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import Customer, WebhookEvent
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, WebhookEvent
 from tests.helpers import run_jobs, sign_webhook
 
 

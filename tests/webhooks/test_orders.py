@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from shopify_app.extensions import db
-from shopify_app.models import Order, Refund, WebhookEvent
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Order, Refund, WebhookEvent
 from tests.helpers import deliver, make_shop, run_jobs
 
 

@@ -12,9 +12,9 @@ import pytest
 from redis import Redis
 from sqlalchemy import select, text
 
-from shopify_app.extensions import db
 from shopify_app.jobs.webhooks import sweep_webhooks
-from shopify_app.models import Customer, WebhookEvent
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, WebhookEvent
 from tests.helpers import deliver, run_jobs
 from tests.workers import wait_for
 

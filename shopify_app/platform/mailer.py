@@ -21,7 +21,7 @@ from email.policy import SMTPUTF8, compat32
 from email.utils import quote
 from urllib.parse import unquote, urlsplit
 
-from shopify_app.retry import RetryPolicy, retry_call
+from shopify_app.platform.retry import RetryPolicy, retry_call
 
 #: connecting gives up after three tries (about 0.75 s of waiting plus the timeouts).
 CONNECT_RETRY = RetryPolicy(attempts=3, first_delay=0.25, max_delay=1.0)

@@ -6,11 +6,11 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
-from shopify_app.errors import NotFound
-from shopify_app.extensions import db
-from shopify_app.models import ProgramSettings, Shop
-from shopify_app.models.base import utcnow
-from shopify_app.shopify.tokens import TokenGrant, apply_grant
+from shopify_app.platform.errors import NotFound
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import ProgramSettings, Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.shopify.tokens import TokenGrant, apply_grant
 
 T = TypeVar("T")
 

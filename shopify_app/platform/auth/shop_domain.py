@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from shopify_app.errors import InvalidShopDomain
+from shopify_app.platform.errors import InvalidShopDomain
 
 SHOP_DOMAIN_RE = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
 

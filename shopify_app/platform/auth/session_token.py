@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from shopify import session_token as shopify_session_token
 
-from shopify_app.auth.shop_domain import normalize_shop_domain
-from shopify_app.errors import InvalidSessionToken, InvalidShopDomain
+from shopify_app.platform.auth.shop_domain import normalize_shop_domain
+from shopify_app.platform.errors import InvalidSessionToken, InvalidShopDomain
 
 #: claims that must be integers; ShopifyAPI only checks them when they are there.
 REQUIRED_TIMES = ("exp", "nbf")

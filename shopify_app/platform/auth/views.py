@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request
 
-from shopify_app.auth import oauth
-from shopify_app.auth.shop_domain import normalize_shop_domain
-from shopify_app.extensions import db
-from shopify_app.services.shops import install_shop
-from shopify_app.shopify.signatures import multidict_items
-from shopify_app.shopify.tokens import exchange_code
+from shopify_app.platform.auth import oauth
+from shopify_app.platform.auth.shop_domain import normalize_shop_domain
+from shopify_app.platform.extensions import db
+from shopify_app.platform.shopify.signatures import multidict_items
+from shopify_app.platform.shopify.tokens import exchange_code
+from shopify_app.platform.shops import install_shop
 
 bp = Blueprint("auth", __name__)
 STATE_COOKIE = "shopify_oauth_state"

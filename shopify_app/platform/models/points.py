@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.models.base import Base, BigIntegerPK, utcnow
+from shopify_app.platform.models.base import Base, BigIntegerPK, utcnow
 
 
 class PointsEntry(Base):

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from shopify_app.errors import ShopifyAPIError
-from shopify_app.models import Shop
-from shopify_app.models.base import utcnow
-from shopify_app.services.money import from_minor
-from shopify_app.shopify.client import AdminClient
+from shopify_app.platform.errors import ShopifyAPIError
+from shopify_app.platform.models import Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.money import from_minor
+from shopify_app.platform.shopify.client import AdminClient
 
 #: no 0/O, 1/I/L: codes are read aloud and typed at checkout.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

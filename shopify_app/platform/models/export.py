@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.models.base import Base, TimestampMixin
+from shopify_app.platform.models.base import Base, TimestampMixin
 
 #: queued → running → done | failed
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"

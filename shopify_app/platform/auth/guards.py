@@ -9,18 +9,18 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, g, redirect, render_template, request, url_for
 
-from shopify_app.auth.session_token import SessionToken, decode_session_token
-from shopify_app.auth.shop_domain import normalize_shop_domain
-from shopify_app.errors import (
+from shopify_app.platform.auth.session_token import SessionToken, decode_session_token
+from shopify_app.platform.auth.shop_domain import normalize_shop_domain
+from shopify_app.platform.errors import (
     InvalidSessionToken,
     InvalidShopDomain,
     ShopifyAuthError,
     ShopMismatch,
     wants_json,
 )
-from shopify_app.extensions import db
-from shopify_app.services.shops import get_shop, install_shop
-from shopify_app.shopify.tokens import exchange_session_token
+from shopify_app.platform.extensions import db
+from shopify_app.platform.shopify.tokens import exchange_session_token
+from shopify_app.platform.shops import get_shop, install_shop
 
 F = TypeVar("F", bound=Callable[..., Any])
 RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.models.base import Base, TimestampMixin
+from shopify_app.platform.models.base import Base, TimestampMixin
 
 
 class Segment(TimestampMixin, Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.models.base import Base, BigIntegerPK, TimestampMixin
+from shopify_app.platform.models.base import Base, BigIntegerPK, TimestampMixin
 
 PENDING, BLOCKED, COMPLETED = "pending", "blocked", "completed"
 USED, UNUSED, VOID = "used", "unused", "void"

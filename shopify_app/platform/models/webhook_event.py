@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.models.base import Base, BigIntegerPK, utcnow
+from shopify_app.platform.models.base import Base, BigIntegerPK, utcnow
 
 RECEIVED, PROCESSING, PROCESSED, FAILED = "received", "processing", "processed", "failed"
 

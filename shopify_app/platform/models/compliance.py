@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.models.base import Base, utcnow
+from shopify_app.platform.models.base import Base, utcnow
 
 
 class DataRequest(Base):

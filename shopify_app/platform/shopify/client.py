@@ -13,9 +13,9 @@ from typing import Any
 import requests
 from flask import current_app
 
-from shopify_app.errors import ShopifyAPIError, ShopifyAuthError, ShopNotInstalled
-from shopify_app.models import Shop
-from shopify_app.shopify.tokens import access_token_for, refresh_tokens, shop_base_url
+from shopify_app.platform.errors import ShopifyAPIError, ShopifyAuthError, ShopNotInstalled
+from shopify_app.platform.models import Shop
+from shopify_app.platform.shopify.tokens import access_token_for, refresh_tokens, shop_base_url
 
 MAX_THROTTLE_RETRIES = 8
 MAX_HTTP_RETRIES = 4

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from shopify_app.models.base import Base
+from shopify_app.platform.models.base import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

@@ -13,13 +13,13 @@ from urllib.parse import urlencode
 from flask import current_app
 from sqlalchemy import update
 
-from shopify_app.auth.shop_domain import normalize_shop_domain
-from shopify_app.errors import InvalidOAuthCallback, InvalidShopDomain
-from shopify_app.extensions import db
-from shopify_app.models import OAuthState
-from shopify_app.models.base import utcnow
-from shopify_app.shopify.signatures import verify_oauth_query
-from shopify_app.shopify.tokens import shop_base_url
+from shopify_app.platform.auth.shop_domain import normalize_shop_domain
+from shopify_app.platform.errors import InvalidOAuthCallback, InvalidShopDomain
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import OAuthState
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.shopify.signatures import verify_oauth_query
+from shopify_app.platform.shopify.tokens import shop_base_url
 
 STATE_TTL = timedelta(minutes=10)
 #: how old a callback's `timestamp` may be; Shopify signs it when the merchant approves.

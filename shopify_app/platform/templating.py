@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, g, request, url_for
 from markupsafe import Markup, escape
 
-from shopify_app.services.money import format_money
+from shopify_app.platform.money import format_money
 
 
 def admin_url(endpoint: str, **values: Any) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.models.base import Base, TimestampMixin
+from shopify_app.platform.models.base import Base, TimestampMixin
 
 MEMBER_STATES = frozenset({"ENABLED"})
 

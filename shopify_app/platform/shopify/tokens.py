@@ -16,11 +16,11 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopify_app.errors import ShopifyAPIError, ShopifyAuthError, ShopNotInstalled
-from shopify_app.extensions import db
-from shopify_app.models import Shop
-from shopify_app.models.base import utcnow
-from shopify_app.shopify.token_store import decrypt_token, encrypt_token
+from shopify_app.platform.errors import ShopifyAPIError, ShopifyAuthError, ShopNotInstalled
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.shopify.token_store import decrypt_token, encrypt_token
 
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"

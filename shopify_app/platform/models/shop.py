@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.models.base import Base, TimestampMixin, utcnow
+from shopify_app.platform.models.base import Base, TimestampMixin, utcnow
 
 
 class Shop(TimestampMixin, Base):
@@ -23,7 +23,7 @@ class Shop(TimestampMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     scopes: Mapped[str] = mapped_column(String(1000), default="")
 
-    # Offline tokens, encrypted at rest (shopify_app.shopify.token_store).
+    # Offline tokens, encrypted at rest (shopify_app.platform.shopify.token_store).
     access_token_encrypted: Mapped[str | None] = mapped_column(Text)
     access_token_expires_at: Mapped[datetime | None]
     refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,37 @@
+"""Every model, importable from one place (Alembic autogenerate needs them all loaded)."""
+
+from shopify_app.platform.models.base import Base
+from shopify_app.platform.models.compliance import DataRequest
+from shopify_app.platform.models.customer import Customer, is_member_state
+from shopify_app.platform.models.export import ExportJob
+from shopify_app.platform.models.imports import ImportJob, ImportRowError
+from shopify_app.platform.models.invitation import Invitation, InvitationBatch
+from shopify_app.platform.models.order import Order, Refund
+from shopify_app.platform.models.points import PointsEntry
+from shopify_app.platform.models.referral import ProgramSettings, Referral, Reward
+from shopify_app.platform.models.segment import Segment, SegmentMember
+from shopify_app.platform.models.shop import OAuthState, Shop
+from shopify_app.platform.models.webhook_event import WebhookEvent
+
+__all__ = [
+    "Base",
+    "Customer",
+    "DataRequest",
+    "ExportJob",
+    "ImportJob",
+    "ImportRowError",
+    "Invitation",
+    "InvitationBatch",
+    "OAuthState",
+    "Order",
+    "PointsEntry",
+    "ProgramSettings",
+    "Referral",
+    "Refund",
+    "Reward",
+    "Segment",
+    "SegmentMember",
+    "Shop",
+    "WebhookEvent",
+    "is_member_state",
+]
