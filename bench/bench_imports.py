@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shopify_app import create_app  # noqa: E402
-from shopify_app.jobs.imports import queue_import  # noqa: E402
+from shopify_app.imports import flow as service  # noqa: E402
+from shopify_app.imports.jobs import queue_import  # noqa: E402
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_app.platform.models import Customer, ImportJob, PointsEntry, Shop
-from shopify_app.services import imports as service  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_imports"
 REDIS_URL = os.environ.get("BENCH_IMPORTS_REDIS_URL", "redis://127.0.0.1:6379/11")

@@ -148,7 +148,7 @@ def reset_database(url: str) -> None:
 def seed(app) -> None:
     from flask_migrate import upgrade
 
-    from shopify_app.demo import ensure_demo_shop  # noqa: F401  (loads models)
+    from demo.shop import ensure_demo_shop  # noqa: F401  (loads models)
     from shopify_app.platform.shopify.tokens import TokenGrant
     from shopify_app.platform.shops import install_shop
 
@@ -218,7 +218,7 @@ def main() -> None:
         print(f"seeding {CUSTOMERS:,} customers, {REFERRALS:,} referrals, 500,000 orders …")
         seed(app)
 
-    from shopify_app.demo import mint_demo_token
+    from shopify_app.platform.auth.demo_tokens import mint_demo_token
 
     with app.app_context():
         token = mint_demo_token(SHOP)

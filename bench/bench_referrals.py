@@ -103,7 +103,7 @@ def run_workers(count: int, smtp_url: str) -> None:
 
 
 def seed_customers(shop, count: int) -> list[int]:
-    from shopify_app.services.customers import email_fields
+    from shopify_app.customers.records import email_fields
 
     rng = random.Random(3)
     now = utcnow()
@@ -139,9 +139,9 @@ def seed_customers(shop, count: int) -> list[int]:
 
 
 def bench_invitations(app, shop, ids: list[int], workers: int, counter: Counter, smtp_url: str):
-    from shopify_app.jobs import enqueue
+    from shopify_app.invitations import service as invitations
     from shopify_app.platform.models import Invitation
-    from shopify_app.services import invitations
+    from shopify_app.platform.queue import enqueue
 
     db.session.execute(Invitation.__table__.delete())
     db.session.execute(
@@ -154,7 +154,7 @@ def bench_invitations(app, shop, ids: list[int], workers: int, counter: Counter,
     started = time.perf_counter()
     batch = invitations.create_batch(shop, invitations.Selection(customer_ids=tuple(ids)))
     db.session.commit()
-    enqueue("shopify_app.jobs.email.prepare_batch", batch.id, job_id=f"prepare-{batch.id}")
+    enqueue("shopify_app.invitations.jobs.prepare_batch", batch.id, job_id=f"prepare-{batch.id}")
     request_done = time.perf_counter() - started
     run_workers(workers, smtp_url)
     elapsed = time.perf_counter() - started
@@ -212,7 +212,7 @@ def store_deliveries(shop, payloads: list[dict], tag: str) -> list[int]:
 def referral_orders(shop, referrers, referees, first_order_id: int) -> list[dict]:
     """Pending referrals (visits through the engine) and, per referral, its referee's order."""
     from shopify_app.platform.shopify.discounts import OfflineDiscounts
-    from shopify_app.services.referrals import record_visit
+    from shopify_app.referrals.engine import record_visit
 
     offline = OfflineDiscounts()
     payloads = []
@@ -240,7 +240,7 @@ def drain_with_worker(smtp_url: str, event_ids: list[int]) -> float:
     the worker's start-up is left out. The worker is stopped once every delivery is done: the
     reward syncs the completions queue would call Shopify, which is not here.
     """
-    from shopify_app.jobs.webhooks import kick_drain
+    from webhooks.drain import kick_drain
 
     kick_drain()
     worker = subprocess.Popen(
@@ -291,7 +291,7 @@ def bench_attribution(app, shop, ids: list[int], orders: int, smtp_url: str) -> 
     revenue). The mix is what a store with a busy program sees: 85% plain, 10% referral
     completions, 5% reward codes.
     """
-    from shopify_app.services import program
+    from shopify_app.program import config as program
 
     rng = random.Random(11)
     customers = db.session.scalars(

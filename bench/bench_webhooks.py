@@ -85,8 +85,8 @@ def reset(app) -> None:
 
 def clear_events(app) -> None:
     """Forget the warm-up's deliveries and their queued drain jobs (an import's stay)."""
-    from shopify_app.jobs.webhooks import KICK_KEY
     from shopify_app.platform.extensions import queue
+    from webhooks.drain import KICK_KEY
 
     with app.app_context():
         db.session.execute(text("DELETE FROM webhook_events"))
@@ -295,7 +295,7 @@ def drain(app, workers: int) -> tuple[float, int]:
 
 def bench_sync(customers: int) -> float:
     """Initial sync of `customers` from the double through the real client and job."""
-    from shopify_app.jobs.sync import sync_customers
+    from shopify_app.customers.sync_jobs import sync_customers
     from shopify_app.platform.models import Customer
     from shopify_app.platform.shopify.tokens import exchange_session_token
     from shopify_app.platform.shops import install_shop

@@ -1,4 +1,8 @@
-"""Application factory: reads as the table of contents of the app."""
+"""Application factory: reads as the table of contents of the app.
+
+Imported only by entry points (`app.py`, the worker's bootstrap, tests): no job or service
+builds the app.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,20 @@ from typing import Any
 
 from flask import Flask
 
-from shopify_app.admin import demo_mail
-from shopify_app.platform import log_redaction, request_limits
+import webhooks
+from shopify_app import cli, customers
+from shopify_app.customers import views as customers_views
+from shopify_app.home import views as home_views
+from shopify_app.imports import views as imports_views
+from shopify_app.invitations import unsubscribe
+from shopify_app.invitations import views as invitations_views
+from shopify_app.metrics import views as metrics_views
+from shopify_app.platform import errors, extensions, log_redaction, request_limits, templating
+from shopify_app.platform.auth import guards
+from shopify_app.platform.auth import views as auth_views
 from shopify_app.platform.settings import PROJECT_ROOT, load_settings
+from shopify_app.program import views as program_views
+from shopify_app.referrals import proxy
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,10 +41,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # The embedded SQLite default and uploads live under instance/ (as in flaskr).
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from shopify_app import cli
-    from shopify_app.platform import errors, extensions, templating
-    from shopify_app.platform.auth import guards
-
     log_redaction.init_app(app)  # before the dev server logs a request line
     extensions.init_app(app)
     errors.init_app(app)
@@ -37,27 +48,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     guards.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
+    customers.init_app(app)  # the initial sync follows an install
 
-    from shopify_app.admin import customers, home, metrics
-    from shopify_app.platform.auth import views as auth_views
-
-    app.register_blueprint(auth_views.bp)
-    app.register_blueprint(home.bp)
-    app.register_blueprint(customers.bp)
-    app.register_blueprint(metrics.bp)
-    from shopify_app.admin import imports as imports_admin
-
-    app.register_blueprint(imports_admin.bp)
-    from shopify_app import proxy
-    from shopify_app.admin import invitations as invitations_admin
-    from shopify_app.admin import program as program_admin
-
-    app.register_blueprint(program_admin.bp)
-    app.register_blueprint(invitations_admin.bp)
-    app.register_blueprint(proxy.bp)
-    if app.config["DEMO_MODE"]:
-        app.register_blueprint(demo_mail.bp)  # the demo's caught emails; no such page otherwise
-    import webhooks
-
+    for blueprint in (
+        auth_views.bp,
+        home_views.bp,
+        customers_views.bp,
+        metrics_views.bp,
+        imports_views.bp,
+        program_views.bp,
+        invitations_views.bp,
+        proxy.bp,
+        unsubscribe.bp,
+    ):
+        app.register_blueprint(blueprint)
     webhooks.init_app(app)  # POST /webhooks, answered in front of Flask
     return app

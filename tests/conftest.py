@@ -21,11 +21,11 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from shopify_app import create_app
-from shopify_app.jobs.webhooks import forget_kick_window
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_double import ShopifyDouble
 from tests.helpers import API_KEY, API_SECRET, AdminClient, make_shop
 from tests.workers import WorkerPool
+from webhooks.drain import forget_kick_window
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL", DEFAULT_DB)

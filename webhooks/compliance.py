@@ -14,7 +14,7 @@ from typing import Any
 from shopify_app.platform.auth.shop_domain import normalize_shop_domain
 from shopify_app.platform.errors import DeliveryRefused, InvalidShopDomain
 from shopify_app.platform.models import Shop, WebhookEvent
-from shopify_app.services import compliance
+from shopify_app.privacy import requests as compliance
 
 log = logging.getLogger(__name__)
 

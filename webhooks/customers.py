@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from shopify_app.platform.models import Shop, WebhookEvent
-from shopify_app.services.customers import (
+from shopify_app.customers.records import (
     ShopifyCustomer,
     delete_shopify_customer,
     upsert_shopify_customer,
     upsert_shopify_customers,
 )
+from shopify_app.platform.models import Shop, WebhookEvent
 
 
 def on_create(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:

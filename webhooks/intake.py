@@ -14,6 +14,7 @@ from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Shop, WebhookEvent
 from shopify_app.platform.models.base import UTCDateTime, utcnow
 from shopify_app.platform.models.webhook_event import RECEIVED
+from webhooks.drain import kick_drain
 from webhooks.registry import TOPICS, UNINSTALLED_SHOP_TOPICS
 
 
@@ -62,8 +63,6 @@ def accept_delivery(delivery: WebhookDelivery) -> tuple[str, int]:
         ).first()
         db.session.rollback()
         return ("duplicate", 200) if duplicate else ("ignored: shop not installed", 200)
-
-    from shopify_app.jobs.webhooks import kick_drain
 
     kick_drain()
     return "accepted", 200

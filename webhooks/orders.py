@@ -9,13 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from shopify_app.platform.models import Shop, WebhookEvent
-from shopify_app.services import referrals
-from shopify_app.services.orders import (
-    discount_codes,
-    mark_cancelled,
-    record_refund,
-    store_order,
-)
+from shopify_app.referrals import engine as referrals
+from shopify_app.referrals.orders import discount_codes, mark_cancelled, record_refund, store_order
 
 
 def on_orders(shop: Shop, deliveries: list[tuple[dict[str, Any], WebhookEvent]]) -> None:

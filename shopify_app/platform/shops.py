@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from shopify_app.platform.errors import NotFound
@@ -13,6 +15,19 @@ from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.shopify.tokens import TokenGrant, apply_grant
 
 T = TypeVar("T")
+#: app.extensions key of the work that follows an install (the platform names no capability).
+INSTALL_HOOKS = "shop_installed"
+
+
+def on_installed(app: Flask, hook: Callable[[Shop], object]) -> None:
+    """Have `hook(shop)` run after a shop's install is committed (capabilities register)."""
+    app.extensions.setdefault(INSTALL_HOOKS, []).append(hook)
+
+
+def announce_installed(shop: Shop) -> None:
+    """Run what follows an install (the initial customer sync); call after the commit."""
+    for hook in current_app.extensions.get(INSTALL_HOOKS, []):
+        hook(shop)
 
 
 def get_shop(domain: str) -> Shop | None:

@@ -7,10 +7,10 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shopify_app.customers.records import email_fields
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Order, PointsEntry, Referral, Reward, Shop
 from shopify_app.platform.models.referral import COMPLETED, USED
-from shopify_app.services.customers import email_fields
 
 _seq = itertools.count(1)
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

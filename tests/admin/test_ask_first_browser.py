@@ -14,11 +14,12 @@ import time
 import pytest
 from sqlalchemy import update
 
-from shopify_app.demo import DEMO_SHOP, ensure_demo_shop, mint_demo_token
-from shopify_app.jobs.imports import queue_import
+from demo.shop import ensure_demo_shop
+from shopify_app.imports import flow as service
+from shopify_app.imports.jobs import queue_import
+from shopify_app.platform.auth.demo_tokens import DEMO_SHOP, mint_demo_token
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, Segment, SegmentMember
-from shopify_app.services import imports as service
 from tests.admin import test_pages_browser
 from tests.csv_imports.cdp import Browser
 from tests.csv_imports.importing import add_customers, balance, csv_bytes, get_import, ledger

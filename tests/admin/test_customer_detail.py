@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from shopify_app.customers.detail import POINTS_PAGE
 from shopify_app.platform.extensions import db
-from shopify_app.services.customer_detail import POINTS_PAGE
 from tests.admin.factories import T0, make_customer, make_points, make_referral, make_reward
 from tests.helpers import AdminClient, make_shop
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from shopify_app.customers import queries as table
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
-from shopify_app.services import customer_queries as table
 from tests.admin.factories import T0, make_customer
 from tests.helpers import make_shop
 

@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from shopify_app.metrics.queries import InvalidRange, metrics_report, parse_range
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
-from shopify_app.services.metrics import InvalidRange, metrics_report, parse_range
 from tests.admin.factories import make_customer, make_order, make_referral, make_reward
 
 

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
+from demo.shop import ensure_demo_shop
 from shopify_app import create_app
-from shopify_app.demo import DEMO_SHOP, ensure_demo_shop
+from shopify_app.platform.auth.demo_tokens import DEMO_SHOP
 from shopify_app.platform.extensions import db
 from tests.admin.factories import seed_showcase
 from tests.browser import capture

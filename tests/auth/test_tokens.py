@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from shopify_app.customers.sync import COUNT_QUERY
 from shopify_app.platform.errors import ShopifyAuthError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Shop
@@ -14,7 +15,6 @@ from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.shopify.client import AdminClient
 from shopify_app.platform.shopify.token_store import decrypt_token
 from shopify_app.platform.shopify.tokens import access_token_for, refresh_tokens
-from shopify_app.services.sync import COUNT_QUERY
 
 
 def _refreshes(double) -> int:

@@ -86,7 +86,7 @@ def upload_ok(admin: AdminClient, content: bytes, **kwargs) -> int:
 
 def import_file(shop: Shop, content: bytes, *, name: str = "points.csv") -> int:
     """Upload through the service (big files: the test client leaks its spooled body file)."""
-    from shopify_app.services import imports as service
+    from shopify_app.imports import flow as service
 
     job = service.create_import(shop, "points", name, io.BytesIO(content))
     db.session.commit()

@@ -14,10 +14,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from shopify_app.jobs.imports import queue_import
+from shopify_app.imports import flow as service
+from shopify_app.imports.jobs import queue_import
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, PointsEntry, Shop
-from shopify_app.services import imports as service
 from tests.csv_imports.importing import (
     add_customers,
     balance,

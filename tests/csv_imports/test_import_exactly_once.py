@@ -8,8 +8,8 @@ import pytest
 from redis import Redis
 from sqlalchemy import func, select
 
-from shopify_app.csv_imports import points
-from shopify_app.jobs.imports import queue_import, run_import, sweep_imports
+from shopify_app.imports import points
+from shopify_app.imports.jobs import queue_import, run_import, sweep_imports
 from shopify_app.platform.extensions import db, queue
 from shopify_app.platform.models import Customer, PointsEntry
 from tests.csv_imports.importing import (

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from shopify_app.csv_imports import reading
+from shopify_app.imports import flow as service
+from shopify_app.imports import reading
 from shopify_app.platform.errors import ImportFileError
 from shopify_app.platform.models import ImportJob, ImportRowError, PointsEntry
-from shopify_app.services import imports as service
 from tests.csv_imports.importing import (
     add_customers,
     balance,

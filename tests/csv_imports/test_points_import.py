@@ -7,9 +7,9 @@ import html
 import pytest
 from sqlalchemy import select, update
 
+from shopify_app.imports import flow as service
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ImportJob, PointsEntry
-from shopify_app.services import imports as service
 from tests.csv_imports.importing import (
     add_customers,
     balance,

@@ -38,7 +38,7 @@ def test_demo_home_renders_in_chromium(demo_server, artifacts):
 
 
 def test_demo_tokens_are_refused_when_demo_mode_is_off(app, client):
-    from shopify_app.demo import DEMO_SHOP
+    from shopify_app.platform.auth.demo_tokens import DEMO_SHOP
 
     response = client.get(f"/?shop={DEMO_SHOP}&embedded=1")
     assert response.status_code == 302

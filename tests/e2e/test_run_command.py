@@ -25,10 +25,11 @@ import redis
 import requests
 from sqlalchemy import func, select
 
-from shopify_app.demo import DEMO_SHOP, prepare_demo_shop
+from demo.shop import prepare_demo_shop
+from shopify_app.home.status import shop_status
+from shopify_app.platform.auth.demo_tokens import DEMO_SHOP
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
-from shopify_app.services.status import shop_status
 from shopify_double.demo import seed_customers
 from tests.demo_server import free_port
 from tests.helpers import run_jobs
@@ -169,7 +170,7 @@ def test_bin_run_installs_and_syncs_the_demo_through_the_double_and_a_worker(bin
     assert "syncing from the Shopify double through the Admin API" in log  # token exchange
     assert f"{CUSTOMERS:,} customers synced" in log
     worker_log = (bin_run.run_dir / "worker.log").read_text()
-    assert "Successfully completed shopify_app.jobs.sync.sync_customers" in worker_log
+    assert "Successfully completed shopify_app.customers.sync_jobs.sync_customers" in worker_log
     assert "Running with an RQ worker on " + REDIS_URL in log
 
     home = requests.get(bin_run.home, timeout=10)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from shopify_app.jobs.sweeper import sweep_once
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ExportJob, ImportJob
 from shopify_app.platform.models.base import utcnow
+from shopify_app.worker import sweep_once
 from tests.csv_imports.importing import add_customers, confirm, csv_bytes, get_import, upload_ok
 from tests.helpers import run_jobs
 

@@ -9,12 +9,12 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from shopify_app.jobs import enqueue_after_install
+from shopify_app.customers import sync
+from shopify_app.customers.records import ShopifyCustomer, upsert_shopify_customer
+from shopify_app.customers.sync_jobs import queue_initial_sync
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Shop
 from shopify_app.platform.shopify.client import AdminClient
-from shopify_app.services import sync
-from shopify_app.services.customers import ShopifyCustomer, upsert_shopify_customer
 from tests.helpers import run_jobs
 from tests.workers import wait_for
 
@@ -78,7 +78,7 @@ def test_sync_survives_throttling_and_a_crash_and_matches_the_double(
     _seed(shopify_double, shop.domain, 3000)
     # A small bucket: the sync runs dry part way and must back off on THROTTLED.
     shopify_double.configure_throttle(bucket=700.0, restore_rate=500.0)
-    enqueue_after_install(shop)
+    queue_initial_sync(shop)
     first = workers.start()
     wait_for(lambda: _sync_state(shop.id).sync_done >= 1000, timeout=120, interval=0.02)
     first.kill()
@@ -86,7 +86,7 @@ def test_sync_survives_throttling_and_a_crash_and_matches_the_double(
     assert crashed.sync_status == "running" and crashed.sync_done < 3000
     assert crashed.sync_cursor is not None
 
-    enqueue_after_install(shop)
+    queue_initial_sync(shop)
     run_jobs(app)
     done = _sync_state(shop.id)
     assert done.sync_status == "done" and done.sync_cursor is None
@@ -105,7 +105,7 @@ def test_sync_survives_throttling_and_a_crash_and_matches_the_double(
 def test_large_store_syncs_through_a_bulk_operation(app, shop, shopify_double, monkeypatch):
     _seed(shopify_double, shop.domain, 600)
     monkeypatch.setattr(sync, "BULK_THRESHOLD", 100)
-    enqueue_after_install(shop)
+    queue_initial_sync(shop)
     run_jobs(app)
     assert _sync_state(shop.id).sync_status == "done"
     assert _table(shop.id) == _double_table(shopify_double, shop.domain)
@@ -126,7 +126,7 @@ def test_resync_button_runs_the_sync_again(app, admin, shop, shopify_double):
 @pytest.mark.parametrize("count", [0, 1])
 def test_tiny_stores_sync(app, shop, shopify_double, count):
     _seed(shopify_double, shop.domain, count)
-    enqueue_after_install(shop)
+    queue_initial_sync(shop)
     run_jobs(app)
     assert _sync_state(shop.id).sync_status == "done"
     assert len(_table(shop.id)) == count
@@ -140,7 +140,7 @@ def test_store_over_ten_thousand_is_counted_exactly_and_bulk_synced(
 
     seed_customers(shopify_double, shop.domain, 10_050)
     monkeypatch.setattr(sync, "BULK_THRESHOLD", 10_000)
-    enqueue_after_install(shop)
+    queue_initial_sync(shop)
     run_jobs(app)
     done = _sync_state(shop.id)
     assert (done.sync_status, done.sync_total, done.sync_done) == ("done", 10_050, 10_050)
@@ -222,7 +222,7 @@ def test_a_resync_makes_members_of_customers_shopify_enabled_without_touching_up
     signed_in = d.add_customer(
         shop.domain, first_name="Ines", email="ines@example.com", state="DISABLED"
     )
-    enqueue_after_install(shop)
+    queue_initial_sync(shop)
     run_jobs(app)
     assert _table(shop.id)[signed_in["id"]][3:5] == ("DISABLED", False)
 

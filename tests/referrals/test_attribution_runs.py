@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Order, Referral, Reward, Shop
-from shopify_app.services import referrals
-from shopify_app.services.program import join_program
+from shopify_app.program.config import join_program
+from shopify_app.referrals import engine as referrals
 from tests.helpers import deliver, make_shop, run_jobs
 from tests.referrals.conftest import add_customer, pay_order, visit_code
 
@@ -126,7 +126,7 @@ def test_a_run_of_order_deliveries_ends_as_the_same_deliveries_one_by_one(
 
     for n, payload in enumerate(streams[shop.domain]):
         deliver(client, shopify_double, "orders/paid", shop.domain, payload, webhook_id=f"r{n}")
-    with caplog.at_level(logging.WARNING, logger="shopify_app.jobs.webhooks"):
+    with caplog.at_level(logging.WARNING, logger="webhooks.drain"):
         run_jobs(app)  # one drain batch: the whole stream is one run
     assert "one by one" not in caplog.text
 

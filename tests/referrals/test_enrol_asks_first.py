@@ -17,7 +17,7 @@ from shopify_app.platform.models import (
     Segment,
     SegmentMember,
 )
-from shopify_app.services.program import get_settings, join_program
+from shopify_app.program.config import get_settings, join_program
 from tests.helpers import run_jobs
 from tests.pages import post_form, text_of
 from tests.referrals.test_invitations import contact

@@ -13,10 +13,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from shopify_app.invitations import service as invitations
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Invitation, InvitationBatch
 from shopify_app.platform.models.base import utcnow
-from shopify_app.services import invitations
 from tests.helpers import run_jobs
 from tests.referrals.conftest import _free_port
 from tests.referrals.test_invitations import batches, contact, invitation_of

@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from shopify_app.jobs.email import prepare_batch, sweep_invitations
+from shopify_app.customers.records import email_fields
+from shopify_app.invitations import service as invitations
+from shopify_app.invitations.jobs import prepare_batch, sweep_invitations
 from shopify_app.platform.extensions import db, queue
 from shopify_app.platform.models import (
     Customer,
@@ -19,9 +21,8 @@ from shopify_app.platform.models import (
     SegmentMember,
 )
 from shopify_app.platform.models.base import utcnow
-from shopify_app.services import invitations, program
-from shopify_app.services.customers import email_fields
-from shopify_app.services.program import join_program
+from shopify_app.program import config as program
+from shopify_app.program.config import join_program
 from tests.helpers import make_shop, run_jobs
 from tests.workers import ROOT, worker_env
 
@@ -250,7 +251,7 @@ def test_two_workers_on_one_batch_never_send_an_email_twice(app, shop, inbox):
     invitations.prepare_batch(shop, batch)
     db.session.commit()
     for part in range(6):  # more senders than workers: every claim is contended
-        queue().enqueue("shopify_app.jobs.email.send_batch", batch.id, job_id=f"race-{part}")
+        queue().enqueue("shopify_app.invitations.jobs.send_batch", batch.id, job_id=f"race-{part}")
 
     pair = [
         subprocess.Popen(

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
+from shopify_app.customers.records import email_fields
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ProgramSettings
-from shopify_app.services import program
-from shopify_app.services.customers import email_fields
+from shopify_app.program import config as program
 
 VALID = {
     "referee_offer_type": "fixed_amount",

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Referral
-from shopify_app.services.program import join_program
+from shopify_app.program.config import join_program
 from tests.referrals.conftest import add_customer
 
 
@@ -93,7 +93,7 @@ def test_the_referee_code_is_created_in_shopify_starting_now(client, shopify_dou
 
 
 def test_unsubscribe_link_asks_then_unsubscribes(client, shopify_double, shop, anna):
-    from shopify_app.proxy import unsubscribe_token
+    from shopify_app.invitations.unsubscribe import unsubscribe_token
 
     token = unsubscribe_token(anna)
     page = client.get(

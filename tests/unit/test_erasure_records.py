@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shopify_app.csv_imports.reading import CsvSource
-from shopify_app.services.erasure import Person, drop_export_rows, erase_from_upload
+from shopify_app.imports.reading import CsvSource
+from shopify_app.privacy.erasure import Person, drop_export_rows, erase_from_upload
 
 ZID = 7338441277598
 ZELDA = Person.of(emails=[" Zelda.Q@Example.com"], shopify_ids=[ZID], names=[("Zelda", "Quimby")])

@@ -8,7 +8,7 @@ import logging
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from shopify_app.jobs.webhooks import MAX_ATTEMPTS
+from shopify_app.loyalty.ledger import add_points
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
     Customer,
@@ -18,8 +18,8 @@ from shopify_app.platform.models import (
     Shop,
     WebhookEvent,
 )
-from shopify_app.services.points import add_points
 from tests.helpers import deliver, make_shop, run_jobs
+from webhooks.drain import MAX_ATTEMPTS
 
 NAME, LAST, EMAIL = "Zephyrine", "Quillfeather", "zephyrine.q@example.com"
 

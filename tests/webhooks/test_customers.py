@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import select
 
-from shopify_app.jobs import enqueue_after_install
+from shopify_app.customers.sync_jobs import queue_initial_sync
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
 from tests.helpers import deliver, run_jobs
@@ -100,7 +100,7 @@ def test_delete_before_create_stays_deleted(app, client, shop, shopify_double):
 
 
 def test_imported_contact_is_linked_by_email(app, client, shop, shopify_double):
-    from shopify_app.services.customers import email_fields
+    from shopify_app.customers.records import email_fields
 
     db.session.add(
         Customer(shop_id=shop.id, first_name="Imported", **email_fields("Linked@Example.com"))
@@ -122,7 +122,7 @@ def test_a_run_of_customer_deliveries_ends_as_the_same_deliveries_one_by_one(
     the one the same deliveries give one at a time (on a second shop)."""
     import logging
 
-    from shopify_app.services.customers import email_fields
+    from shopify_app.customers.records import email_fields
     from tests.helpers import make_shop
 
     d = shopify_double
@@ -174,7 +174,7 @@ def test_a_run_of_customer_deliveries_ends_as_the_same_deliveries_one_by_one(
     batched, single = stream(shop.domain, shop.id), stream(other.domain, other.id)
     for n, (topic, payload) in enumerate(batched):
         deliver(client, d, topic, shop.domain, payload, webhook_id=f"run-{n}")
-    with caplog.at_level(logging.WARNING, logger="shopify_app.jobs.webhooks"):
+    with caplog.at_level(logging.WARNING, logger="webhooks.drain"):
         run_jobs(app)
     assert "one by one" not in caplog.text
     for n, (topic, payload) in enumerate(single):
@@ -202,7 +202,7 @@ def _synced_with_tags(app, shop, double, *names: str) -> list[dict]:
         )
         for name in names
     ]
-    enqueue_after_install(shop)
+    queue_initial_sync(shop)
     run_jobs(app)
     for c in customers:
         assert _stored(c["id"]).tags == f"{c['first_name']}, vip"
@@ -242,7 +242,7 @@ def test_a_run_of_customer_updates_keeps_the_tags_the_sync_stored(
             shop.domain, d.update_customer(shop.domain, c["id"], last_name="Run")
         )
         deliver(client, d, "customers/update", shop.domain, payload)
-    with caplog.at_level(logging.WARNING, logger="shopify_app.jobs.webhooks"):
+    with caplog.at_level(logging.WARNING, logger="webhooks.drain"):
         run_jobs(app)
     assert runs == [2] and "one by one" not in caplog.text
     for c in customers:

@@ -14,7 +14,9 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import inspect, select
 
-from shopify_app.jobs.imports import run_import
+from shopify_app.customers import export as exports_service
+from shopify_app.imports.jobs import run_import
+from shopify_app.loyalty.ledger import add_points
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
     Customer,
@@ -26,10 +28,8 @@ from shopify_app.platform.models import (
     PointsEntry,
     Shop,
 )
-from shopify_app.services import compliance
-from shopify_app.services import exports as exports_service
-from shopify_app.services.points import add_points
-from shopify_app.services.program import join_program
+from shopify_app.privacy import requests as compliance
+from shopify_app.program.config import join_program
 from tests.admin.factories import make_referral, make_reward
 from tests.csv_imports.importing import (
     add_customers,
@@ -295,7 +295,7 @@ def test_a_running_import_resumes_on_the_rewritten_file(app, ctx, shop, monkeypa
             os.replace(replacement, path)
             erased.append(True)
 
-    monkeypatch.setattr("shopify_app.jobs.imports.rest_after", erase_after_first_batch)
+    monkeypatch.setattr("shopify_app.imports.jobs.rest_after", erase_after_first_batch)
     assert run_import(import_id) == "done"
     # The first batch (rows 2-5) applied 2 of hers before the erasure; none after it.
     assert balance(shop, gone) == 2

@@ -12,11 +12,11 @@ import pytest
 from redis import Redis
 from sqlalchemy import select, text
 
-from shopify_app.jobs.webhooks import sweep_webhooks
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, WebhookEvent
 from tests.helpers import deliver, run_jobs
 from tests.workers import wait_for
+from webhooks.drain import sweep_webhooks
 
 
 def _event_status(webhook_id: str) -> tuple[str, int]:

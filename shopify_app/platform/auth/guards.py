@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, g, redirect, render_template, request, url_for
 
+from shopify_app.platform.auth.demo_tokens import demo_reload_url
 from shopify_app.platform.auth.session_token import SessionToken, decode_session_token
 from shopify_app.platform.auth.shop_domain import normalize_shop_domain
 from shopify_app.platform.errors import (
@@ -20,7 +21,7 @@ from shopify_app.platform.errors import (
 )
 from shopify_app.platform.extensions import db
 from shopify_app.platform.shopify.tokens import exchange_session_token
-from shopify_app.platform.shops import get_shop, install_shop
+from shopify_app.platform.shops import announce_installed, get_shop, install_shop
 
 F = TypeVar("F", bound=Callable[..., Any])
 RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
@@ -74,9 +75,7 @@ def load_shop_session() -> None:
             raise InvalidSessionToken(f"token exchange failed: {error}") from error
         shop = install_shop(token.shop, grant)
         db.session.commit()
-        from shopify_app.jobs import enqueue_after_install
-
-        enqueue_after_install(shop)
+        announce_installed(shop)
     g.shop = shop
     g.session_token = token
 
@@ -104,8 +103,6 @@ def _invalid_session(error: InvalidSessionToken) -> Response | tuple[Any, int, d
         page = render_template("errors/error.html", title="Wrong shop", message=str(error))
         return page, 401, {}
     if is_demo_request():
-        from shopify_app.demo import demo_reload_url
-
         return redirect(demo_reload_url(request.full_path))
     reload_target = _strip_token(request.full_path)
     query = {"shopify-reload": reload_target}

@@ -9,7 +9,7 @@ from shopify_app.platform.auth.shop_domain import normalize_shop_domain
 from shopify_app.platform.extensions import db
 from shopify_app.platform.shopify.signatures import multidict_items
 from shopify_app.platform.shopify.tokens import exchange_code
-from shopify_app.platform.shops import install_shop
+from shopify_app.platform.shops import announce_installed, install_shop
 
 bp = Blueprint("auth", __name__)
 STATE_COOKIE = "shopify_oauth_state"
@@ -43,9 +43,7 @@ def callback():
     grant = exchange_code(shop_domain, request.args.get("code", ""))
     shop = install_shop(shop_domain, grant)
     db.session.commit()
-    from shopify_app.jobs import enqueue_after_install
-
-    enqueue_after_install(shop)
+    announce_installed(shop)
     response = redirect(oauth.embedded_app_url(shop_domain, request.args.get("host")))
     response.delete_cookie(STATE_COOKIE, path="/auth")
     return response

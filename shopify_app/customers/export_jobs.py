@@ -1,0 +1,112 @@
+"""Large customer exports, written to a file by a worker while the page shows progress."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from shopify_app.customers.export import export_path, publish_export_file, write_export_file
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import ExportJob, Shop
+from shopify_app.platform.models.base import utcnow
+from shopify_app.platform.models.export import DONE, FAILED, QUEUED, RUNNING
+from shopify_app.platform.queue import enqueue, job_app_context
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_SECONDS = 0.5
+#: a running export silent this long lost its worker; a queued one this long lost its enqueue.
+STALE_RUNNING = timedelta(minutes=5)
+STALE_QUEUED = timedelta(minutes=1)
+
+
+def enqueue_export(job: ExportJob) -> bool:
+    return enqueue(
+        "shopify_app.customers.export_jobs.run_export", job.id, job_id=f"export-{job.id}"
+    )
+
+
+def _claim(export_id: int) -> bool:
+    """Take the export for this worker: queued, failed, or running but silent (dead worker)."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(ExportJob)
+        .where(
+            ExportJob.id == export_id,
+            ExportJob.status.in_([QUEUED, FAILED])
+            | ((ExportJob.status == RUNNING) & (ExportJob.updated_at < now - STALE_RUNNING)),
+        )
+        .values(
+            status=RUNNING, started_at=now, updated_at=now, processed_rows=0, error_message=None
+        )
+        .returning(ExportJob.id)
+    ).first()
+    return claimed is not None
+
+
+def run_export(export_id: int) -> None:
+    """Write the export's CSV; a finished export is left alone, an interrupted one restarts."""
+    with job_app_context() as app:
+        if not _claim(export_id):
+            return
+        db.session.commit()
+        job = db.session.get(ExportJob, export_id)
+        shop = db.session.get(Shop, job.shop_id)
+        last = time.monotonic()
+
+        def progress(done: int) -> None:
+            nonlocal last
+            if time.monotonic() - last < PROGRESS_EVERY_SECONDS:
+                return
+            last = time.monotonic()
+            db.session.execute(
+                update(ExportJob)
+                .where(ExportJob.id == export_id)
+                .values(processed_rows=done, updated_at=utcnow())
+            )
+            db.session.commit()
+
+        path = export_path(app.config["EXPORT_DIR"], job)
+        partial = path.with_suffix(".part")
+        try:
+            rows = write_export_file(shop, job, partial, progress)
+            dropped = publish_export_file(shop, partial, path)
+        except Exception as error:
+            db.session.rollback()
+            partial.unlink(missing_ok=True)
+            log.exception("export %s failed", export_id)
+            job = db.session.get(ExportJob, export_id)
+            job.status, job.error_message = FAILED, f"The export could not be written: {error}"
+            job.finished_at = utcnow()
+            db.session.commit()
+            return
+        if dropped is None:  # shop/redact ran meanwhile: nothing of the shop is kept
+            db.session.commit()
+            return
+        job = db.session.get(ExportJob, export_id)
+        rows -= dropped
+        job.status, job.processed_rows, job.total_rows = DONE, rows, rows
+        job.file_path, job.finished_at = str(path), utcnow()
+        db.session.commit()
+
+
+def sweep_exports() -> None:
+    """Re-queue exports whose enqueue was lost or whose worker died (run by the sweeper)."""
+    now = utcnow()
+    with job_app_context():
+        stale = db.session.execute(
+            select(ExportJob.id).where(
+                ((ExportJob.status == QUEUED) & (ExportJob.updated_at < now - STALE_QUEUED))
+                | ((ExportJob.status == RUNNING) & (ExportJob.updated_at < now - STALE_RUNNING))
+            )
+        ).scalars()
+        for export_id in stale:
+            current_app.logger.info("re-queueing export %s", export_id)
+            enqueue(
+                "shopify_app.customers.export_jobs.run_export",
+                export_id,
+                job_id=f"export-{export_id}",
+            )

@@ -1,0 +1,68 @@
+"""Sample CSVs a merchant can download, fill in and upload; built from the shop's own customers.
+
+Using real Shopify ids from the shop means the sample imports cleanly as it is, which is the
+quickest way to see the whole flow (the demo shop relies on it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Customer, Shop
+from shopify_app.platform.models.imports import CONTACTS, POINTS
+from shopify_app.segments.store import get_or_create_segment
+
+SAMPLE_CONTACTS = [
+    ("Grace", "Hopper", "grace.hopper@example.com", "en", "Trade show"),
+    ("Ada", "Lovelace", "ada.lovelace@example.com", "en-GB", "Newsletter"),
+    ("Amélie", "Poulain", "amelie.poulain@example.com", "fr", "Instagram"),
+    ("Jürgen", "Klein", "juergen.klein@example.com", "de", "Newsletter"),
+    ("Sofía", "García", "sofia.garcia@example.com", "es", "Pop-up store"),
+]
+
+
+def sample_csv(shop: Shop, kind: str) -> str:
+    """The sample file for `kind`, as text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if kind == POINTS:
+        writer.writerow(["shopify_id", "points_to_add", "description"])
+        ids = db.session.execute(
+            select(Customer.shopify_id)
+            .where(
+                Customer.shop_id == shop.id,
+                Customer.shopify_id.is_not(None),
+                Customer.deleted_at.is_(None),
+            )
+            .order_by(Customer.id)
+            .limit(5)
+        ).scalars()
+        amounts = [(500, "Welcome bonus"), (250, "Birthday gift"), (100, "Survey reward")]
+        for n, shopify_id in enumerate(list(ids) or [7012345678901, 7012345678902]):
+            points, description = amounts[n % len(amounts)]
+            writer.writerow([shopify_id, points, description])
+    elif kind == CONTACTS:
+        writer.writerow(["First Name", "Last Name", "Email", "Locale", "Source"])
+        writer.writerows(SAMPLE_CONTACTS)
+    else:
+        raise ValueError(f"no sample for {kind!r}")
+    return buffer.getvalue()
+
+
+def seed_demo_imports(shop: Shop) -> str:
+    """Give the demo shop a segment to import into and the two sample files on disk."""
+    get_or_create_segment(shop, "Newsletter sign-ups")
+    folder = Path(current_app.config["IMPORT_DIR"]) / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in (POINTS, CONTACTS):
+        path = folder / f"sample-{kind}.csv"
+        path.write_text(sample_csv(shop, kind), encoding="utf-8")
+        written.append(str(path))
+    return "sample CSVs: " + ", ".join(written)

@@ -1,0 +1,52 @@
+"""Blueprint "proxy": the referral landing page Shopify forwards through the app proxy.
+
+`https://SHOP/apps/referrals/r/CODE` reaches `/proxy/r/CODE?shop=…&logged_in_customer_id=…
+&path_prefix=…&timestamp=…&signature=…`. Every request is checked by `verified_proxy_shop`
+(Shopify's signature, a fresh timestamp, an installed shop) before anything else.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request
+
+from shopify_app.platform.auth.proxy import ForgedProxyRequest, verified_proxy_shop
+from shopify_app.platform.errors import ShopifyAPIError
+from shopify_app.platform.extensions import db
+from shopify_app.platform.models import Shop
+from shopify_app.platform.shopify.discounts import ShopifyDiscounts
+from shopify_app.referrals.engine import UnknownReferralCode, VisitLimitReached, record_visit
+
+bp = Blueprint("proxy", __name__, url_prefix="/proxy")
+
+
+def _page(shop: Shop | None, title: str, message: str, status: int = 200):
+    """A storefront message page in the store's voice."""
+    return render_template("proxy/message.html", shop=shop, title=title, message=message), status
+
+
+@bp.errorhandler(ForgedProxyRequest)
+def _forged(error: ForgedProxyRequest):
+    return _page(None, "Link not valid", "This request could not be verified.", 401)
+
+
+@bp.get("/r/<code>")
+def landing(code: str):
+    """Record the visit, hand out the referee discount and apply it at the storefront."""
+    shop = verified_proxy_shop()
+    customer_id = request.args.get("logged_in_customer_id", "")
+    try:
+        visit = record_visit(
+            shop, code, int(customer_id) if customer_id.isdigit() else None, ShopifyDiscounts(shop)
+        )
+    except UnknownReferralCode:
+        return _page(shop, "Link not found", "This referral link is not valid.", 404)
+    except VisitLimitReached:
+        return _page(shop, "Try again tomorrow", "This link was used a lot today.", 429)
+    except ShopifyAPIError:
+        db.session.rollback()
+        current_app.logger.exception("referee discount for %s failed", code)
+        return _page(shop, "Please try again", "We could not prepare your discount.", 503)
+    db.session.commit()
+    if visit.blocked:
+        return _page(shop, "This offer is for new customers", visit.referral.block_reason or "")
+    return redirect(f"https://{shop.domain}/discount/{visit.referral.discount_code}?redirect=/")
