@@ -103,7 +103,7 @@ def run_workers(count: int, smtp_url: str) -> None:
 
 
 def seed_customers(shop, count: int) -> list[int]:
-    from shopify_app.customers.records import email_fields
+    from shopify_app.platform.customer_store import email_fields
 
     rng = random.Random(3)
     now = utcnow()

@@ -12,10 +12,10 @@ import time
 
 from sqlalchemy import func, select
 
-from shopify_app.customers.records import email_fields
 from shopify_app.customers.sync import start_sync
 from shopify_app.customers.sync_jobs import queue_initial_sync
 from shopify_app.platform.auth.demo_tokens import DEMO_SHOP, mint_demo_token
+from shopify_app.platform.customer_store import email_fields
 from shopify_app.platform.errors import ShopifyAPIError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Shop

@@ -17,10 +17,16 @@ from shopify_app import cli, customers
 from shopify_app.customers import views as customers_views
 from shopify_app.home import views as home_views
 from shopify_app.imports import views as imports_views
-from shopify_app.invitations import unsubscribe
+from shopify_app.invitations import audience, unsubscribe
 from shopify_app.invitations import views as invitations_views
 from shopify_app.metrics import views as metrics_views
-from shopify_app.platform import errors, extensions, log_redaction, request_limits, templating
+from shopify_app.platform import (
+    error_pages,
+    extensions,
+    log_redaction,
+    request_limits,
+    templating,
+)
 from shopify_app.platform.auth import guards
 from shopify_app.platform.auth import views as auth_views
 from shopify_app.platform.settings import PROJECT_ROOT, load_settings
@@ -43,7 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     log_redaction.init_app(app)  # before the dev server logs a request line
     extensions.init_app(app)
-    errors.init_app(app)
+    error_pages.init_app(app)
     request_limits.init_app(app)  # 413 before any guard or view reads a body
     guards.init_app(app)
     templating.init_app(app)
@@ -58,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         imports_views.bp,
         program_views.bp,
         invitations_views.bp,
+        audience.bp,
         proxy.bp,
         unsubscribe.bp,
     ):

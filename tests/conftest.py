@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
@@ -112,7 +113,6 @@ def app(shopify_double: ShopifyDouble, tmp_path_factory: pytest.TempPathFactory)
 
 def _reset_schema() -> None:
     """Drop everything and build the schema through the migrations (which tests them)."""
-    from flask_migrate import upgrade
 
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":

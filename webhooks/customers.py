@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shopify_app.customers.records import (
+from shopify_app.platform.customer_store import (
     ShopifyCustomer,
     delete_shopify_customer,
     upsert_shopify_customer,

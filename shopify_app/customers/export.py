@@ -39,21 +39,16 @@ from shopify_app.customers.queries import (
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ExportJob, Shop
 from shopify_app.platform.money import decimal_text, exponent
+from shopify_app.platform.spreadsheet import FORMULA_PREFIXES, neutralise
 from shopify_app.privacy.erasure import drop_export_rows
 
 BOM = "\ufeff"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: what is trimmed from "first last" (in Python and in SQL alike).
 TRIMMED = " \t\r\n"
 ROWS_PER_CHUNK = 2000
 COPY_FLUSH_BYTES = 256 * 1024
 #: above this many rows (setting EXPORT_STREAM_MAX_ROWS) the export runs as a job.
 STREAM_MAX_ROWS = 100_000
-
-
-def neutralise(value: str) -> str:
-    """Make a cell inert in Excel, Sheets and LibreOffice: a leading formula char is quoted."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def header(shop: Shop) -> list[str]:
@@ -244,10 +239,6 @@ def create_export_job(shop: Shop, args: Mapping[str, str], total: int) -> Export
     db.session.add(job)
     db.session.flush()
     return job
-
-
-def export_path(export_dir: str, job: ExportJob) -> Path:
-    return Path(export_dir) / str(job.shop_id) / f"export-{job.id}.csv"
 
 
 def write_export_file(

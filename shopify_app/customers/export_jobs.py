@@ -9,8 +9,9 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from shopify_app.customers.export import export_path, publish_export_file, write_export_file
+from shopify_app.customers.export import publish_export_file, write_export_file
 from shopify_app.platform.extensions import db
+from shopify_app.platform.files import export_path
 from shopify_app.platform.models import ExportJob, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.export import DONE, FAILED, QUEUED, RUNNING

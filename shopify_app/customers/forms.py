@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from shopify_app.customers.records import email_fields, email_key
 from shopify_app.loyalty.ledger import MAX_BALANCE, add_points
+from shopify_app.platform.customer_store import email_fields, email_key
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Segment, SegmentMember, Shop
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import requests
 
-from shopify_app.customers.records import ShopifyCustomer, upsert_shopify_customers
+from shopify_app.platform.customer_store import ShopifyCustomer, upsert_shopify_customers
 from shopify_app.platform.errors import ShopifyAPIError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Shop

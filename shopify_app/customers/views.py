@@ -35,11 +35,11 @@ from shopify_app.customers.forms import (
 )
 from shopify_app.platform.auth.guards import shop_required
 from shopify_app.platform.extensions import db
+from shopify_app.platform.files import export_available, export_expires_at
 from shopify_app.platform.models import ExportJob
 from shopify_app.platform.models.export import DONE, FAILED
 from shopify_app.platform.shops import get_for_shop_or_404
 from shopify_app.platform.templating import admin_url
-from shopify_app.privacy.files import export_available, export_expires_at
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 

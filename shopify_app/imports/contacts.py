@@ -15,9 +15,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from shopify_app.customers.records import canonical_email, email_key
 from shopify_app.imports.reading import ColumnSpec, CsvSource
 from shopify_app.imports.row_errors import RowError
+from shopify_app.platform.customer_store import canonical_email, email_key
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, SegmentMember
 from shopify_app.platform.models.base import utcnow

@@ -20,7 +20,6 @@ from typing import IO, Any
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select, update
 
-from shopify_app.customers.export import FORMULA_PREFIXES
 from shopify_app.imports import contacts, points
 from shopify_app.imports.reading import (
     MAX_FILE_BYTES,
@@ -43,11 +42,21 @@ from shopify_app.platform.models import (
     Shop,
 )
 from shopify_app.platform.models.base import utcnow
-from shopify_app.platform.models.imports import CONTACTS, POINTS
+from shopify_app.platform.models.imports import (
+    CANCELLED,
+    CONTACTS,
+    DONE,
+    FAILED,
+    POINTS,
+    PREVIEWED,
+    QUEUED,
+    REVERTED,
+    REVERTING,
+    RUNNING,
+    UPLOADED,
+)
+from shopify_app.platform.spreadsheet import neutralise_cell
 
-UPLOADED, PREVIEWED, QUEUED, RUNNING = "uploaded", "previewed", "queued", "running"
-DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
-REVERTING, REVERTED = "reverting", "reverted"
 KINDS = (POINTS, CONTACTS)
 #: statuses of an import that will apply its file: the same file again needs a confirmation.
 PENDING_STATUSES = (QUEUED, RUNNING, REVERTING)
@@ -601,17 +610,6 @@ def progress(job: ImportJob) -> dict[str, Any]:
     }
 
 
-def _cell(value: Any) -> str:
-    """Neutralise spreadsheet formulas, but keep numbers such as -50 as they were."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
-
-
 def rejected_rows_csv(job: ImportJob) -> Iterator[str]:
     """The rejected rows as CSV, streamed: the file's own columns plus `error`."""
     header = list((job.summary or {}).get("preview", {}).get("header") or [])
@@ -624,7 +622,7 @@ def rejected_rows_csv(job: ImportJob) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    writer.writerow([_cell(name) for name in header] + ["error"])
+    writer.writerow([neutralise_cell(name) for name in header] + ["error"])
     yield "\ufeff" + flush()
     rows = db.session.execute(
         select(ImportRowError.row_number, ImportRowError.raw, ImportRowError.reason)
@@ -634,7 +632,8 @@ def rejected_rows_csv(job: ImportJob) -> Iterator[str]:
     )
     for count, (_, raw, reason) in enumerate(rows, start=1):
         raw = raw or {}
-        writer.writerow([_cell(raw.get(name, "")) for name in header] + [_cell(reason)])
+        cells = [neutralise_cell(raw.get(name, "")) for name in header]
+        writer.writerow([*cells, neutralise_cell(reason)])
         if count % 1000 == 0:
             yield flush()
     yield flush()

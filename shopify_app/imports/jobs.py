@@ -34,12 +34,12 @@ from shopify_app.imports.reading import gc_paused, map_columns
 from shopify_app.imports.row_errors import RowError, clear_row_errors, store_row_errors
 from shopify_app.platform.errors import ImportFileError
 from shopify_app.platform.extensions import db, redis_conn
+from shopify_app.platform.files import file_identity
 from shopify_app.platform.live_traffic import rest_after
 from shopify_app.platform.models import ImportJob, PointsEntry, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.imports import POINTS
 from shopify_app.platform.queue import enqueue, job_app_context
-from shopify_app.privacy.files import file_identity
 
 log = logging.getLogger(__name__)
 LOCK_NAMESPACE = 4_242

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from shopify_app.customers.records import GID_PREFIX
 from shopify_app.imports.reading import (
     ColumnSpec,
     CsvSource,
@@ -26,6 +25,7 @@ from shopify_app.imports.reading import (
     map_columns,
 )
 from shopify_app.imports.row_errors import RowError
+from shopify_app.platform.customer_store import GID_PREFIX
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, PointsEntry
 from shopify_app.platform.models.base import utcnow

@@ -23,12 +23,12 @@ from shopify_app.imports.samples import sample_csv
 from shopify_app.platform.auth.guards import shop_required
 from shopify_app.platform.errors import ImportFileError
 from shopify_app.platform.extensions import db
+from shopify_app.platform.files import upload_deleted_by
 from shopify_app.platform.models import ImportJob
 from shopify_app.platform.models.imports import CONTACTS, POINTS
 from shopify_app.platform.request_limits import accepts_upload
 from shopify_app.platform.shops import get_for_shop_or_404
 from shopify_app.platform.templating import admin_url
-from shopify_app.privacy.files import upload_deleted_by
 from shopify_app.segments.store import (
     InvalidSegmentName,
     find_segment,

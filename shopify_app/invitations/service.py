@@ -38,11 +38,18 @@ from shopify_app.platform.errors import NotFound
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Invitation, InvitationBatch, Segment, Shop
 from shopify_app.platform.models.base import utcnow
-from shopify_app.platform.models.invitation import FAILED, QUEUED, SENDING, SENT
+from shopify_app.platform.models.invitation import (
+    BATCH_DONE,
+    BATCH_PREPARING,
+    FAILED,
+    QUEUED,
+    SENDING,
+    SENT,
+)
 from shopify_app.program import config as program
 from shopify_app.referrals.links import referral_link
 
-PREPARING, DONE = "preparing", "done"
+PREPARING, DONE = BATCH_PREPARING, BATCH_DONE
 INVITE = "invite"
 #: why a selected customer gets no invitation, in the order the reasons are checked.
 SKIP_REASONS = {

@@ -23,8 +23,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from shopify_app.customers.records import email_key
 from shopify_app.imports.reading import open_text
+from shopify_app.platform.customer_store import email_key
 
 #: what replaces a mention of the person in free text.
 MASK = "[redacted]"

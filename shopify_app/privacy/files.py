@@ -12,7 +12,6 @@ Nothing here commits.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -21,94 +20,30 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from shopify_app.customers.export import export_path
 from shopify_app.imports import flow as imports_service
 from shopify_app.imports.reading import sniff
 from shopify_app.platform.errors import ImportFileError
 from shopify_app.platform.extensions import db
+from shopify_app.platform.files import (
+    FINISHED_IMPORT_STATUSES,
+    delete_export_file,
+    delete_upload,
+    export_file_path,
+    export_paths,
+    hours,
+    upload_needed,
+)
 from shopify_app.platform.models import ExportJob, ImportJob, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.export import DONE as EXPORT_DONE
 from shopify_app.platform.models.export import FAILED as EXPORT_FAILED
 from shopify_app.privacy.erasure import Person, UnreadableFile, drop_export_rows, erase_from_upload
 
-#: statuses whose import will never read its upload again.
-FINISHED_IMPORT_STATUSES = (
-    imports_service.DONE,
-    imports_service.FAILED,
-    imports_service.CANCELLED,
-    imports_service.REVERTING,
-    imports_service.REVERTED,
-)
 #: a file no import or export row knows of (a web process killed mid-upload, a dead export
 #: worker's partial file) is deleted once it has not been written to for this long.
 ORPHAN_GRACE = timedelta(hours=1)
 #: rows handled per sweep, so one sweep stays short after a long outage.
 SWEEP_BATCH = 500
-
-
-def hours(name: str) -> timedelta:
-    """A retention setting as a duration."""
-    return timedelta(hours=float(current_app.config[name]))
-
-
-def upload_needed(job: ImportJob) -> bool:
-    """Whether the import may still read its upload (a failed run without a final message
-    may be retried by its queue)."""
-    if job.file_deleted_at is not None:
-        return False
-    if job.status == imports_service.FAILED:
-        return job.error_message is None
-    return job.status not in FINISHED_IMPORT_STATUSES
-
-
-def delete_upload(job: ImportJob, now: datetime | None = None) -> None:
-    """Delete the import's upload for good and mark it deleted."""
-    Path(job.file_path).unlink(missing_ok=True)
-    job.file_deleted_at = now or utcnow()
-
-
-def _export_paths(job: ExportJob) -> list[Path]:
-    """The export's file and the partial file a worker writes first."""
-    path = export_file_path(job)
-    return [path, path.with_suffix(".part")]
-
-
-def export_file_path(job: ExportJob) -> Path:
-    if job.file_path:
-        return Path(job.file_path)
-    return export_path(current_app.config["EXPORT_DIR"], job)
-
-
-def delete_export_file(job: ExportJob, now: datetime | None = None) -> None:
-    """Delete the export's file for good and mark it expired."""
-    for path in _export_paths(job):
-        path.unlink(missing_ok=True)
-    job.file_deleted_at = now or utcnow()
-
-
-def upload_deleted_by(job: ImportJob) -> datetime | None:
-    """When the retention sweep will delete the upload (None while the import needs it)."""
-    if job.file_deleted_at is not None or job.status not in FINISHED_IMPORT_STATUSES:
-        return None
-    return job.updated_at + hours("UPLOAD_RETENTION_HOURS")
-
-
-def export_expires_at(job: ExportJob) -> datetime | None:
-    """When the export's file goes (None until it is written)."""
-    if job.status != EXPORT_DONE or job.finished_at is None:
-        return None
-    return job.finished_at + hours("EXPORT_RETENTION_HOURS")
-
-
-def export_available(job: ExportJob) -> bool:
-    """The export's file can be downloaded: written, not expired, still on disk."""
-    return (
-        job.status == EXPORT_DONE
-        and job.file_deleted_at is None
-        and bool(job.file_path)
-        and Path(job.file_path).is_file()
-    )
 
 
 # --- the retention sweep ------------------------------------------------------------------------
@@ -294,19 +229,9 @@ def delete_shop_files(shop: Shop) -> None:
     for path in db.session.scalars(select(ImportJob.file_path).where(ImportJob.shop_id == shop.id)):
         Path(path).unlink(missing_ok=True)
     for job in db.session.scalars(select(ExportJob).where(ExportJob.shop_id == shop.id)):
-        for path in _export_paths(job):
+        for path in export_paths(job):
             path.unlink(missing_ok=True)
     for root in (current_app.config["IMPORT_DIR"], current_app.config["EXPORT_DIR"]):
         folder = Path(root) / str(shop.id)
         if folder.is_dir():
             shutil.rmtree(folder)
-
-
-def file_identity(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of the file at `path` now; None when it is gone. A rewrite renames a
-    new file over the old one, so the identity changes while a reader keeps the old one."""
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return stat.st_dev, stat.st_ino

@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, ColumnElement, Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
-from shopify_app.customers.records import email_key
-from shopify_app.invitations.service import PREPARING
+from shopify_app.platform.customer_store import email_key
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
     Customer,
@@ -42,6 +41,7 @@ from shopify_app.platform.models import (
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.export import DONE as EXPORT_DONE
 from shopify_app.platform.models.export import FAILED as EXPORT_FAILED
+from shopify_app.platform.models.invitation import BATCH_PREPARING as PREPARING
 from shopify_app.privacy import files as stored_files
 from shopify_app.privacy.erasure import Person
 

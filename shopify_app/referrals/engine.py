@@ -23,7 +23,11 @@ from typing import Protocol
 
 from sqlalchemy import bindparam, func, or_, select, update
 
-from shopify_app.customers.records import ShopifyCustomer, canonical_email, upsert_shopify_customer
+from shopify_app.platform.customer_store import (
+    ShopifyCustomer,
+    canonical_email,
+    upsert_shopify_customer,
+)
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Order, Referral, Reward, Shop
 from shopify_app.platform.models.base import utcnow

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from shopify_app.customers.records import parse_shopify_time
+from shopify_app.platform.customer_store import parse_shopify_time
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Order, Refund, Shop
 from shopify_app.platform.models.base import utcnow

@@ -4,10 +4,11 @@ are tested on their own). Stats columns are set by hand, as the referral engine 
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shopify_app.customers.records import email_fields
+from shopify_app.platform.customer_store import email_fields
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Order, PointsEntry, Referral, Reward, Shop
 from shopify_app.platform.models.referral import COMPLETED, USED
@@ -139,7 +140,6 @@ def seed_showcase(shop: Shop, *, customers: int = 60, now: datetime | None = Non
     Referrals, rewards and orders fall in the last 30 days, and each customer's maintained
     stats are set to what those rows add up to, as the referral engine keeps them.
     """
-    import random
 
     rng = random.Random(5)
     now = now or datetime.now(UTC)

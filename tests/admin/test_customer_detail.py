@@ -9,7 +9,14 @@ import pytest
 
 from shopify_app.customers.detail import POINTS_PAGE
 from shopify_app.platform.extensions import db
-from tests.admin.factories import T0, make_customer, make_points, make_referral, make_reward
+from tests.admin.factories import (
+    T0,
+    make_customer,
+    make_order,
+    make_points,
+    make_referral,
+    make_reward,
+)
 from tests.helpers import AdminClient, make_shop
 
 
@@ -58,7 +65,6 @@ def test_detail_shows_cards_and_activity(admin, shop):
 
 
 def make_order_for(shop, customer, total):
-    from tests.admin.factories import make_order
 
     return make_order(shop, customer, total, paid_at=T0 + timedelta(days=2))
 

@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import insert
 
 from shopify_app.customers import queries as table
-from shopify_app.customers.export import neutralise
+from shopify_app.customers.export import copy_chunks, python_chunks
 from shopify_app.customers.export_jobs import run_export
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ExportJob
+from shopify_app.platform.spreadsheet import neutralise
 from tests.admin.factories import T0, make_customer
 from tests.helpers import AdminClient, make_shop, run_jobs
 
@@ -201,7 +202,6 @@ def test_neutralise_quotes_every_formula_prefix(prefix):
 @pytest.mark.parametrize("args", [{}, {"status": "guests", "sort": "name"}, {"q": "ada"}])
 def test_copy_and_python_formatting_write_the_same_bytes(shop, customers, args):
     """PostgreSQL formats big exports with COPY; the SQLite demo formats in Python."""
-    from shopify_app.customers.export import copy_chunks, python_chunks
 
     query = table.TableQuery.from_args(args)
     postgres = db.session.get_bind().dialect.name == "postgresql"

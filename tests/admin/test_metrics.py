@@ -16,6 +16,7 @@ from shopify_app.metrics.queries import InvalidRange, metrics_report, parse_rang
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
 from tests.admin.factories import make_customer, make_order, make_referral, make_reward
+from tests.helpers import make_shop
 
 
 def utc(*args: int) -> datetime:
@@ -210,7 +211,6 @@ def test_a_bad_range_is_explained_and_the_default_shown(admin, shop, args):
 
 
 def test_another_shops_referrals_are_not_counted(activity, shopify_double):
-    from tests.helpers import make_shop
 
     shop, *_ = activity
     other = make_shop(shopify_double, "other-shop.myshopify.com")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -117,7 +118,6 @@ def test_install_refuses_hostile_shop_domains(app, client, shop):
 
 
 def test_host_that_is_not_an_admin_is_never_a_redirect_target(app, client, shopify_double):
-    import base64
 
     params = _start_install(client, shopify_double)
     evil = base64.urlsafe_b64encode(b"evil.example/store/x").decode().rstrip("=")

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from shopify_app.imports import flow as service
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ImportJob, ImportRowError, PointsEntry, Shop
 from tests.helpers import AdminClient
@@ -86,7 +87,6 @@ def upload_ok(admin: AdminClient, content: bytes, **kwargs) -> int:
 
 def import_file(shop: Shop, content: bytes, *, name: str = "points.csv") -> int:
     """Upload through the service (big files: the test client leaks its spooled body file)."""
-    from shopify_app.imports import flow as service
 
     job = service.create_import(shop, "points", name, io.BytesIO(content))
     db.session.commit()

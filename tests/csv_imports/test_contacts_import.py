@@ -204,9 +204,7 @@ def test_contacts_preview_promises_what_the_import_does(app, admin, shop):
         b"Ada,Again,ada@example.com\r\n"
         b"Cy,D,cy@example.com\r\n"
     )
-    import_id = upload_ok(
-        admin, content, name="c.csv", kind="contacts", segment_id=str(segment.id)
-    )
+    import_id = upload_ok(admin, content, name="c.csv", kind="contacts", segment_id=str(segment.id))
     assert _outcome(admin, import_id) == [
         "3 new contacts are created as Guests.",
         "2 existing contacts are left as they are. (rows for an email already in the store or "

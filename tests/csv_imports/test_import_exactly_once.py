@@ -6,12 +6,13 @@ import html
 
 import pytest
 from redis import Redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from shopify_app.imports import points
 from shopify_app.imports.jobs import queue_import, run_import, sweep_imports
 from shopify_app.platform.extensions import db, queue
-from shopify_app.platform.models import Customer, PointsEntry
+from shopify_app.platform.models import Customer, ImportJob, PointsEntry
+from shopify_app.platform.models.base import utcnow
 from tests.csv_imports.importing import (
     add_customers,
     balance,
@@ -146,10 +147,6 @@ def test_worker_killed_mid_import_resumes_and_applies_each_row_once(app, admin, 
 def test_sweeper_requeues_an_import_whose_job_never_reached_redis(app, admin, shop):
     _simple_import(admin, shop)
     queue().empty()  # as if Redis lost the job after the confirm committed
-    from sqlalchemy import update
-
-    from shopify_app.platform.models import ImportJob
-    from shopify_app.platform.models.base import utcnow
 
     db.session.execute(update(ImportJob).values(updated_at=utcnow().replace(year=2000)))
     db.session.commit()

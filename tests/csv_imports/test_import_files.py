@@ -21,6 +21,7 @@ from tests.csv_imports.importing import (
     csv_bytes,
     get_import,
     ledger,
+    row_errors,
     upload,
     upload_ok,
 )
@@ -106,7 +107,6 @@ def test_utf8_head_with_windows_1252_further_down_is_read_as_windows_1252(app, a
 
 
 def _errors(import_id):
-    from tests.csv_imports.importing import row_errors
 
     return row_errors(import_id)
 
@@ -156,7 +156,7 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + b"\x00" * 100
         ),
         (
             "points.csv",
-            b'shopify_id,points_to_add,description\r\n7000000001,5,ok\r\n'
+            b"shopify_id,points_to_add,description\r\n7000000001,5,ok\r\n"
             b'7000000002,5,"Say "hi" to\r\n',
             "Line 3 opens a quoted value that is not closed properly",
         ),

@@ -21,7 +21,7 @@ from tests.csv_imports.importing import (
     row_errors,
     upload_ok,
 )
-from tests.helpers import make_shop, run_jobs
+from tests.helpers import AdminClient, make_shop, run_jobs
 
 A, B, C = 7_000_000_001, 7_000_000_002, 7_000_000_003
 
@@ -154,7 +154,6 @@ def test_another_shop_cannot_see_or_run_this_import(app, admin, client, shop, sh
     add_customers(shop, 1)
     import_id = upload_ok(admin, csv_bytes([["shopify_id", "points_to_add"], [A, 5]]))
     other = make_shop(shopify_double, "other-shop.myshopify.com")
-    from tests.helpers import AdminClient
 
     intruder = AdminClient(client, other.domain, shopify_double)
     for path in ("", "/progress.json", "/rejected.csv"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from shopify_app.platform.auth.demo_tokens import DEMO_SHOP
 from tests.browser import capture
 from tests.demo_server import running_demo
 
@@ -38,7 +39,6 @@ def test_demo_home_renders_in_chromium(demo_server, artifacts):
 
 
 def test_demo_tokens_are_refused_when_demo_mode_is_off(app, client):
-    from shopify_app.platform.auth.demo_tokens import DEMO_SHOP
 
     response = client.get(f"/?shop={DEMO_SHOP}&embedded=1")
     assert response.status_code == 302

@@ -8,6 +8,7 @@ import time
 from shopify_app.platform import live_traffic
 from shopify_app.platform.extensions import redis_conn
 from tests.helpers import deliver
+from webhooks.drain import KICK_WINDOW_MS
 
 
 def _wait_for_next_second() -> None:
@@ -23,7 +24,6 @@ def _counted(redis) -> int:
 def test_intake_counts_each_accepted_delivery_by_its_next_kick(app, client, shop, shopify_double):
     """Deliveries a process accepts while its kick window is open are counted together, with
     its next round trip to Redis: the count is never lost, at most one window late."""
-    from webhooks.drain import KICK_WINDOW_MS
 
     def accept(n: int) -> None:
         record = shopify_double.add_customer(shop.domain, email=f"rate{n}@example.com")

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from shopify_app.customers import sync
-from shopify_app.customers.records import ShopifyCustomer, upsert_shopify_customer
 from shopify_app.customers.sync_jobs import queue_initial_sync
+from shopify_app.platform.customer_store import ShopifyCustomer, upsert_shopify_customer
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Shop
 from shopify_app.platform.shopify.client import AdminClient
+from shopify_double.demo import seed_customers
 from tests.helpers import run_jobs
 from tests.workers import wait_for
 
@@ -136,7 +137,6 @@ def test_tiny_stores_sync(app, shop, shopify_double, count):
 def test_store_over_ten_thousand_is_counted_exactly_and_bulk_synced(
     app, shop, shopify_double, monkeypatch
 ):
-    from shopify_double.demo import seed_customers
 
     seed_customers(shopify_double, shop.domain, 10_050)
     monkeypatch.setattr(sync, "BULK_THRESHOLD", 10_000)

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from shopify_app.customers.records import ShopifyCustomer, upsert_shopify_customer
+from shopify_app.platform.customer_store import ShopifyCustomer, upsert_shopify_customer
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Shop
 from shopify_double import ShopifyDouble

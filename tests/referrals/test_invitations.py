@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from shopify_app.customers.records import email_fields
 from shopify_app.invitations import service as invitations
 from shopify_app.invitations.jobs import prepare_batch, sweep_invitations
+from shopify_app.platform.customer_store import email_fields
 from shopify_app.platform.extensions import db, queue
 from shopify_app.platform.models import (
     Customer,
@@ -19,6 +19,7 @@ from shopify_app.platform.models import (
     InvitationBatch,
     Segment,
     SegmentMember,
+    Shop,
 )
 from shopify_app.platform.models.base import utcnow
 from shopify_app.program import config as program
@@ -290,8 +291,6 @@ def test_claims_are_disjoint_between_sessions(app, shop):
     db.session.commit()
     first = invitations.claim_invitations(shop, batch.id, 30)  # this transaction holds its rows
     with app.app_context():
-        from shopify_app.platform.models import Shop
-
         other_session_shop = db.session.get(Shop, shop.id)
         second = invitations.claim_invitations(other_session_shop, batch.id, 30)
         db.session.commit()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from shopify_app.customers.records import email_fields
+from shopify_app.platform.customer_store import email_fields
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ProgramSettings
 from shopify_app.program import config as program

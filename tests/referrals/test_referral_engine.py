@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Referral, Reward
-from shopify_app.program.config import join_program
+from shopify_app.program.config import get_settings, join_program
 from shopify_app.referrals import engine as referrals
 from tests.helpers import deliver, make_shop, run_jobs
 from tests.referrals.conftest import add_customer, local, pay_order, visit, visit_code
@@ -340,7 +340,6 @@ def test_refunds_reverse_the_referral_after_a_used_reward_and_the_reward_revenue
 def test_an_order_below_the_minimum_leaves_the_referral_pending(
     client, shopify_double, app, shop, anna, bob
 ):
-    from shopify_app.program.config import get_settings
 
     get_settings(shop).min_order_minor = 5000
     db.session.commit()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from shopify_app.invitations.unsubscribe import unsubscribe_token
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Referral
 from shopify_app.program.config import join_program
@@ -93,7 +94,6 @@ def test_the_referee_code_is_created_in_shopify_starting_now(client, shopify_dou
 
 
 def test_unsubscribe_link_asks_then_unsubscribes(client, shopify_double, shop, anna):
-    from shopify_app.invitations.unsubscribe import unsubscribe_token
 
     token = unsubscribe_token(anna)
     page = client.get(

@@ -21,6 +21,7 @@ DEVELOPMENT_CODE = ("tests", "bench", "shopify_double", "demo")
 USED_WITHOUT_IMPORT = {
     "jinja2": "the template engine Flask renders every page and email with",
     "ruff": "a command (bin/test, pre-commit), not a library",
+    "import-linter": "a command (bin/test: lint-imports and the contracts in pyproject.toml)",
 }
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(\S+)", re.MULTILINE)
 

@@ -7,9 +7,10 @@ import logging
 from sqlalchemy import select
 
 from shopify_app.customers.sync_jobs import queue_initial_sync
+from shopify_app.platform.customer_store import email_fields
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
-from tests.helpers import deliver, run_jobs
+from tests.helpers import deliver, make_shop, run_jobs
 from webhooks import registry
 
 
@@ -100,7 +101,6 @@ def test_delete_before_create_stays_deleted(app, client, shop, shopify_double):
 
 
 def test_imported_contact_is_linked_by_email(app, client, shop, shopify_double):
-    from shopify_app.customers.records import email_fields
 
     db.session.add(
         Customer(shop_id=shop.id, first_name="Imported", **email_fields("Linked@Example.com"))
@@ -120,10 +120,6 @@ def test_a_run_of_customer_deliveries_ends_as_the_same_deliveries_one_by_one(
 ):
     """A drain batch upserts consecutive customers/* deliveries set-wise; the result must be
     the one the same deliveries give one at a time (on a second shop)."""
-    import logging
-
-    from shopify_app.customers.records import email_fields
-    from tests.helpers import make_shop
 
     d = shopify_double
     other = make_shop(d, "customers-one-by-one.myshopify.com")

@@ -12,12 +12,12 @@ from flask import Flask, Response, current_app, g, redirect, render_template, re
 from shopify_app.platform.auth.demo_tokens import demo_reload_url
 from shopify_app.platform.auth.session_token import SessionToken, decode_session_token
 from shopify_app.platform.auth.shop_domain import normalize_shop_domain
+from shopify_app.platform.error_pages import wants_json
 from shopify_app.platform.errors import (
     InvalidSessionToken,
     InvalidShopDomain,
     ShopifyAuthError,
     ShopMismatch,
-    wants_json,
 )
 from shopify_app.platform.extensions import db
 from shopify_app.platform.shopify.tokens import exchange_session_token

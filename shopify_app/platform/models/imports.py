@@ -11,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shopify_app.platform.models.base import Base, BigIntegerPK, TimestampMixin
 
 POINTS, CONTACTS = "points", "contacts"
+#: uploaded → previewed → queued → running → done | failed | cancelled; reverting → reverted
+UPLOADED, PREVIEWED, QUEUED, RUNNING = "uploaded", "previewed", "queued", "running"
+DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
+REVERTING, REVERTED = "reverting", "reverted"
 
 
 class ImportJob(TimestampMixin, Base):

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shopify_app.platform.models.base import Base, BigIntegerPK, TimestampMixin
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+#: an invitation batch is preparing (choosing who to invite), then done.
+BATCH_PREPARING, BATCH_DONE = "preparing", "done"
 
 
 class InvitationBatch(TimestampMixin, Base):

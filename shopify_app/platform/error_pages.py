@@ -1,0 +1,67 @@
+"""The error pages: exceptions and outages turned into responses a merchant understands."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, render_template, request
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from shopify_app.platform.errors import InvalidOAuthCallback, InvalidShopDomain, NotFound
+
+log = logging.getLogger(__name__)
+DATABASE_UNREACHABLE = "We can't reach our database right now, try again in a minute."
+#: seconds after which a client may retry a 503.
+RETRY_AFTER_SECONDS = 60
+
+
+def wants_json() -> bool:
+    """True for fetch/XHR calls, which get JSON errors instead of pages."""
+    if request.headers.get("Authorization"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def database_unreachable(error: Exception):
+    """503, never a 500, while the database cannot be reached: nothing was stored, so the
+    merchant (or App Bridge) should simply try again."""
+    cause = getattr(error, "orig", None) or error
+    # The first line only: the rest is the SQL statement and its parameters (personal data).
+    log.warning("database unreachable: %s: %s", type(cause).__name__, str(cause).split("\n")[0])
+    # Loaded objects may be expired by the failed transaction: render without them.
+    g.pop("shop", None)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if wants_json():
+        return {"error": "database unavailable", "detail": DATABASE_UNREACHABLE}, 503, headers
+    page = render_template(
+        "errors/unavailable.html", title="Temporarily unavailable", message=DATABASE_UNREACHABLE
+    )
+    return page, 503, headers
+
+
+def init_app(app: Flask) -> None:
+    """Register the error pages."""
+    app.register_error_handler(OperationalError, database_unreachable)
+    app.register_error_handler(PoolTimeout, database_unreachable)
+
+    @app.errorhandler(InvalidShopDomain)
+    def _invalid_shop(error: InvalidShopDomain):
+        return render_template("errors/error.html", title="Invalid shop", message=str(error)), 400
+
+    @app.errorhandler(InvalidOAuthCallback)
+    def _invalid_callback(error: InvalidOAuthCallback):
+        return (
+            render_template("errors/error.html", title="Installation failed", message=str(error)),
+            400,
+        )
+
+    @app.errorhandler(NotFound)
+    @app.errorhandler(404)
+    def _not_found(error: Exception):
+        if wants_json():
+            return {"error": "not found"}, 404
+        return render_template(
+            "errors/error.html", title="Not found", message="This page does not exist."
+        ), 404
