@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from shopify_app import create_app
+from shopify_app.platform import settings
 from shopify_app.platform.errors import SettingsError
 from shopify_app.platform.settings import load_settings
 
@@ -76,3 +79,20 @@ def test_file_retention_settings_are_declared_typed_and_never_negative():
     assert (settings["UPLOAD_RETENTION_HOURS"], settings["EXPORT_RETENTION_HOURS"]) == (1.5, 0.0)
     with pytest.raises(SettingsError, match="EXPORT_RETENTION_HOURS"):
         load_settings(environ={"EXPORT_RETENTION_HOURS": "-1"})
+
+
+def test_scopes_and_api_version_come_from_shopify_app_toml():
+    """One source: the install asks for the scopes `shopify app deploy` declares."""
+    with open(settings.APP_TOML, "rb") as file:
+        toml = tomllib.load(file)
+    loaded = settings.load_settings(environ={})
+    assert loaded["SHOPIFY_SCOPES"] == toml["access_scopes"]["scopes"]
+    assert loaded["SHOPIFY_API_VERSION"] == toml["webhooks"]["api_version"]
+
+
+def test_the_shopify_clis_scopes_variable_is_read_when_ours_is_unset():
+    assert settings.load_settings(environ={"SCOPES": "read_customers"})["SHOPIFY_SCOPES"] == (
+        "read_customers"
+    )
+    both = {"SCOPES": "read_customers", "SHOPIFY_SCOPES": "read_orders"}
+    assert settings.load_settings(environ=both)["SHOPIFY_SCOPES"] == "read_orders"

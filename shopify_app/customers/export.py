@@ -2,7 +2,7 @@
 
 UTF-8 with a BOM so Excel detects the encoding; text cells that a spreadsheet would run as a
 formula are prefixed with an apostrophe (OWASP's CSV injection advice). Small exports stream
-straight to the browser; large ones are written by a worker (jobs/exports.py).
+straight to the browser; large ones are written by a worker (customers/export_jobs.py).
 """
 
 from __future__ import annotations

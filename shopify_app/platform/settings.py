@@ -7,6 +7,7 @@ start without its secrets, because a silent default secret would let anyone forg
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,10 @@ DEFAULTS: dict[str, Any] = {
     "APP_ENV": "development",
     "SHOPIFY_API_KEY": "dev-api-key",
     "SHOPIFY_API_SECRET": "dev-api-secret-not-for-production-use",
-    "SHOPIFY_SCOPES": "read_customers,write_customers,read_orders,write_discounts",
+    # SHOPIFY_SCOPES and SHOPIFY_API_VERSION default to shopify.app.toml's (see app_toml()).
+    "SHOPIFY_SCOPES": "",
     "SHOPIFY_APP_URL": "http://127.0.0.1:5000",
-    "SHOPIFY_API_VERSION": "2026-10",
+    "SHOPIFY_API_VERSION": "",
     "SHOPIFY_API_BASE": "https://{shop}",
     "DATABASE_URL": f"sqlite:///{INSTANCE_DIR / 'app.sqlite3'}",
     "REDIS_URL": "redis://localhost:6379/0",
@@ -113,16 +115,34 @@ def parse_boolean(value: str | bool) -> bool:
     raise SettingsError(f"not a boolean: {value!r}")
 
 
+#: the app's configuration as the Shopify CLI deploys it: one source for scopes and version.
+APP_TOML = PROJECT_ROOT / "shopify.app.toml"
+#: what the Shopify CLI sets for `shopify app dev` (shopify.web.toml), read where ours is unset.
+CLI_ALIASES = {"SHOPIFY_SCOPES": "SCOPES"}
+
+
+def app_toml() -> dict[str, str]:
+    """Scopes and API version from shopify.app.toml, so the install asks for what is deployed."""
+    with open(APP_TOML, "rb") as file:
+        config = tomllib.load(file)
+    return {
+        "SHOPIFY_SCOPES": config["access_scopes"]["scopes"],
+        "SHOPIFY_API_VERSION": config["webhooks"]["api_version"],
+    }
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """Merge defaults, the environment and explicit overrides (which win), then validate."""
     environ = os.environ if environ is None else environ
     overrides = overrides or {}
-    settings: dict[str, Any] = dict(DEFAULTS)
+    settings: dict[str, Any] = {**DEFAULTS, **app_toml()}
     for key in DEFAULTS:
         if key in environ:
             settings[key] = environ[key]
+        elif key in CLI_ALIASES and CLI_ALIASES[key] in environ:
+            settings[key] = environ[CLI_ALIASES[key]]
     settings.update(overrides)
 
     for key in _BOOLEAN_SETTINGS:
