@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from shopify_app import create_app  # noqa: E402
 from shopify_app.imports import flow as service  # noqa: E402
-from shopify_app.imports.jobs import queue_import  # noqa: E402
+from shopify_app.imports.apply import queue_import  # noqa: E402
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_app.platform.models import Customer, ImportJob, PointsEntry, Shop
 

@@ -17,7 +17,7 @@ from flask import (
 )
 
 from shopify_app.imports import flow as service
-from shopify_app.imports.jobs import batch_size, queue_import
+from shopify_app.imports.apply import batch_size, queue_import
 from shopify_app.imports.reading import DELIMITER_NAMES
 from shopify_app.imports.samples import sample_csv
 from shopify_app.platform.auth.guards import shop_required

@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from demo.shop import ensure_demo_shop
 from shopify_app.imports import flow as service
-from shopify_app.imports.jobs import queue_import
+from shopify_app.imports.apply import queue_import
 from shopify_app.platform.auth.demo_tokens import DEMO_SHOP, mint_demo_token
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, Segment, SegmentMember

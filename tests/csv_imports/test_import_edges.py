@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from shopify_app.imports import flow as service
-from shopify_app.imports.jobs import queue_import
+from shopify_app.imports.apply import queue_import
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, PointsEntry, Shop
 from tests.csv_imports.importing import (

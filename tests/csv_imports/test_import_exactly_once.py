@@ -9,7 +9,8 @@ from redis import Redis
 from sqlalchemy import func, select, update
 
 from shopify_app.imports import points
-from shopify_app.imports.jobs import queue_import, run_import, sweep_imports
+from shopify_app.imports.apply import queue_import
+from shopify_app.imports.jobs import run_import, sweep_imports
 from shopify_app.platform.extensions import db, queue
 from shopify_app.platform.models import Customer, ImportJob, PointsEntry
 from shopify_app.platform.models.base import utcnow

@@ -295,7 +295,7 @@ def test_a_running_import_resumes_on_the_rewritten_file(app, ctx, shop, monkeypa
             os.replace(replacement, path)
             erased.append(True)
 
-    monkeypatch.setattr("shopify_app.imports.jobs.rest_after", erase_after_first_batch)
+    monkeypatch.setattr("shopify_app.imports.apply.rest_after", erase_after_first_batch)
     assert run_import(import_id) == "done"
     # The first batch (rows 2-5) applied 2 of hers before the erasure; none after it.
     assert balance(shop, gone) == 2
