@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from shopify_app import create_app
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_double import ShopifyDouble
 from tests.helpers import API_KEY, API_SECRET, AdminClient, make_shop
+from tests.ports import free_port
 from tests.workers import WorkerPool
 from webhooks.drain import forget_kick_window
 
@@ -49,14 +49,9 @@ def _ensure_database(url: str) -> None:
     admin.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 #: the app's public URL in tests: where the live server listens and the double sends webhooks.
-APP_PORT = _free_port()
+APP_PORT = free_port()
 APP_URL = f"http://127.0.0.1:{APP_PORT}"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import requests
 
 from demo.mail_sink import serve
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,11 +27,6 @@ class DemoServer:
     home: str
     tmp: Path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

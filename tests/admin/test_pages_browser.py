@@ -6,7 +6,6 @@ PostgreSQL database over HTTP; each page is screenshotted into the artifacts fol
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 
@@ -19,6 +18,7 @@ from shopify_app.platform.auth.demo_tokens import DEMO_SHOP
 from shopify_app.platform.extensions import db
 from tests.admin.factories import seed_showcase
 from tests.browser import capture
+from tests.ports import free_port
 
 pytestmark = pytest.mark.browser
 SHARED = [
@@ -36,9 +36,7 @@ SHARED = [
 
 @pytest.fixture(scope="module")
 def demo_url(app) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     demo = create_app(
         {
             **{k: app.config[k] for k in SHARED},

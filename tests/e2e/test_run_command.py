@@ -31,8 +31,8 @@ from shopify_app.platform.auth.demo_tokens import DEMO_SHOP
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
 from shopify_double.demo import seed_customers
-from tests.demo_server import free_port
 from tests.helpers import run_jobs
+from tests.ports import free_port
 from tests.workers import ROOT, wait_for
 
 CUSTOMERS = 300

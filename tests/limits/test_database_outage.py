@@ -19,15 +19,11 @@ from shopify_app import create_app
 from shopify_app.platform.extensions import db
 from tests.conftest import REDIS_URL
 from tests.helpers import API_KEY, API_SECRET, sign_webhook
+from tests.ports import free_port
 
 SHOP = "outage-shop.myshopify.com"
 MESSAGE = "We can't reach our database right now, try again in a minute"
 
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _app_with_database_at(port: int, tmp_path) -> Flask:
@@ -47,7 +43,7 @@ def _app_with_database_at(port: int, tmp_path) -> Flask:
 
 @pytest.fixture
 def outage_app(tmp_path) -> Iterator[Flask]:
-    app = _app_with_database_at(_closed_port(), tmp_path)
+    app = _app_with_database_at(free_port(), tmp_path)
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -10,7 +10,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import requests
 
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.helpers import API_KEY, API_SECRET
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 #: gunicorn's default access log format (what the Procfile writes), plus the query string, the
@@ -64,11 +64,6 @@ def test_dev_server_request_log_has_no_session_token(live_server, shop, shopify_
         assert signature not in line and token not in line
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _procfile_web() -> str:
     for line in (ROOT / "Procfile").read_text().splitlines():
@@ -80,7 +75,7 @@ def _procfile_web() -> str:
 @pytest.fixture
 def gunicorn_access_log(shop):
     """Start the Procfile's `web` (one worker); yields (base URL, a function reading its log)."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import socket
 import threading
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -23,6 +22,7 @@ from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Shop
 from shopify_double import ShopifyDouble
 from tests.helpers import deliver, run_jobs
+from tests.ports import free_port
 
 LINK_RE = re.compile(r"https://[a-z0-9.-]+/apps/referrals/r/([A-Z0-9-]+)")
 
@@ -73,17 +73,12 @@ class Inbox:
         return match.group(1)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @contextlib.contextmanager
 def serving(app: Flask, **options: Any) -> Iterator[Inbox]:
     """An aiosmtpd server on 127.0.0.1 for the block; the app's SMTP_URL points to it."""
     handler = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     previous = app.config["SMTP_URL"]

@@ -18,7 +18,7 @@ from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Invitation, InvitationBatch
 from shopify_app.platform.models.base import utcnow
 from tests.helpers import run_jobs
-from tests.referrals.conftest import _free_port
+from tests.ports import free_port
 from tests.referrals.test_invitations import batches, contact, invitation_of
 from tests.workers import wait_for
 
@@ -95,7 +95,7 @@ def test_a_resend_after_a_worker_died_never_repeats_an_email_that_went_out(
 def test_an_unreachable_mail_server_fails_fast_in_the_merchants_words(app, admin, shop):
     people = [contact(shop, f"u{n}@example.com") for n in range(3)]
     previous = app.config["SMTP_URL"]
-    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{_free_port()}"  # nothing listens there
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
     try:
         admin.post("/invitations", {"customer_id": [p.id for p in people]})
         started = time.monotonic()
@@ -122,7 +122,7 @@ def test_an_unreachable_mail_server_fails_fast_in_the_merchants_words(app, admin
 def test_the_failed_invitations_of_a_batch_resend_once_the_server_is_back(app, admin, shop, inbox):
     people = [contact(shop, f"r{n}@example.com") for n in range(3)]
     working = app.config["SMTP_URL"]
-    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{_free_port()}"
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"
     admin.post("/invitations", {"customer_id": [p.id for p in people]})
     run_jobs(app)
     app.config["SMTP_URL"] = working

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 
@@ -15,6 +14,7 @@ from sqlalchemy import select, text
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, WebhookEvent
 from tests.helpers import deliver, run_jobs
+from tests.ports import free_port
 from tests.workers import wait_for
 from webhooks.drain import sweep_webhooks
 
@@ -78,17 +78,12 @@ def test_worker_killed_mid_delivery_is_redone_exactly_once(
     assert status == "processed" and attempts <= 2
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 class RedisServer:
     """A private redis-server this test may stop and start."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
