@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -39,6 +43,38 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class IndexExpression(ColumnElement[Any]):
+    """The SQL of an expression index, stated for each database the way that database states it.
+
+    PostgreSQL keeps an index expression in its own canonical form (casts, parentheses,
+    `TRIM(BOTH FROM …)`) and autogenerate compares that text with the model's, so an expression
+    PostgreSQL rewrites is also given in PostgreSQL's words, or `flask db migrate` would propose
+    rebuilding the index. `key` names the expression for `postgresql_ops`.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [
+        ("sql", InternalTraversal.dp_string),
+        ("postgresql", InternalTraversal.dp_string),
+        ("key", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, sql: str, *, postgresql: str | None = None, key: str | None = None):
+        self.sql = sql
+        self.postgresql = postgresql or sql
+        self.key = key
+
+
+@compiles(IndexExpression)
+def _compile_index_expression(element: IndexExpression, compiler, **kw) -> str:
+    return element.sql
+
+
+@compiles(IndexExpression, "postgresql")
+def _compile_index_expression_postgresql(element: IndexExpression, compiler, **kw) -> str:
+    return element.postgresql
 
 
 class Base(DeclarativeBase):

@@ -1,8 +1,8 @@
 """The points ledger: every change to a balance is a row, so history and reverts are exact.
 
-The ledger has no foreign keys (migration 0006): an import writes a million rows, and a key
-check per row cost more than a third of the time. Rows are only written by statements that
-join the shop's live customer, and shop/redact deletes the ledger before the customers.
+The ledger has no foreign keys: an import writes a million rows, and a key check per row cost
+more than a third of the time. Rows are only written by statements that join the shop's live
+customer, and shop/redact deletes the ledger before the customers.
 """
 
 from __future__ import annotations

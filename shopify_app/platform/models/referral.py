@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.platform.models.base import Base, BigIntegerPK, TimestampMixin
@@ -20,6 +20,23 @@ class Referral(TimestampMixin, Base):
         Index("ix_referrals_shop_id_status_created_at", "shop_id", "status", "created_at"),
         Index("ix_referrals_shop_id_discount_code", "shop_id", "discount_code"),
         Index("ix_referrals_order_id", "order_id"),
+        # The detail page's activity: a customer's newest referrals, read in order.
+        Index(
+            "ix_referrals_shop_id_referrer_id_created_at",
+            "shop_id",
+            "referrer_id",
+            "created_at",
+            "id",
+        ),
+        # Metrics: completed referrals by completion date.
+        Index(
+            "ix_referrals_shop_id_completed_at",
+            "shop_id",
+            "completed_at",
+            postgresql_include=["referrer_id", "order_total_minor"],
+            postgresql_where=text("status = 'completed'"),
+            sqlite_where=text("status = 'completed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
@@ -47,6 +64,17 @@ class Reward(TimestampMixin, Base):
         Index("uq_rewards_referral_id", "referral_id", unique=True),
         Index("ix_rewards_used_order_id", "used_order_id"),
         Index("ix_rewards_shopify_status", "shopify_status"),
+        # The detail page's activity: a customer's newest rewards, read in order.
+        Index("ix_rewards_customer_id_id", "customer_id", "id"),
+        # Metrics: used rewards by the date they were used.
+        Index(
+            "ix_rewards_shop_id_used_at",
+            "shop_id",
+            "used_at",
+            postgresql_include=["revenue_minor"],
+            postgresql_where=text("status = 'used'"),
+            sqlite_where=text("status = 'used'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
