@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, PointsEntry, Segment, SegmentMember
-from tests.admin.factories import make_customer
+from tests.factories import make_customer
 from tests.helpers import make_shop
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from shopify_app.customers.detail import POINTS_PAGE
 from shopify_app.platform.extensions import db
-from tests.admin.factories import (
+from tests.factories import (
     T0,
     make_customer,
     make_order,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shopify_app.customers import queries as table
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
-from tests.admin.factories import T0, make_customer
+from tests.factories import T0, make_customer
 from tests.helpers import make_shop
 
 FIRST = ["ada", "Adam", "grace", "Alan", "Smith", "léa", "o'brien", "Bob", "Ada", "zoe"]

@@ -18,7 +18,7 @@ from shopify_app.customers.export_jobs import run_export
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ExportJob
 from shopify_app.platform.spreadsheet import neutralise
-from tests.admin.factories import T0, make_customer
+from tests.factories import T0, make_customer
 from tests.helpers import AdminClient, make_shop, run_jobs
 
 HOSTILE = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from shopify_app.metrics.queries import InvalidRange, metrics_report, parse_range
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
-from tests.admin.factories import make_customer, make_order, make_referral, make_reward
+from tests.factories import make_customer, make_order, make_referral, make_reward
 from tests.helpers import make_shop
 
 

@@ -16,8 +16,8 @@ from demo.shop import ensure_demo_shop
 from shopify_app import create_app
 from shopify_app.platform.auth.demo_tokens import DEMO_SHOP
 from shopify_app.platform.extensions import db
-from tests.admin.factories import seed_showcase
 from tests.browser import capture
+from tests.factories import seed_showcase
 from tests.ports import free_port
 
 pytestmark = pytest.mark.browser

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from shopify_app.imports import flow as service
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ImportJob, ImportRowError, PointsEntry, Shop
+from tests.factories import make_customers
 from tests.helpers import AdminClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,17 +20,19 @@ ROOT = Path(__file__).resolve().parents[2]
 def add_customers(shop: Shop, count: int, *, first_id: int = 7_000_000_001, balance: int = 0):
     """`count` customers with consecutive Shopify ids; returns their Shopify ids."""
     ids = list(range(first_id, first_id + count))
-    db.session.add_all(
-        Customer(
-            shop_id=shop.id,
-            shopify_id=shopify_id,
-            email=f"c{shopify_id}@example.com",
-            email_key=f"c{shopify_id}@example.com",
-            first_name="C",
-            last_name=str(shopify_id),
-            points_balance=balance,
-        )
-        for shopify_id in ids
+    make_customers(
+        shop,
+        [
+            {
+                "shopify_id": shopify_id,
+                "email": f"c{shopify_id}@example.com",
+                "first_name": "C",
+                "last_name": str(shopify_id),
+                "state": "DISABLED",
+                "points_balance": balance,
+            }
+            for shopify_id in ids
+        ],
     )
     db.session.commit()
     return ids

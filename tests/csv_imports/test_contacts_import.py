@@ -13,6 +13,7 @@ from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Invitation, Segment, SegmentMember
 from shopify_app.platform.models.base import utcnow
 from tests.csv_imports.importing import confirm, count, get_import, row_errors, upload, upload_ok
+from tests.factories import make_customer
 from tests.helpers import run_jobs
 
 HEADER = "First Name;Last Name;Email;Locale;Source;Birthday\r\n"
@@ -36,20 +37,11 @@ def _members(segment_name: str) -> set[str]:
 
 
 def _existing(shop, email: str, **fields) -> Customer:
-    customer = Customer(
-        shop_id=shop.id,
-        shopify_id=fields.pop("shopify_id", None),
-        email=email,
-        email_key=email.lower(),
-        first_name=fields.pop("first_name", "Old"),
-        last_name=fields.pop("last_name", "Name"),
-        locale=fields.pop("locale", "en"),
-        state="ENABLED",
-        is_member=True,
-        attributes={"Kept": "yes"},
-        **fields,
+    """A Member already in the store, with a stored attribute an import must not lose."""
+    defaults = {"shopify_id": None, "first_name": "Old", "last_name": "Name", "locale": "en"}
+    customer = make_customer(
+        shop, email=email, attributes={"Kept": "yes"}, **{**defaults, **fields}
     )
-    db.session.add(customer)
     db.session.commit()
     return customer
 

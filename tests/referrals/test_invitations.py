@@ -11,7 +11,6 @@ from sqlalchemy import func, select, update
 
 from shopify_app.invitations import service as invitations
 from shopify_app.invitations.jobs import prepare_batch, sweep_invitations
-from shopify_app.platform.customer_store import email_fields
 from shopify_app.platform.extensions import db, queue
 from shopify_app.platform.models import (
     Customer,
@@ -24,16 +23,14 @@ from shopify_app.platform.models import (
 from shopify_app.platform.models.base import utcnow
 from shopify_app.program import config as program
 from shopify_app.program.config import join_program
+from tests.factories import make_contact
 from tests.helpers import make_shop, run_jobs
 from tests.workers import ROOT, worker_env
 
 
 def contact(shop, email, *, first_name="", locale=None, **fields) -> Customer:
     """A customer as contacts imports store them (no Shopify id needed to be invited)."""
-    customer = Customer(
-        shop_id=shop.id, first_name=first_name, locale=locale, **email_fields(email), **fields
-    )
-    db.session.add(customer)
+    customer = make_contact(shop, email, first_name=first_name, locale=locale, **fields)
     db.session.commit()
     return customer
 
@@ -242,9 +239,7 @@ def test_resend_is_scoped_to_the_shop(admin, shop, shopify_double):
 @pytest.mark.slow
 def test_two_workers_on_one_batch_never_send_an_email_twice(app, shop, inbox):
     for n in range(300):
-        db.session.add(
-            Customer(shop_id=shop.id, first_name=f"W{n}", **email_fields(f"w{n}@example.com"))
-        )
+        make_contact(shop, f"w{n}@example.com", first_name=f"W{n}")
     db.session.commit()
     ids = db.session.scalars(select(Customer.id).where(Customer.shop_id == shop.id)).all()
     batch = invitations.create_batch(shop, invitations.Selection(customer_ids=tuple(ids)))
@@ -283,7 +278,7 @@ def test_two_workers_on_one_batch_never_send_an_email_twice(app, shop, inbox):
 
 def test_claims_are_disjoint_between_sessions(app, shop):
     for n in range(50):
-        db.session.add(Customer(shop_id=shop.id, **email_fields(f"d{n}@example.com")))
+        make_contact(shop, f"d{n}@example.com")
     db.session.commit()
     ids = db.session.scalars(select(Customer.id)).all()
     batch = invitations.create_batch(shop, invitations.Selection(customer_ids=tuple(ids)))

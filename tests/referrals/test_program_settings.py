@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from shopify_app.platform.customer_store import email_fields
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ProgramSettings
 from shopify_app.program import config as program
+from tests.factories import CONTACT, make_contact, make_customers
 
 VALID = {
     "referee_offer_type": "fixed_amount",
@@ -83,7 +83,7 @@ def test_placeholders_are_filled_without_str_format():
 
 def test_join_gives_a_unique_human_friendly_code_once(ctx, shop):
     customers = [
-        Customer(shop_id=shop.id, first_name=name, **email_fields(f"{n}@example.com"))
+        make_contact(shop, f"{n}@example.com", first_name=name)
         for n, name in enumerate(["Zoë", "Zoë", "", "O'Brien"])
     ]
     db.session.add_all(customers)
@@ -99,10 +99,10 @@ def test_join_gives_a_unique_human_friendly_code_once(ctx, shop):
 
 
 def test_join_customers_joins_many_in_bulk(ctx, shop):
-    db.session.add_all(
-        Customer(shop_id=shop.id, first_name=f"P{n}", **email_fields(f"p{n}@example.com"))
-        for n in range(1200)
-    )
+    contacts = [
+        {**CONTACT, "email": f"p{n}@example.com", "first_name": f"P{n}"} for n in range(1200)
+    ]
+    make_customers(shop, contacts)
     db.session.commit()
     ids = [c.id for c in db.session.query(Customer).filter_by(shop_id=shop.id)]
     assert program.join_customers(shop, ids) == 1200

@@ -7,9 +7,9 @@ import logging
 from sqlalchemy import select
 
 from shopify_app.customers.sync_jobs import queue_initial_sync
-from shopify_app.platform.customer_store import email_fields
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer
+from shopify_app.platform.models import Customer, Shop
+from tests.factories import make_contact
 from tests.helpers import deliver, make_shop, run_jobs
 from webhooks import registry
 
@@ -103,7 +103,7 @@ def test_delete_before_create_stays_deleted(app, client, shop, shopify_double):
 def test_imported_contact_is_linked_by_email(app, client, shop, shopify_double):
 
     db.session.add(
-        Customer(shop_id=shop.id, first_name="Imported", **email_fields("Linked@Example.com"))
+        make_contact(shop, "Linked@Example.com", first_name="Imported")
     )
     db.session.commit()
     d = shopify_double
@@ -125,7 +125,7 @@ def test_a_run_of_customer_deliveries_ends_as_the_same_deliveries_one_by_one(
     other = make_shop(d, "customers-one-by-one.myshopify.com")
 
     def stream(domain: str, shop_id: int) -> list[tuple[str, dict]]:
-        db.session.add(Customer(shop_id=shop_id, first_name="Imported", **email_fields("d@x.io")))
+        make_contact(db.session.get(Shop, shop_id), "d@x.io", first_name="Imported")
         db.session.commit()
         a = d.add_customer(domain, first_name="A1", email="a@x.io", state="INVITED")
         a_created = d.customer_payload(domain, a)

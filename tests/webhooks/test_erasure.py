@@ -30,7 +30,6 @@ from shopify_app.platform.models import (
 )
 from shopify_app.privacy import requests as compliance
 from shopify_app.program.config import join_program
-from tests.admin.factories import make_referral, make_reward
 from tests.csv_imports.importing import (
     add_customers,
     balance,
@@ -40,6 +39,7 @@ from tests.csv_imports.importing import (
     import_file,
     upload_ok,
 )
+from tests.factories import make_referral, make_reward
 from tests.helpers import AdminClient, deliver, make_shop, run_jobs
 
 FIRST, LAST, EMAIL = "Zelda", "Quimby", "zelda.quimby.erase@example.com"

@@ -1,5 +1,6 @@
-"""Rows for the admin pages' tests, created directly (the engines that make them in production
-are tested on their own). Stats columns are set by hand, as the referral engine keeps them."""
+"""The tests' one set of factories: customers, orders, referrals, rewards, points, created
+directly (the engines that make them in production are tested on their own). Stats columns
+are set by hand, as the referral engine keeps them."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ _seq = itertools.count(1)
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def make_customer(shop: Shop, **overrides: Any) -> Customer:
+def customer_fields(shop: Shop, **overrides: Any) -> dict[str, Any]:
+    """The one set of defaults for a test customer: a Member with a Shopify id, unique email.
+
+    `email` is stored in its three forms; a `state` given without `is_member` decides it.
+    """
     n = next(_seq)
     email = overrides.pop("email", f"customer{n}@example.com")
     fields: dict[str, Any] = {
@@ -33,10 +38,32 @@ def make_customer(shop: Shop, **overrides: Any) -> Customer:
     fields.update(overrides)
     if "state" in overrides and "is_member" not in overrides:
         fields["is_member"] = overrides["state"] == "ENABLED"
-    customer = Customer(**fields)
+    return fields
+
+
+def make_customer(shop: Shop, **overrides: Any) -> Customer:
+    """A customer row, flushed (the caller commits)."""
+    customer = Customer(**customer_fields(shop, **overrides))
     db.session.add(customer)
     db.session.flush()
     return customer
+
+
+#: a Guest as contacts imports store them: an email, no Shopify id, no account.
+CONTACT = {"shopify_id": None, "first_name": "", "last_name": "", "state": "DISABLED"}
+
+
+def make_contact(shop: Shop, email: str, **overrides: Any) -> Customer:
+    """A Guest contact (`CONTACT`) with this email, flushed."""
+    return make_customer(shop, email=email, **{**CONTACT, **overrides})
+
+
+def make_customers(shop: Shop, many: list[dict[str, Any]]) -> list[Customer]:
+    """Many customers in one flush (imports test thousands)."""
+    customers = [Customer(**customer_fields(shop, **overrides)) for overrides in many]
+    db.session.add_all(customers)
+    db.session.flush()
+    return customers
 
 
 def make_order(shop: Shop, customer: Customer | None, total_minor: int, **overrides: Any) -> Order:
