@@ -29,6 +29,7 @@ from shopify_app.platform.models import ProgramSettings, Shop, WebhookEvent
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.webhook_event import FAILED, PROCESSED, PROCESSING, RECEIVED
 from shopify_app.platform.queue import enqueue, job_app_context
+from shopify_app.platform.retry import SWEEP_BACKOFF
 from webhooks.registry import RUNS, TOPICS
 
 log = logging.getLogger(__name__)
@@ -339,8 +340,7 @@ def sweep_webhooks() -> int:
         queued = 0
         for row in rows:
             if row.status == FAILED and row.claimed_at is not None:
-                backoff = timedelta(seconds=min(2**row.attempts * 5, 3600))
-                if row.claimed_at + backoff > now:
+                if row.claimed_at + SWEEP_BACKOFF.wait(row.attempts) > now:
                     continue
             if queue_event(row.id):
                 queued += 1

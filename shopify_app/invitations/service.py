@@ -46,6 +46,7 @@ from shopify_app.platform.models.invitation import (
     SENDING,
     SENT,
 )
+from shopify_app.platform.retry import RetryPolicy
 from shopify_app.program import config as program
 from shopify_app.referrals.links import referral_link
 
@@ -463,8 +464,8 @@ def claim_invitations(shop: Shop, batch_id: int, limit: int) -> list[Claimed]:
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.invitation_id)
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+#: a temporary mail failure is tried again after 30 s, 60 s, 2 min … at most an hour.
+RESEND_BACKOFF = RetryPolicy(first_delay=30.0, max_delay=3600.0)
 
 
 @dataclass
@@ -510,7 +511,7 @@ def record_results(shop: Shop, batch_id: int, results: SendResults) -> None:
             .values(
                 status=QUEUED,
                 error=error[:2000],
-                next_attempt_at=now + backoff(attempts),
+                next_attempt_at=now + RESEND_BACKOFF.wait(attempts),
                 updated_at=now,
             )
             .execution_options(**options)

@@ -18,6 +18,7 @@ from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Reward, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.queue import enqueue, job_app_context
+from shopify_app.platform.retry import SWEEP_BACKOFF
 from shopify_app.platform.shopify.discounts import ShopifyDiscounts
 from shopify_app.referrals.engine import sync_reward_with
 
@@ -84,7 +85,7 @@ def sweep_rewards() -> int:
         ).all()
         queued = 0
         for row in rows:
-            backoff = timedelta(seconds=min(2**row.shopify_attempts * 5, 3600))
+            backoff = SWEEP_BACKOFF.wait(row.shopify_attempts)
             if row.shopify_attempts and row.updated_at + backoff > now:
                 continue
             if enqueue(
