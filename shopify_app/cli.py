@@ -1,4 +1,4 @@
-"""`flask --app app …` commands: schema, worker, sweep and the CLI imports."""
+"""`flask --app app …` commands: schema and the CLI imports (`app.py` adds worker and demo)."""
 
 from __future__ import annotations
 

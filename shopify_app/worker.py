@@ -2,8 +2,9 @@
 
 An entry point like `app.py`: jobs never build the app themselves. `flask worker` runs them
 inside the app's context; plain `rq worker -w shopify_app.worker.AppWorker` builds the app
-once per process and runs every job inside its context. Periodic sweeps run in every worker,
-but by one of them at a time (a Redis lock).
+once per process and runs every job inside its context (it does not sweep: run
+`flask --app app sweep` from cron then). Periodic sweeps run in every `flask worker`, but by
+one of them at a time (a Redis lock).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class AppWorker(SimpleWorker):
     "--forking", is_flag=True, help="fork per job (isolation) instead of the faster SimpleWorker"
 )
 def worker(burst: bool, forking: bool) -> None:
-    """Run an RQ worker with this app's settings (plain `rq worker` works too)."""
+    """Run an RQ worker with this app's settings and the sweeper (or: rq worker -w AppWorker)."""
     configure_mappers()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     worker_class = Worker if forking else SimpleWorker

@@ -11,7 +11,7 @@ import csv
 import io
 import os
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import (
@@ -39,6 +39,7 @@ from shopify_app.customers.queries import (
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ExportJob, Shop
 from shopify_app.platform.money import decimal_text, exponent
+from shopify_app.platform.shops import lock_shop
 from shopify_app.platform.spreadsheet import FORMULA_PREFIXES, neutralise
 from shopify_app.privacy.erasure import drop_export_rows
 
@@ -259,22 +260,24 @@ def write_export_file(
     return rows
 
 
-def publish_export_file(shop: Shop, partial: Path, path: Path) -> int | None:
+def publish_export_file(
+    shop: Shop, partial: Path, path: Path, started_at: datetime
+) -> int | None:
     """Rename a complete export into place, leaving out customers erased while it was written.
 
     The shop row is locked first: an erasure locks it too, so either it finished before
     (its customer is left out here) or it starts after and finds this file in place. Returns
     how many rows were left out, or None when the shop itself was erased meanwhile.
     """
-    locked = db.session.execute(
-        select(Shop.id).where(Shop.id == shop.id).with_for_update()
-    ).scalar_one_or_none()
-    if locked is None:
+    if lock_shop(shop) is None:
         partial.unlink(missing_ok=True)
         return None
+    # The export's query already left out customers erased before it started (a margin for
+    # the clocks of the web and worker machines).
+    since = started_at - timedelta(minutes=5)
     erased = db.session.scalars(
-        select(Customer.id).where(Customer.shop_id == shop.id, Customer.redacted_at.is_not(None))
+        select(Customer.id).where(Customer.shop_id == shop.id, Customer.redacted_at >= since)
     ).all()
-    dropped = drop_export_rows(partial, erased)
+    dropped = drop_export_rows(partial, erased) if erased else 0
     os.replace(partial, path)
     return dropped

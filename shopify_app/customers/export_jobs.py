@@ -74,7 +74,7 @@ def run_export(export_id: int) -> None:
         partial = path.with_suffix(".part")
         try:
             rows = write_export_file(shop, job, partial, progress)
-            dropped = publish_export_file(shop, partial, path)
+            dropped = publish_export_file(shop, partial, path, job.started_at or utcnow())
         except Exception as error:
             db.session.rollback()
             partial.unlink(missing_ok=True)

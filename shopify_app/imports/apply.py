@@ -252,7 +252,7 @@ def _run(import_id: int, attempt: int) -> str:
         db.session.commit()
     progress = Progress()
     while True:
-        # Read from here on: a rewrite renames a new file over this one (stored_files).
+        # Read from here on: a rewrite renames a new file over this one (privacy.files).
         identity = file_identity(source.path)
         runner = _PointsRunner(job, source) if job.kind == POINTS else _ContactsRunner(job, source)
         rows = source.rows(after_row=job.last_row_number)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select
 
 from shopify_app.imports import contacts, points
 from shopify_app.imports.reading import (
@@ -55,6 +55,7 @@ from shopify_app.platform.models.imports import (
     RUNNING,
     UPLOADED,
 )
+from shopify_app.platform.shops import lock_shop
 from shopify_app.platform.spreadsheet import neutralise_cell
 
 KINDS = (POINTS, CONTACTS)
@@ -76,17 +77,6 @@ class DuplicateFileNotConfirmed(ImportStateError):
     def __init__(self, message: str, *, duplicate_of: int) -> None:
         super().__init__(message)
         self.duplicate_of = duplicate_of
-
-
-def lock_shop_imports(shop: Shop) -> None:
-    """Serialise the shop's confirms: a second confirm of one file waits, then sees the first.
-
-    PostgreSQL locks the shop's row; SQLite takes its database-wide write lock by writing.
-    """
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(select(Shop.id).where(Shop.id == shop.id).with_for_update())
-    else:
-        db.session.execute(update(Shop).where(Shop.id == shop.id).values(id=Shop.id))
 
 
 def mark_duplicate(job: ImportJob, duplicate_of: int) -> None:
@@ -378,7 +368,8 @@ def confirm_import(
     """Queue a previewed import; the caller commits and then enqueues the job."""
     if job.shop_id != shop.id:
         raise ImportStateError("This import belongs to another store.")
-    lock_shop_imports(shop)
+    # A second confirm of one file waits here, then sees the first.
+    lock_shop(shop)
     db.session.refresh(job)
     if job.status != PREVIEWED:
         raise ImportStateError(f"This import is {job.status}; it cannot be confirmed again.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
 
 from shopify_app.platform.auth.proxy import ForgedProxyRequest, verified_proxy_shop
 from shopify_app.platform.extensions import db
@@ -46,8 +47,10 @@ def unsubscribe(token: str):
         shop_id, customer_id = _unsubscribe_serializer().loads(token)
     except (BadSignature, ValueError):
         return _page(shop, "Link not valid", "This unsubscribe link is not valid.", 404)
-    customer = db.session.get(Customer, customer_id)
-    if customer is None or shop_id != shop.id or customer.shop_id != shop.id:
+    customer = db.session.execute(
+        select(Customer).where(Customer.shop_id == shop.id, Customer.id == customer_id)
+    ).scalar_one_or_none()
+    if customer is None or shop_id != shop.id:
         return _page(shop, "Link not valid", "This unsubscribe link is not valid.", 404)
     if request.method == "POST":
         customer.unsubscribed = True

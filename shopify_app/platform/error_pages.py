@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shopify_app.platform.errors import InvalidOAuthCallback, InvalidShopDomain, NotFound
+from shopify_app.platform.extensions import is_database_unreachable
 
 log = logging.getLogger(__name__)
 DATABASE_UNREACHABLE = "We can't reach our database right now, try again in a minute."
@@ -26,7 +27,9 @@ def wants_json() -> bool:
 
 def database_unreachable(error: Exception):
     """503, never a 500, while the database cannot be reached: nothing was stored, so the
-    merchant (or App Bridge) should simply try again."""
+    merchant (or App Bridge) should simply try again. Other database errors stay 500s."""
+    if not is_database_unreachable(error):
+        raise error
     cause = getattr(error, "orig", None) or error
     # The first line only: the rest is the SQL statement and its parameters (personal data).
     log.warning("database unreachable: %s: %s", type(cause).__name__, str(cause).split("\n")[0])

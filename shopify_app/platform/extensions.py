@@ -48,9 +48,18 @@ def is_database_unreachable(error: BaseException) -> bool:
     A DBAPI OperationalError is by definition not the program's fault; `engine.raw_connection()`
     (the webhook intake's fast path) raises the driver's own, unwrapped.
     """
-    if isinstance(error, OperationalError | PoolTimeout):
+    if isinstance(error, PoolTimeout):
         return True
-    return isinstance(error, db.engine.dialect.loaded_dbapi.OperationalError)
+    cause = error.orig if isinstance(error, OperationalError) else error
+    if not isinstance(cause, db.engine.dialect.loaded_dbapi.OperationalError):
+        return False
+    # A deadlock, a timeout or "no such table" is an OperationalError too, but the server
+    # answered: only failures without a server's SQLSTATE, or of class 08 (connection) and
+    # 57P (shutdown), mean it cannot be reached.
+    sqlstate = getattr(cause, "sqlstate", None)
+    if db.engine.dialect.name == "sqlite":
+        return "unable to open database" in str(cause) or "disk I/O error" in str(cause)
+    return sqlstate is None or sqlstate.startswith(("08", "57P"))
 
 
 def redis_conn(app: Flask | None = None) -> Redis:

@@ -72,7 +72,8 @@ def _too_large(error: RequestEntityTooLarge):
 
 
 def init_app(app: Flask) -> None:
-    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_BYTES"]
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default; a config mapping wins
+        app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_BYTES"]
     app.before_request(refuse_oversized_body)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.jinja_env.globals["megabytes"] = megabytes  # the import page states its limit

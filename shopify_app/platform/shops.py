@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shopify_app.platform.errors import NotFound
 from shopify_app.platform.extensions import db
@@ -28,6 +28,21 @@ def announce_installed(shop: Shop) -> None:
     """Run what follows an install (the initial customer sync); call after the commit."""
     for hook in current_app.extensions.get(INSTALL_HOOKS, []):
         hook(shop)
+
+
+def lock_shop(shop: Shop) -> int | None:
+    """Serialise work on one shop's data (confirms, erasure, an export's publish).
+
+    FOR NO KEY UPDATE: it waits for another lock of the same row, but not for the key-share
+    locks that inserts of rows pointing at the shop take (webhook intake never waits on it).
+    SQLite takes its database-wide write lock by writing. Returns None if the shop is gone.
+    """
+    if db.engine.dialect.name == "postgresql":
+        return db.session.execute(
+            select(Shop.id).where(Shop.id == shop.id).with_for_update(key_share=True)
+        ).scalar_one_or_none()
+    result = db.session.execute(update(Shop).where(Shop.id == shop.id).values(id=Shop.id))
+    return shop.id if result.rowcount else None
 
 
 def get_shop(domain: str) -> Shop | None:

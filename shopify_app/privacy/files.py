@@ -146,7 +146,7 @@ def erase_person_from_uploads(shop: Shop, person: Person) -> int:
     records blank; the others are deleted. Returns how many files changed.
 
     Each import row is locked first: a running import checks, under that lock, whether its
-    file was replaced before it commits a batch (`jobs.imports`), so it never commits rows
+    file was replaced before it commits a batch (`imports.apply`), so it never commits rows
     it read from the old file after the erasure.
     """
     changed = 0
@@ -198,7 +198,7 @@ def erase_customers_from_exports(shop: Shop, customer_ids: Iterable[int]) -> int
 
     Rewriting (rather than deleting the exports) keeps the merchant's other rows: an
     erasure request must not make a large export vanish. Exports still being written
-    leave erased customers out when they finish (`jobs.exports`).
+    leave erased customers out when they finish (`customers.export`).
     """
     ids = set(customer_ids)
     if not ids:

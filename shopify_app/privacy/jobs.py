@@ -1,6 +1,6 @@
 """The retention sweep: uploads and export files past their retention are deleted.
 
-Run by the worker's sweeper (`jobs.sweeper`) with the other sweeps; the walk for files no
+Run by the worker's sweeper (`shopify_app.worker`) with the other sweeps; the walk for files no
 row knows of lists every shop's folder, so it runs at most once per ORPHAN_WALK_EVERY.
 """
 

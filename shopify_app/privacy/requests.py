@@ -3,7 +3,7 @@
 Redaction keeps anonymous aggregates (referral counts, revenue totals, ledger amounts) and
 removes every piece of personal data: names, emails, locale, attributes, the referral code
 made from the first name, the raw payloads that carried them, what imports stored of their
-rows, and their records in the files the app keeps (uploads, exports: services.stored_files).
+rows, and their records in the files the app keeps (uploads, exports: privacy.files).
 Where other data only mentions the person (another customer's ledger description, an error
 message), the mention is masked and the rest kept.
 """
@@ -42,6 +42,7 @@ from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.export import DONE as EXPORT_DONE
 from shopify_app.platform.models.export import FAILED as EXPORT_FAILED
 from shopify_app.platform.models.invitation import BATCH_PREPARING as PREPARING
+from shopify_app.platform.shops import lock_shop
 from shopify_app.privacy import files as stored_files
 from shopify_app.privacy.erasure import Person
 
@@ -162,7 +163,7 @@ def redact_customer(shop: Shop, payload: dict[str, Any]) -> None:
     that changed them commits first, and what it wrote is erased below), then each import
     row before its file is rewritten (a running import then restarts on the new file).
     """
-    _lock_shop(shop)
+    lock_shop(shop)
     info = payload.get("customer") or {}
     customer = find_customer(shop, info.get("id"), info.get("email"), lock=True)
     person = _person(info, customer)
@@ -174,10 +175,6 @@ def redact_customer(shop: Shop, payload: dict[str, Any]) -> None:
         stored_files.erase_customers_from_exports(shop, [customer.id])
     _erase_from_imports(shop, person)
     _erase_mentions(shop, person)
-
-
-def _lock_shop(shop: Shop) -> None:
-    db.session.execute(select(Shop.id).where(Shop.id == shop.id).with_for_update())
 
 
 def _person(info: dict[str, Any], customer: Customer | None) -> Person:
@@ -375,7 +372,7 @@ def _mask_column(
 def redact_shop(shop: Shop) -> None:
     """Erase every row and every file of the shop (child tables first, so SQLite needs no
     cascades)."""
-    _lock_shop(shop)
+    lock_shop(shop)
     stored_files.delete_shop_files(shop)
     import_ids = select(ImportJob.id).where(ImportJob.shop_id == shop.id)
     db.session.execute(delete(ImportRowError).where(ImportRowError.import_id.in_(import_ids)))

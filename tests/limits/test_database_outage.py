@@ -14,9 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from shopify_app import create_app
-from shopify_app.platform.extensions import db
+from shopify_app.platform.extensions import db, is_database_unreachable
 from tests.conftest import REDIS_URL
 from tests.helpers import API_KEY, API_SECRET, sign_webhook
 from tests.ports import free_port
@@ -101,3 +103,18 @@ def test_a_database_that_never_answers_gives_up_within_the_connect_timeout(
         elapsed = time.monotonic() - started
     assert answers == [503], f"no answer after {elapsed:.0f} s"
     assert elapsed < 6
+
+
+def test_an_error_the_server_answered_is_not_an_outage(ctx):
+    """A statement timeout (SQLite: a missing table) is an OperationalError too, but the
+    database was reached: a 500 to fix, not a 503 "try again" nor a webhook Shopify would
+    retry for ever."""
+    if db.engine.dialect.name == "postgresql":
+        statements = ["SET LOCAL statement_timeout = 1", "SELECT pg_sleep(1)"]
+    else:
+        statements = ["SELECT * FROM no_such_table"]
+    with pytest.raises(OperationalError) as caught:
+        for statement in statements:
+            db.session.execute(text(statement))
+    db.session.rollback()
+    assert not is_database_unreachable(caught.value)
