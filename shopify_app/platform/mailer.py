@@ -151,6 +151,10 @@ class Mailer:
                 retry_on=(OSError, smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected),
                 policy=CONNECT_RETRY,
             )
+        except smtplib.SMTPConnectError as error:
+            if 400 <= error.smtp_code < 500:
+                raise  # there but busy ("421 too many connections"): this email, later
+            raise MailServerUnavailable(UNREACHABLE) from error
         except (OSError, smtplib.SMTPException) as error:
             raise MailServerUnavailable(UNREACHABLE) from error
         try:

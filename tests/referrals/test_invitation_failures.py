@@ -6,6 +6,8 @@ subprocesses, and the batch page read through the test client like the merchant 
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections import Counter
 from datetime import timedelta
@@ -192,3 +194,52 @@ def test_an_international_address_is_flagged_in_the_dialog_before_sending(
     assert invitation_of(zoe).error == NO_SMTPUTF8
     assert invitation_of(plain).status == "sent"
     assert db.session.scalar(select(func.count()).select_from(InvitationBatch)) == 1
+
+
+class _BusyServer:
+    """A mail server that greets every connection with 421 (too many connections) and hangs up."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.greeted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            with client:
+                client.sendall(b"421 4.7.0 Too many connections, try again later\r\n")
+                self.greeted += 1
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_busy_mail_server_retries_later_instead_of_failing_the_batch(app, admin, shop):
+    """421 at connect means "later": seen before as the whole batch failed for good."""
+    people = [contact(shop, f"busy{n}@example.com") for n in range(3)]
+    busy, previous = _BusyServer(), app.config["SMTP_URL"]
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{busy.port}"
+    try:
+        admin.post("/invitations", {"customer_id": [p.id for p in people]})
+        run_jobs(app)
+    finally:
+        app.config["SMTP_URL"] = previous
+        busy.close()
+    assert busy.greeted >= 1
+    db.session.expire_all()
+    rows = [invitation_of(p) for p in people]
+    assert {row.status for row in rows} == {"queued"}
+    assert all(row.next_attempt_at is not None and row.next_attempt_at > utcnow() for row in rows)
+    assert {row.error for row in rows} == {
+        "The mail server asked to try again later (421 4.7.0 Too many connections, try again "
+        "later)."
+    }
+    [batch] = batches()
+    assert batch.failed == 0
