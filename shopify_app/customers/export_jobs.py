@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from shopify_app.customers.export import publish_export_file, write_export_file
 from shopify_app.platform.extensions import db
-from shopify_app.platform.files import export_path
+from shopify_app.platform.files import export_file_path
 from shopify_app.platform.models import ExportJob, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.export import DONE, FAILED, QUEUED, RUNNING
@@ -50,7 +50,7 @@ def _claim(export_id: int) -> bool:
 
 def run_export(export_id: int) -> None:
     """Write the export's CSV; a finished export is left alone, an interrupted one restarts."""
-    with job_app_context() as app:
+    with job_app_context():
         if not _claim(export_id):
             return
         db.session.commit()
@@ -70,7 +70,7 @@ def run_export(export_id: int) -> None:
             )
             db.session.commit()
 
-        path = export_path(app.config["EXPORT_DIR"], job)
+        path = export_file_path(job)
         partial = path.with_suffix(".part")
         try:
             rows = write_export_file(shop, job, partial, progress)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from shopify_app.platform.db import like_escaped
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Shop
 
@@ -115,7 +116,7 @@ def search_conditions(q: str) -> ColumnElement[bool] | None:
     text = q.strip().lower()
     if not text:
         return None
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    escaped = like_escaped(text) + "%"
     # Inlined, so PostgreSQL sees the constant prefix and uses the pattern indexes even when
     # the statement is prepared.
     pattern = literal(escaped, literal_execute=True)

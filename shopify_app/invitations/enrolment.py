@@ -15,6 +15,7 @@ from shopify_app.invitations import service as invitations
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Segment, Shop
 from shopify_app.program import config as program
+from shopify_app.segments import store as segments
 
 
 def audience_selection(segment: Segment) -> invitations.Selection:
@@ -39,7 +40,7 @@ class EnrolmentPlan:
 def plan_enrolment(shop: Shop, segment: Segment, *, send: bool) -> EnrolmentPlan:
     """Count the segment's members, those who would join, and those who would be emailed."""
     by_reason = invitations.count_by_reason(shop, audience_selection(segment))
-    members = program.segment_member_ids(shop, segment).scalar_subquery()
+    members = segments.member_ids(shop, segment).scalar_subquery()
     joining, already = db.session.execute(
         select(
             func.count().filter(program.joinable(shop)),

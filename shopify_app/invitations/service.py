@@ -49,6 +49,7 @@ from shopify_app.platform.models.invitation import (
 from shopify_app.platform.retry import RetryPolicy
 from shopify_app.program import config as program
 from shopify_app.referrals.links import referral_link
+from shopify_app.segments import store as segments
 
 PREPARING, DONE = BATCH_PREPARING, BATCH_DONE
 INVITE = "invite"
@@ -138,7 +139,7 @@ def selected_ids(shop: Shop, selection: Selection) -> Select:
         ).scalar_one_or_none()
         if segment is None:
             raise NotFound("segment not found")
-        return program.segment_member_ids(shop, segment)
+        return segments.member_ids(shop, segment)
     if selection.matching is not None:
         return matching_customer_ids(shop, selection.matching)
     return select(Customer.id).where(

@@ -17,6 +17,7 @@ from sqlalchemy import JSON, ColumnElement, Text, cast, delete, func, or_, selec
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shopify_app.platform.customer_store import email_key
+from shopify_app.platform.db import like_escaped
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
     Customer,
@@ -343,10 +344,6 @@ def _payload_mentions(payload: str, person: Person) -> bool:
     return person.owns(parsed) or person.mentioned_in(parsed)
 
 
-def _like_escaped(needle: str) -> str:
-    return needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _contains(column: InstrumentedAttribute[Any], person: Person) -> ColumnElement[bool]:
     """A cheap first filter in SQL: the column's text contains one of the person's needles
     (any case); the exact checks run in Python on the few rows it lets through."""
@@ -354,7 +351,7 @@ def _contains(column: InstrumentedAttribute[Any], person: Person) -> ColumnEleme
     needles = person.needles()
     if not needles:
         return column.is_(None) & column.is_not(None)
-    return or_(*(text.ilike(f"%{_like_escaped(n)}%", escape="\\") for n in needles))
+    return or_(*(text.ilike(f"%{like_escaped(n)}%", escape="\\") for n in needles))
 
 
 def _mask_column(

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, ProgramSettings, Segment, SegmentMember, Shop
+from shopify_app.platform.models import Customer, ProgramSettings, Segment, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.money import decimal_text, exponent, format_money, to_minor
 from shopify_app.platform.shopify.discounts import (
@@ -376,13 +376,6 @@ def join_customers(shop: Shop, customer_ids: Iterable[int]) -> int:
                 db.session.expire(customer, ["referral_code", "joined_at"])
         joined += len(customers)
     return joined
-
-
-def segment_member_ids(shop: Shop, segment: Segment):
-    """The members of a static segment, as a SELECT of customer ids."""
-    return select(SegmentMember.customer_id).where(
-        SegmentMember.segment_id == segment.id, SegmentMember.shop_id == shop.id
-    )
 
 
 def set_audience(shop: Shop, segment: Segment) -> ProgramSettings:

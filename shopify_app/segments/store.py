@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Segment, SegmentMember, Shop
@@ -65,12 +65,8 @@ def get_or_create_segment(shop: Shop, name: str) -> Segment:
     return segment
 
 
-def member_ids(shop: Shop, segment: Segment) -> list[int]:
-    """Customer ids in the segment (tenant-scoped through the shop)."""
-    return list(
-        db.session.execute(
-            select(SegmentMember.customer_id)
-            .where(SegmentMember.segment_id == segment.id, SegmentMember.shop_id == shop.id)
-            .order_by(SegmentMember.customer_id)
-        ).scalars()
+def member_ids(shop: Shop, segment: Segment) -> Select[tuple[int]]:
+    """The members of a static segment, as a SELECT of customer ids (scoped to the shop)."""
+    return select(SegmentMember.customer_id).where(
+        SegmentMember.segment_id == segment.id, SegmentMember.shop_id == shop.id
     )
