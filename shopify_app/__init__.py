@@ -28,6 +28,7 @@ from shopify_app.platform import (
     templating,
 )
 from shopify_app.platform.auth import guards
+from shopify_app.platform.auth import proxy as proxy_guard
 from shopify_app.platform.auth import views as auth_views
 from shopify_app.platform.settings import PROJECT_ROOT, load_settings
 from shopify_app.program import views as program_views
@@ -52,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     error_pages.init_app(app)
     request_limits.init_app(app)  # 413 before any guard or view reads a body
     guards.init_app(app)
+    proxy_guard.init_app(app)  # a forged app proxy request gets the storefront's page
     templating.init_app(app)
     cli.init_app(app)
     customers.init_app(app)  # the initial sync follows an install

@@ -10,20 +10,11 @@ from flask import Blueprint, current_app, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from shopify_app.platform.auth.proxy import ForgedProxyRequest, verified_proxy_shop
+from shopify_app.platform.auth.proxy import proxy_message, verified_proxy_shop
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Shop
 
 bp = Blueprint("unsubscribe", __name__, url_prefix="/proxy")
-
-
-def _page(shop: Shop | None, title: str, message: str, status: int = 200):
-    return render_template("proxy/message.html", shop=shop, title=title, message=message), status
-
-
-@bp.errorhandler(ForgedProxyRequest)
-def _forged(error: ForgedProxyRequest):
-    return _page(None, "Link not valid", "This request could not be verified.", 401)
 
 
 def unsubscribe_url(shop: Shop, customer: Customer) -> str:
@@ -46,16 +37,18 @@ def unsubscribe(token: str):
     try:
         shop_id, customer_id = _unsubscribe_serializer().loads(token)
     except (BadSignature, ValueError):
-        return _page(shop, "Link not valid", "This unsubscribe link is not valid.", 404)
+        return proxy_message(shop, "Link not valid", "This unsubscribe link is not valid.", 404)
     customer = db.session.execute(
         select(Customer).where(Customer.shop_id == shop.id, Customer.id == customer_id)
     ).scalar_one_or_none()
     if customer is None or shop_id != shop.id:
-        return _page(shop, "Link not valid", "This unsubscribe link is not valid.", 404)
+        return proxy_message(shop, "Link not valid", "This unsubscribe link is not valid.", 404)
     if request.method == "POST":
         customer.unsubscribed = True
         db.session.commit()
-        return _page(shop, "Unsubscribed", "You will not receive referral invitations again.")
+        return proxy_message(
+            shop, "Unsubscribed", "You will not receive referral invitations again."
+        )
     prefix = request.args.get("path_prefix", "/apps/referrals")
     return render_template(
         "proxy/unsubscribe.html", shop=shop, action=f"{prefix}/unsubscribe/{token}"

@@ -7,26 +7,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, current_app, redirect, request
 
-from shopify_app.platform.auth.proxy import ForgedProxyRequest, verified_proxy_shop
+from shopify_app.platform.auth.proxy import proxy_message, verified_proxy_shop
 from shopify_app.platform.errors import ShopifyAPIError
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Shop
 from shopify_app.platform.shopify.discounts import ShopifyDiscounts
 from shopify_app.referrals.engine import UnknownReferralCode, VisitLimitReached, record_visit
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
-
-
-def _page(shop: Shop | None, title: str, message: str, status: int = 200):
-    """A storefront message page in the store's voice."""
-    return render_template("proxy/message.html", shop=shop, title=title, message=message), status
-
-
-@bp.errorhandler(ForgedProxyRequest)
-def _forged(error: ForgedProxyRequest):
-    return _page(None, "Link not valid", "This request could not be verified.", 401)
 
 
 @bp.get("/r/<code>")
@@ -39,14 +28,16 @@ def landing(code: str):
             shop, code, int(customer_id) if customer_id.isdigit() else None, ShopifyDiscounts(shop)
         )
     except UnknownReferralCode:
-        return _page(shop, "Link not found", "This referral link is not valid.", 404)
+        return proxy_message(shop, "Link not found", "This referral link is not valid.", 404)
     except VisitLimitReached:
-        return _page(shop, "Try again tomorrow", "This link was used a lot today.", 429)
+        return proxy_message(shop, "Try again tomorrow", "This link was used a lot today.", 429)
     except ShopifyAPIError:
         db.session.rollback()
         current_app.logger.exception("referee discount for %s failed", code)
-        return _page(shop, "Please try again", "We could not prepare your discount.", 503)
+        return proxy_message(shop, "Please try again", "We could not prepare your discount.", 503)
     db.session.commit()
     if visit.blocked:
-        return _page(shop, "This offer is for new customers", visit.referral.block_reason or "")
+        return proxy_message(
+            shop, "This offer is for new customers", visit.referral.block_reason or ""
+        )
     return redirect(f"https://{shop.domain}/discount/{visit.referral.discount_code}?redirect=/")

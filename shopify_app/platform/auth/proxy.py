@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from flask import abort, current_app, request
+from flask import Flask, abort, current_app, render_template, request
 
 from shopify_app.platform.auth.shop_domain import normalize_shop_domain
 from shopify_app.platform.errors import InvalidShopDomain
@@ -41,3 +41,17 @@ def verified_proxy_shop() -> Shop:
     if shop is None or not shop.is_installed:
         abort(404)
     return shop
+
+
+def proxy_message(shop: Shop | None, title: str, message: str, status: int = 200):
+    """A storefront message page in the store's voice (Shopify renders it in the theme)."""
+    return render_template("proxy/message.html", shop=shop, title=title, message=message), status
+
+
+def _forged(error: ForgedProxyRequest):
+    return proxy_message(None, "Link not valid", "This request could not be verified.", 401)
+
+
+def init_app(app: Flask) -> None:
+    """A request that fails `verified_proxy_shop` gets the same page on every proxy route."""
+    app.register_error_handler(ForgedProxyRequest, _forged)
