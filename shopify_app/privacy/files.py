@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -49,20 +50,29 @@ SWEEP_BATCH = 500
 # --- the retention sweep ------------------------------------------------------------------------
 
 
+def _past_retention(model: Any, stamp: Any, setting: str, now: datetime, *where: Any) -> list:
+    """Rows whose file outlived `setting` (oldest first, a batch at a time, skipping rows
+    another worker's sweep holds)."""
+    return list(
+        db.session.scalars(
+            select(model)
+            .where(model.file_deleted_at.is_(None), stamp < now - hours(setting), *where)
+            .order_by(stamp)
+            .limit(SWEEP_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
 def discard_abandoned_previews(now: datetime) -> int:
     """Discard previews left unconfirmed past PREVIEW_RETENTION_HOURS, deleting their file."""
-    cutoff = now - hours("PREVIEW_RETENTION_HOURS")
-    jobs = db.session.scalars(
-        select(ImportJob)
-        .where(
-            ImportJob.file_deleted_at.is_(None),
-            ImportJob.updated_at < cutoff,
-            ImportJob.status == imports_service.PREVIEWED,
-        )
-        .order_by(ImportJob.updated_at)
-        .limit(SWEEP_BATCH)
-        .with_for_update(skip_locked=True)
-    ).all()
+    jobs = _past_retention(
+        ImportJob,
+        ImportJob.updated_at,
+        "PREVIEW_RETENTION_HOURS",
+        now,
+        ImportJob.status == imports_service.PREVIEWED,
+    )
     for job in jobs:
         imports_service.cancel_import(db.session.get(Shop, job.shop_id), job)
         job.summary = {**(job.summary or {}), "expired": True}
@@ -72,18 +82,13 @@ def discard_abandoned_previews(now: datetime) -> int:
 
 def delete_finished_uploads(now: datetime) -> int:
     """Delete uploads whose import finished more than UPLOAD_RETENTION_HOURS ago."""
-    cutoff = now - hours("UPLOAD_RETENTION_HOURS")
-    jobs = db.session.scalars(
-        select(ImportJob)
-        .where(
-            ImportJob.file_deleted_at.is_(None),
-            ImportJob.updated_at < cutoff,
-            ImportJob.status.in_(FINISHED_IMPORT_STATUSES),
-        )
-        .order_by(ImportJob.updated_at)
-        .limit(SWEEP_BATCH)
-        .with_for_update(skip_locked=True)
-    ).all()
+    jobs = _past_retention(
+        ImportJob,
+        ImportJob.updated_at,
+        "UPLOAD_RETENTION_HOURS",
+        now,
+        ImportJob.status.in_(FINISHED_IMPORT_STATUSES),
+    )
     for job in jobs:
         delete_upload(job, now)
     return len(jobs)
@@ -91,18 +96,13 @@ def delete_finished_uploads(now: datetime) -> int:
 
 def expire_exports(now: datetime) -> int:
     """Delete export files written more than EXPORT_RETENTION_HOURS ago (and failed ones')."""
-    cutoff = now - hours("EXPORT_RETENTION_HOURS")
-    jobs = db.session.scalars(
-        select(ExportJob)
-        .where(
-            ExportJob.file_deleted_at.is_(None),
-            ExportJob.finished_at < cutoff,
-            ExportJob.status.in_([EXPORT_DONE, EXPORT_FAILED]),
-        )
-        .order_by(ExportJob.finished_at)
-        .limit(SWEEP_BATCH)
-        .with_for_update(skip_locked=True)
-    ).all()
+    jobs = _past_retention(
+        ExportJob,
+        ExportJob.finished_at,
+        "EXPORT_RETENTION_HOURS",
+        now,
+        ExportJob.status.in_([EXPORT_DONE, EXPORT_FAILED]),
+    )
     for job in jobs:
         delete_export_file(job, now)
     return len(jobs)
