@@ -49,7 +49,6 @@ def _ensure_database(url: str) -> None:
     admin.dispose()
 
 
-
 #: the app's public URL in tests: where the live server listens and the double sends webhooks.
 APP_PORT = free_port()
 APP_URL = f"http://127.0.0.1:{APP_PORT}"

@@ -28,7 +28,6 @@ class DemoServer:
     tmp: Path
 
 
-
 @contextlib.contextmanager
 def running_demo(
     tmp: Path, *, env: dict[str, str] | None = None, worker: bool = False

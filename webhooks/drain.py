@@ -206,6 +206,7 @@ def _runs(events: list[WebhookEvent], shops: dict[int, Shop]) -> Iterator[list[W
     """The batch in delivery order, cut into runs: consecutive deliveries of one shop whose
     topics share a run handler (`webhooks.registry.RUNS`) form one run; any other delivery is
     a run of its own."""
+
     def run_key(event: WebhookEvent) -> tuple[object, ...]:
         handler = RUNS.get(event.topic)
         if handler is None or event.shop_id not in shops or event.payload is None:

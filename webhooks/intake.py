@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Integer, String, Text, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shopify_app.platform.auth.shop_domain import is_valid_shop_domain
+from shopify_app.platform.db import is_postgresql, upsert_insert
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Shop, WebhookEvent
 from shopify_app.platform.models.base import UTCDateTime, utcnow
@@ -53,7 +53,7 @@ def accept_delivery(delivery: WebhookDelivery) -> tuple[str, int]:
         delivery.webhook_id
         or "sha256:" + hashlib.sha256(delivery.topic.encode() + b"\n" + delivery.body).hexdigest()
     )[:255]
-    if db.engine.dialect.name == "postgresql":
+    if is_postgresql():
         stored = _store_postgresql(delivery, domain, webhook_id)
     else:
         stored = _store_portable(delivery, domain, webhook_id)
@@ -133,8 +133,6 @@ def _store_portable(delivery: WebhookDelivery, domain: str, webhook_id: str) -> 
 
 def _insert_for_shop(delivery: WebhookDelivery, domain: str, webhook_id: str):
     """INSERT … SELECT from the shop row, ON CONFLICT (webhook_id) DO NOTHING, RETURNING id."""
-    dialect = db.engine.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     shop_filter = [Shop.domain == domain]
     if delivery.topic not in UNINSTALLED_SHOP_TOPICS:
         shop_filter += [Shop.uninstalled_at.is_(None), Shop.access_token_encrypted.is_not(None)]
@@ -155,7 +153,7 @@ def _insert_for_shop(delivery: WebhookDelivery, domain: str, webhook_id: str):
         "triggered_at", "received_at", "status", "attempts",
     ]  # fmt: skip
     return (
-        insert(WebhookEvent)
+        upsert_insert(WebhookEvent)
         .from_select(columns, values)
         .on_conflict_do_nothing(index_elements=["webhook_id"])
         .returning(WebhookEvent.id)

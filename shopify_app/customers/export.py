@@ -36,6 +36,7 @@ from shopify_app.customers.queries import (
     iter_row_batches,
     sort_order,
 )
+from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ExportJob, Shop
 from shopify_app.platform.money import decimal_text, exponent
@@ -130,7 +131,7 @@ def csv_chunks(
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(header(shop))
     yield (BOM + buffer.getvalue()).encode("utf-8")
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgresql():
         yield from copy_chunks(shop, query, on_rows)
     else:
         yield from python_chunks(shop, query, on_rows)
@@ -260,9 +261,7 @@ def write_export_file(
     return rows
 
 
-def publish_export_file(
-    shop: Shop, partial: Path, path: Path, started_at: datetime
-) -> int | None:
+def publish_export_file(shop: Shop, partial: Path, path: Path, started_at: datetime) -> int | None:
     """Rename a complete export into place, leaving out customers erased while it was written.
 
     The shop row is locked first: an erasure locks it too, so either it finished before

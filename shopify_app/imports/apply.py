@@ -32,6 +32,7 @@ from shopify_app.imports import contacts, points
 from shopify_app.imports import flow as service
 from shopify_app.imports.reading import gc_paused, map_columns
 from shopify_app.imports.row_errors import RowError, clear_row_errors, store_row_errors
+from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.errors import ImportFileError
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_app.platform.files import file_identity
@@ -58,7 +59,7 @@ class FileReplaced(Exception):
 
 def batch_size() -> int:
     """Big batches for PostgreSQL's set-based path; SQLite holds its write lock per batch."""
-    default = 50_000 if db.engine.dialect.name == "postgresql" else 5_000
+    default = 50_000 if is_postgresql() else 5_000
     return int(current_app.config.get("IMPORT_BATCH_ROWS", default))
 
 
@@ -89,7 +90,7 @@ def import_lock(import_id: int) -> Iterator[bool]:
     when another live worker holds it. SQLite has no such lock: the heartbeat lease in
     `_claim` does the job there.
     """
-    if db.engine.dialect.name != "postgresql":
+    if not is_postgresql():
         yield True
         return
     url = db.engine.url.set(drivername="postgresql")
@@ -102,7 +103,7 @@ def import_lock(import_id: int) -> Iterator[bool]:
 
 def is_abandoned(import_id: int, heartbeat_at) -> bool:
     """True when no live worker runs the import: its lock is free (or its lease ran out)."""
-    if db.engine.dialect.name != "postgresql":
+    if not is_postgresql():
         return heartbeat_at is None or heartbeat_at < utcnow() - lease()
     with db.engine.connect() as conn:
         free = conn.execute(
@@ -122,7 +123,7 @@ def _claim(import_id: int, running: str, *, fresh: str | None = None) -> int | N
     """
     now = utcnow()
     abandoned = ImportJob.status == running
-    if db.engine.dialect.name != "postgresql":
+    if not is_postgresql():
         abandoned = and_(
             abandoned, or_(ImportJob.heartbeat_at.is_(None), ImportJob.heartbeat_at < now - lease())
         )
@@ -173,7 +174,7 @@ def _fence(import_id: int, attempt: int, running: str) -> bool:
 
 def _hold_write_lock(import_id: int) -> None:
     """SQLite: write first, so the batch's reads see no other writer until it commits."""
-    if db.engine.dialect.name != "postgresql":
+    if not is_postgresql():
         db.session.execute(
             update(ImportJob).where(ImportJob.id == import_id).values(heartbeat_at=utcnow())
         )
@@ -394,7 +395,7 @@ class _PointsRunner:
         self.job_id, self.shop_id = job.id, job.shop_id
         self.parser = service.points_parser(job, source)
         self.set_balance = self.parser.mode == points.SET
-        self.copy_in = db.engine.dialect.name == "postgresql"
+        self.copy_in = is_postgresql()
         self.counts = dict((job.summary or {}).get("result") or {})
 
     def parse(self, batch: list[tuple[int, list[str]]]) -> Parsed:

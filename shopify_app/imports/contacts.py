@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shopify_app.imports.reading import ColumnSpec, CsvSource
 from shopify_app.imports.row_errors import RowError
 from shopify_app.platform.customer_store import canonical_email, email_key
+from shopify_app.platform.db import upsert_insert
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, SegmentMember
 from shopify_app.platform.models.base import utcnow
@@ -312,7 +311,7 @@ class ContactsResult(ContactsCounts):
 
 
 def _insert(model: Any):
-    return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(model)
+    return upsert_insert(model)
 
 
 def apply_contacts(

@@ -26,6 +26,7 @@ from shopify_app.imports.reading import (
 )
 from shopify_app.imports.row_errors import RowError
 from shopify_app.platform.customer_store import GID_PREFIX
+from shopify_app.platform.db import driver_cursor, is_postgresql
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, PointsEntry
 from shopify_app.platform.models.base import utcnow
@@ -356,8 +357,8 @@ def _values_of(chunk: list[tuple[int, list[str]]], row_number: int) -> list[str]
 def known_balances(shop_id: int, shopify_ids: set[int] | None) -> dict[int, int]:
     """Balances of the shop's live customers among `shopify_ids` (all of them for None)."""
     found: dict[int, int] = {}
-    if db.engine.dialect.name == "postgresql":
-        cursor = db.session.connection().connection.driver_connection.cursor(binary=True)
+    if is_postgresql():
+        cursor = driver_cursor(binary=True)
         query = (
             "SELECT shopify_id, points_balance FROM customers WHERE shop_id = %s "
             "AND shopify_id IS NOT NULL AND deleted_at IS NULL AND redacted_at IS NULL"
@@ -419,7 +420,7 @@ def apply_points(
     """
     if not rows:
         return 0, []
-    if db.engine.dialect.name == "postgresql":
+    if is_postgresql():
         text = staged if staged is not None else stage_text(rows)
         return _apply_postgresql(shop_id, import_id, text, source, by_customer_id, set_balance)
     return _apply_batched(shop_id, import_id, rows, source, by_customer_id, set_balance)
@@ -478,7 +479,7 @@ def _apply_postgresql(
     """
     ref = "id" if by_customer_id else "shopify_id"
     alive = "" if by_customer_id else " AND c.deleted_at IS NULL AND c.redacted_at IS NULL"
-    cursor = db.session.connection().connection.driver_connection.cursor()
+    cursor = driver_cursor()
     cursor.execute(_STAGE_DDL)
     cursor.execute("TRUNCATE points_stage")
     # The running balance sorts the batch; in memory it is a fraction of the spill to disk.

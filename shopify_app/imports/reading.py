@@ -64,8 +64,8 @@ class UnbalancedQuotes(ImportFileError):
         super().__init__(
             f"Line {start_line:,} opens a quoted value that is not closed properly, so the lines "
             f"after it (up to line {end_line:,}) would be read as one value. Nothing was "
-            "imported. Check the quotes on that line: a value that starts with \" must end "
-            "with \", and a quote inside a value is written twice (\"\")."
+            'imported. Check the quotes on that line: a value that starts with " must end '
+            'with ", and a quote inside a value is written twice ("").'
         )
 
 

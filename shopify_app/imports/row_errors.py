@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from shopify_app.platform.db import driver_cursor, is_postgresql
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportRowError
 
@@ -40,7 +41,7 @@ def store_row_errors(import_id: int, errors: Iterable[RowError]) -> int:
     rows = [error.as_row(import_id) for error in errors]
     if not rows:
         return 0
-    if db.engine.dialect.name == "postgresql":
+    if is_postgresql():
         return _copy_errors(rows)
     stored = 0
     for start in range(0, len(rows), 500):
@@ -53,7 +54,7 @@ def store_row_errors(import_id: int, errors: Iterable[RowError]) -> int:
 
 def _copy_errors(rows: list[dict[str, Any]]) -> int:
     """COPY into a temporary table, then one INSERT … ON CONFLICT DO NOTHING."""
-    cursor = db.session.connection().connection.driver_connection.cursor()
+    cursor = driver_cursor()
     cursor.execute(
         "CREATE TEMP TABLE IF NOT EXISTS import_errors_stage "
         "(import_id int, row_number int, col text, value text, reason text, raw text) "

@@ -299,9 +299,7 @@ def sweep() -> int:
     released = invitations.release_stale_claims(now)
     db.session.commit()
     if released:
-        log.warning(
-            "%s invitation claims expired; marked failed for an explicit resend", released
-        )
+        log.warning("%s invitation claims expired; marked failed for an explicit resend", released)
     preparing = db.session.scalars(
         select(InvitationBatch.id).where(
             InvitationBatch.status == invitations.PREPARING,

@@ -34,6 +34,7 @@ from sqlalchemy.orm import aliased
 
 from shopify_app.customers.queries import matching_customer_ids
 from shopify_app.invitations.unsubscribe import unsubscribe_url
+from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.errors import NotFound
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Invitation, InvitationBatch, Segment, Shop
@@ -263,7 +264,7 @@ def international_addresses(shop: Shop, selection: Selection, limit: int = 1000)
     sending. (A non-ASCII domain alone is fine: it is sent in its ASCII form.)
     """
     email = Customer.email
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgresql():
         non_ascii = func.octet_length(email) != func.char_length(email)
     else:
         non_ascii = func.length(cast(email, LargeBinary)) != func.length(email)

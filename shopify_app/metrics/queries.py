@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Date, cast, func, literal, select
 
+from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Referral, Reward, Shop
 from shopify_app.platform.models.referral import BLOCKED, COMPLETED, PENDING, USED
@@ -153,7 +154,7 @@ def _daily(
     time zone support, so their rows are bucketed here.
     """
     sums = [func.coalesce(func.sum(v), 0) for v in values]
-    if db.engine.dialect.name == "postgresql":
+    if is_postgresql():
         zone = literal(shop_zone(shop).key, literal_execute=True)
         utc = literal("UTC", literal_execute=True)
         day = cast(func.timezone(zone, func.timezone(utc, stamp)), Date)

@@ -8,6 +8,7 @@ from typing import TypeVar
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
+from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.errors import NotFound
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ProgramSettings, Shop
@@ -37,7 +38,7 @@ def lock_shop(shop: Shop) -> int | None:
     locks that inserts of rows pointing at the shop take (webhook intake never waits on it).
     SQLite takes its database-wide write lock by writing. Returns None if the shop is gone.
     """
-    if db.engine.dialect.name == "postgresql":
+    if is_postgresql():
         return db.session.execute(
             select(Shop.id).where(Shop.id == shop.id).with_for_update(key_share=True)
         ).scalar_one_or_none()

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from shopify_app.platform.customer_store import parse_shopify_time
+from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Order, Refund, Shop
 from shopify_app.platform.models.base import utcnow
@@ -40,19 +41,19 @@ def _get_or_create_order(shop: Shop, shopify_id: int) -> Order:
 
 
 PAID_STATUSES = ("paid", "partially_refunded", "refunded")
-_STORE_STATEMENTS: dict[str, Any] = {}
+_STORE_STATEMENTS: dict[bool, Any] = {}
 
 
-def _store_statement(dialect: str):
+def _store_statement(postgres: bool):
     """INSERT … ON CONFLICT DO UPDATE for one order, built once per dialect.
 
     The conflict branch applies only a payload at least as new as the stored one, keeps what
     a payload may leave out (status, cancellation, payment time), and RETURNING gives the id
     only when the payload was applied.
     """
-    if dialect in _STORE_STATEMENTS:
-        return _STORE_STATEMENTS[dialect]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if postgres in _STORE_STATEMENTS:
+        return _STORE_STATEMENTS[postgres]
+    insert = postgresql.insert if postgres else sqlite.insert
     table = Order.__table__
     customer_id = (
         select(Customer.id)
@@ -97,7 +98,7 @@ def _store_statement(dialect: str):
             new.shopify_updated_at >= old.shopify_updated_at,
         ),
     ).returning(old.id)
-    _STORE_STATEMENTS[dialect] = statement
+    _STORE_STATEMENTS[postgres] = statement
     return statement
 
 
@@ -137,9 +138,7 @@ def store_order(
         "created_at": now,
         "updated_at": now,
     }
-    order_id = db.session.execute(
-        _store_statement(db.engine.dialect.name), params
-    ).scalar_one_or_none()
+    order_id = db.session.execute(_store_statement(is_postgresql()), params).scalar_one_or_none()
     if order_id is not None:
         return order_id, True
     stored = db.session.execute(

@@ -27,7 +27,6 @@ SHOP = "outage-shop.myshopify.com"
 MESSAGE = "We can't reach our database right now, try again in a minute"
 
 
-
 def _app_with_database_at(port: int, tmp_path) -> Flask:
     return create_app(
         {

@@ -64,7 +64,6 @@ def test_dev_server_request_log_has_no_session_token(live_server, shop, shopify_
         assert signature not in line and token not in line
 
 
-
 def _procfile_web() -> str:
     for line in (ROOT / "Procfile").read_text().splitlines():
         if line.startswith("web:"):

@@ -73,7 +73,6 @@ class Inbox:
         return match.group(1)
 
 
-
 @contextlib.contextmanager
 def serving(app: Flask, **options: Any) -> Iterator[Inbox]:
     """An aiosmtpd server on 127.0.0.1 for the block; the app's SMTP_URL points to it."""

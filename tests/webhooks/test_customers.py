@@ -102,9 +102,7 @@ def test_delete_before_create_stays_deleted(app, client, shop, shopify_double):
 
 def test_imported_contact_is_linked_by_email(app, client, shop, shopify_double):
 
-    db.session.add(
-        make_contact(shop, "Linked@Example.com", first_name="Imported")
-    )
+    db.session.add(make_contact(shop, "Linked@Example.com", first_name="Imported"))
     db.session.commit()
     d = shopify_double
     c = d.add_customer(shop.domain, first_name="Linked", email="linked@example.com")

@@ -78,7 +78,6 @@ def test_worker_killed_mid_delivery_is_redone_exactly_once(
     assert status == "processed" and attempts <= 2
 
 
-
 class RedisServer:
     """A private redis-server this test may stop and start."""
 
