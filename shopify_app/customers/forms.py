@@ -1,132 +1,78 @@
-"""Adding a customer by hand: validate the merchant's form, then create the contact."""
+"""The "Add customer" form (WTForms): every field checked before anything is written."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from wtforms import Field, Form, StringField
+from wtforms.validators import ValidationError
 
-from shopify_app.loyalty.ledger import MAX_BALANCE, add_points
-from shopify_app.platform.customer_store import email_fields, email_key
-from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, Segment, SegmentMember, Shop
+from shopify_app.customers.adding import NewCustomer, existing_customer_id
+from shopify_app.loyalty.ledger import MAX_BALANCE
+from shopify_app.platform.forms import MerchantForm, strip
+from shopify_app.platform.models import Shop
+from shopify_app.segments.store import segment_choices
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 LOCALE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 
 
-@dataclass(frozen=True)
-class NewCustomer:
-    email: str
-    first_name: str
-    last_name: str
-    locale: str | None
-    points: int
-    segment_id: int | None
+def _at_most_255(form: Form, field: Field) -> None:
+    if len(field.data or "") > 255:
+        raise ValidationError("Use 255 characters or fewer.")
 
 
-class DuplicateCustomer(ValueError):
-    """A customer of this shop already has that email."""
+class NewCustomerForm(MerchantForm):
+    """Email (unique in the shop), names, locale, starting points and a segment to join."""
 
-    def __init__(self, customer_id: int) -> None:
-        super().__init__("A customer with this email already exists.")
-        self.customer_id = customer_id
+    email = StringField(filters=[strip])
+    first_name = StringField(filters=[strip], validators=[_at_most_255])
+    last_name = StringField(filters=[strip], validators=[_at_most_255])
+    locale = StringField(filters=[strip])
+    points = StringField(filters=[strip])
+    segment_id = StringField(filters=[strip])
 
+    def __init__(self, formdata: Mapping[str, str], *, shop: Shop) -> None:
+        super().__init__(formdata)
+        self.shop = shop
 
-def _existing_id(shop: Shop, email: str) -> int | None:
-    return db.session.execute(
-        select(Customer.id).where(
-            Customer.shop_id == shop.id, Customer.email_key == email_key(email)
+    def validate_email(self, field: Field) -> None:
+        email = field.data or ""
+        if not email:
+            raise ValidationError("Enter the customer's email address.")
+        if len(email) > 320 or not EMAIL.match(email):
+            raise ValidationError("Enter a valid email address, like name@example.com.")
+        if existing_customer_id(self.shop, email) is not None:
+            raise ValidationError("A customer with this email already exists.")
+
+    def validate_locale(self, field: Field) -> None:
+        locale = field.data or ""
+        if locale and (len(locale) > 16 or not LOCALE.match(locale)):
+            raise ValidationError("Use a language code like en, fr or pt-BR.")
+
+    def validate_points(self, field: Field) -> None:
+        text = (field.data or "").replace(",", "").replace("_", "")
+        if text and not re.fullmatch(r"\d+", text):
+            raise ValidationError("Starting points must be a whole number of 0 or more.")
+        if text and int(text) > MAX_BALANCE:
+            raise ValidationError(f"Starting points must be at most {MAX_BALANCE:,}.")
+
+    def validate_segment_id(self, field: Field) -> None:
+        text = field.data or ""
+        if text and not (
+            text.isdigit() and int(text) in {id_ for id_, _ in segment_choices(self.shop)}
+        ):
+            raise ValidationError("Choose one of your segments.")
+
+    def new_customer(self) -> NewCustomer:
+        """The validated form (call after `validate()` returned True)."""
+        points = (self.points.data or "").replace(",", "").replace("_", "")
+        return NewCustomer(
+            email=self.email.data,
+            first_name=self.first_name.data or "",
+            last_name=self.last_name.data or "",
+            locale=self.locale.data or None,
+            points=int(points) if points else 0,
+            segment_id=int(self.segment_id.data) if self.segment_id.data else None,
         )
-    ).scalar_one_or_none()
-
-
-def validate_new_customer(
-    shop: Shop, form: Mapping[str, str]
-) -> tuple[NewCustomer | None, dict[str, str]]:
-    """The form's data, or a message per field; nothing is written."""
-    errors: dict[str, str] = {}
-    email = (form.get("email") or "").strip()
-    if not email:
-        errors["email"] = "Enter the customer's email address."
-    elif len(email) > 320 or not EMAIL.match(email):
-        errors["email"] = "Enter a valid email address, like name@example.com."
-    elif _existing_id(shop, email) is not None:
-        errors["email"] = "A customer with this email already exists."
-    first_name = (form.get("first_name") or "").strip()
-    last_name = (form.get("last_name") or "").strip()
-    for key, value in (("first_name", first_name), ("last_name", last_name)):
-        if len(value) > 255:
-            errors[key] = "Use 255 characters or fewer."
-    locale = (form.get("locale") or "").strip() or None
-    if locale and (len(locale) > 16 or not LOCALE.match(locale)):
-        errors["locale"] = "Use a language code like en, fr or pt-BR."
-    points_text = (form.get("points") or "").strip().replace(",", "").replace("_", "")
-    points = 0
-    if points_text:
-        if not re.fullmatch(r"\d+", points_text):
-            errors["points"] = "Starting points must be a whole number of 0 or more."
-        elif int(points_text) > MAX_BALANCE:
-            errors["points"] = f"Starting points must be at most {MAX_BALANCE:,}."
-        else:
-            points = int(points_text)
-    segment_id: int | None = None
-    segment_text = (form.get("segment_id") or "").strip()
-    if segment_text:
-        segment_id = int(segment_text) if segment_text.isdigit() else None
-        known = (
-            segment_id is not None
-            and db.session.execute(
-                select(Segment.id).where(Segment.id == segment_id, Segment.shop_id == shop.id)
-            ).scalar_one_or_none()
-        )
-        if not known:
-            errors["segment_id"] = "Choose one of your segments."
-    if errors:
-        return None, errors
-    return NewCustomer(email, first_name, last_name, locale, points, segment_id), {}
-
-
-def add_customer_by_email(shop: Shop, data: NewCustomer) -> Customer:
-    """Create the contact (a Guest until Shopify says otherwise); raises DuplicateCustomer.
-
-    Starting points go through the ledger like any other change, so the history explains them.
-    """
-    customer = Customer(
-        shop_id=shop.id,
-        first_name=data.first_name,
-        last_name=data.last_name,
-        locale=data.locale,
-        state="DISABLED",
-        is_member=False,
-        **email_fields(data.email),
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(customer)
-    except IntegrityError as error:
-        existing = _existing_id(shop, data.email)
-        if existing is None:
-            raise
-        raise DuplicateCustomer(existing) from error
-    if data.points:
-        add_points(shop, customer, data.points, description="Starting points", source="manual")
-    if data.segment_id is not None:
-        db.session.add(
-            SegmentMember(segment_id=data.segment_id, customer_id=customer.id, shop_id=shop.id)
-        )
-    return customer
-
-
-def segment_choices(shop: Shop) -> list[tuple[int, str]]:
-    return [
-        (row.id, row.name)
-        for row in db.session.execute(
-            select(Segment.id, Segment.name)
-            .where(Segment.shop_id == shop.id)
-            .order_by(Segment.name)
-        )
-    ]

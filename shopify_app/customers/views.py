@@ -18,6 +18,7 @@ from flask import (
 )
 
 from shopify_app.customers import queries as table
+from shopify_app.customers.adding import DuplicateCustomer, add_customer_by_email
 from shopify_app.customers.detail import customer_detail
 from shopify_app.customers.export import (
     STREAM_MAX_ROWS,
@@ -27,12 +28,7 @@ from shopify_app.customers.export import (
     needs_job,
 )
 from shopify_app.customers.export_jobs import enqueue_export
-from shopify_app.customers.forms import (
-    DuplicateCustomer,
-    add_customer_by_email,
-    segment_choices,
-    validate_new_customer,
-)
+from shopify_app.customers.forms import NewCustomerForm
 from shopify_app.platform.auth.guards import shop_required
 from shopify_app.platform.extensions import db
 from shopify_app.platform.files import export_available, export_expires_at
@@ -40,6 +36,7 @@ from shopify_app.platform.models import ExportJob
 from shopify_app.platform.models.export import DONE, FAILED
 from shopify_app.platform.shops import get_for_shop_or_404
 from shopify_app.platform.templating import admin_url
+from shopify_app.segments.store import segment_choices
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -90,10 +87,13 @@ def new():
 @bp.post("/new")
 @shop_required
 def create():
-    data, errors = validate_new_customer(g.shop, request.form)
-    if data is not None:
+    new_form = NewCustomerForm(request.form, shop=g.shop)
+    errors = {}
+    if not new_form.validate():
+        errors = new_form.field_errors()
+    else:
         try:
-            customer = add_customer_by_email(g.shop, data)
+            customer = add_customer_by_email(g.shop, new_form.new_customer())
         except DuplicateCustomer as error:
             errors = {"email": str(error)}
         else:

@@ -1,7 +1,8 @@
 """The referral program: its settings, the invitation copy per locale, and who has joined.
 
 Settings have defaults that make the program work right after install; the merchant edits them
-on the Program page, where every value is validated before anything is saved.
+on the Program page, whose form (`program.forms`) validates every value before anything is
+saved.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,13 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ProgramSettings, Segment, Shop
 from shopify_app.platform.models.base import utcnow
-from shopify_app.platform.money import decimal_text, exponent, format_money, to_minor
-from shopify_app.platform.shopify.discounts import (
-    CODE_ALPHABET,
-    FIXED_AMOUNT,
-    PERCENTAGE,
-    DiscountValue,
-)
+from shopify_app.platform.money import format_money
+from shopify_app.platform.shopify.discounts import CODE_ALPHABET, PERCENTAGE, DiscountValue
 
 #: languages the invitation email exists in (templates/email/<lang>/); others fall back.
 EMAIL_LANGUAGES = ("en", "fr")
@@ -59,17 +54,19 @@ DEFAULT_COPY: dict[str, dict[str, str]] = {
 NAME_FALLBACK = {"en": "there", "fr": "à vous"}
 _PLACEHOLDER = re.compile(r"\{(\w*)\}")
 #: anything in braces, for validation: `{name.__class__}` is refused, not left as text.
-_BRACES = re.compile(r"\{([^{}\n]*)\}")
+BRACES = re.compile(r"\{([^{}\n]*)\}")
 REFERRAL_CODE_LENGTH = 7
 MAX_SUBJECT, MAX_BODY = 255, 10_000
 
 
-class InvalidSettings(ValueError):
-    """The settings form has errors; nothing was saved."""
+@dataclass(frozen=True)
+class SettingsChanges:
+    """A valid Program form in stored units: minor units for amounts, copy per language."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+    referee_offer: DiscountValue
+    reward: DiscountValue
+    min_order_minor: int
+    copies: dict[str, tuple[str, str]]
 
 
 def get_settings(shop: Shop) -> ProgramSettings:
@@ -153,141 +150,25 @@ def describe_reward(value: DiscountValue, currency: str, language: str) -> str:
     return f"{offer} sur votre prochaine commande"
 
 
-# --- the settings form -------------------------------------------------------------------------
+# --- saving the settings -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SettingsFormValues:
-    """What the Program page shows: stored values in the units a merchant types."""
+def apply_settings(shop: Shop, changes: SettingsChanges) -> ProgramSettings:
+    """Write a validated Program form (see `program.forms`); the caller commits.
 
-    referee_offer_type: str
-    referee_offer_value: str
-    reward_type: str
-    reward_value: str
-    min_order: str
-    copies: dict[str, dict[str, str]]
-
-
-def form_values(shop: Shop, settings: ProgramSettings) -> SettingsFormValues:
-    currency = shop.currency
-
-    def shown(kind: str, value: int) -> str:
-        return str(value) if kind == PERCENTAGE else _major(value, currency)
-
-    copies = {}
-    for language in EMAIL_LANGUAGES:
-        subject, body = email_copy(shop, settings, language)
-        copies[language] = {"subject": subject, "body": body}
-    return SettingsFormValues(
-        referee_offer_type=settings.referee_offer_type,
-        referee_offer_value=shown(settings.referee_offer_type, settings.referee_offer_value),
-        reward_type=settings.reward_type,
-        reward_value=shown(settings.reward_type, settings.reward_value),
-        min_order=_major(settings.min_order_minor, currency),
-        copies=copies,
-    )
-
-
-def values_from_form(form: Mapping[str, str]) -> SettingsFormValues:
-    """What the merchant typed, shown again next to the errors."""
-    return SettingsFormValues(
-        referee_offer_type=form.get("referee_offer_type", ""),
-        referee_offer_value=form.get("referee_offer_value", ""),
-        reward_type=form.get("reward_type", ""),
-        reward_value=form.get("reward_value", ""),
-        min_order=form.get("min_order", ""),
-        copies={
-            language: {
-                "subject": form.get(f"subject_{language}", ""),
-                "body": form.get(f"body_{language}", ""),
-            }
-            for language in EMAIL_LANGUAGES
-        },
-    )
-
-
-def _major(minor: int, currency: str) -> str:
-    return decimal_text(minor, exponent(currency))
-
-
-def _parse_value(kind: str, raw: str, currency: str, field: str, errors: dict[str, str]) -> int:
-    raw = (raw or "").strip()
-    if kind not in (PERCENTAGE, FIXED_AMOUNT):
-        errors[field] = "Choose a percentage or a fixed amount."
-        return 0
-    if kind == PERCENTAGE:
-        if not raw.isdigit() or not 1 <= int(raw) <= 100:
-            errors[field] = "Enter a whole percentage between 1 and 100."
-            return 0
-        return int(raw)
-    minor = _parse_amount(raw, currency)
-    if minor is None or minor <= 0:
-        errors[field] = f"Enter an amount greater than 0 in {currency}, e.g. 10.00."
-        return 0
-    return minor
-
-
-def _parse_amount(raw: str, currency: str) -> int | None:
-    """A decimal amount with no more precision than the currency has; None when invalid."""
-    text = raw.strip().replace(",", ".")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value < 0 or value.as_tuple().exponent < -exponent(currency):
-        return None
-    if value >= Decimal(10) ** 12:
-        return None
-    return to_minor(value, currency)
-
-
-def _check_copy(text: str, field: str, limit: int, errors: dict[str, str]) -> None:
-    if not text.strip():
-        errors[field] = "This can't be blank."
-    elif len(text) > limit:
-        errors[field] = f"Keep it under {limit:,} characters."
-    else:
-        unknown = sorted({m for m in _BRACES.findall(text) if m not in PLACEHOLDERS})
-        if unknown:
-            names = ", ".join("{" + u + "}" for u in unknown)
-            errors[field] = f"Unknown placeholder {names}. Use: " + ", ".join(
-                "{" + p + "}" for p in PLACEHOLDERS
-            )
-
-
-def update_settings(shop: Shop, form: Mapping[str, str]) -> ProgramSettings:
-    """Validate the Program form and apply it; raises InvalidSettings and changes nothing."""
+    The shop language's copy goes in the columns; another language's copy is kept only when
+    it differs from the built-in default, so a later improvement of a default reaches shops
+    that never edited it.
+    """
     settings = get_settings(shop)
-    errors: dict[str, str] = {}
-    currency = shop.currency
-    offer_type = form.get("referee_offer_type", "")
-    offer_value = _parse_value(
-        offer_type, form.get("referee_offer_value", ""), currency, "referee_offer_value", errors
-    )
-    reward_type = form.get("reward_type", "")
-    reward = _parse_value(
-        reward_type, form.get("reward_value", ""), currency, "reward_value", errors
-    )
-    min_order = _parse_amount(form.get("min_order", "") or "0", currency)
-    if min_order is None:
-        errors["min_order"] = f"Enter an amount of 0 or more in {currency}, e.g. 25.00."
-    copies: dict[str, tuple[str, str]] = {}
-    for language in EMAIL_LANGUAGES:
-        subject = (form.get(f"subject_{language}") or "").strip()
-        body = (form.get(f"body_{language}") or "").replace("\r\n", "\n").strip() + "\n"
-        _check_copy(subject, f"subject_{language}", MAX_SUBJECT, errors)
-        _check_copy(body, f"body_{language}", MAX_BODY, errors)
-        copies[language] = (subject, body)
-    if errors:
-        raise InvalidSettings(errors)
-
-    settings.referee_offer_type, settings.referee_offer_value = offer_type, offer_value
-    settings.reward_type, settings.reward_value = reward_type, reward
-    settings.min_order_minor = min_order or 0
+    settings.referee_offer_type = changes.referee_offer.kind
+    settings.referee_offer_value = changes.referee_offer.value
+    settings.reward_type, settings.reward_value = changes.reward.kind, changes.reward.value
+    settings.min_order_minor = changes.min_order_minor
     own = shop_language(shop)
-    settings.email_subject, settings.email_body = copies[own]
+    settings.email_subject, settings.email_body = changes.copies[own]
     translations = {}
-    for language, (subject, body) in copies.items():
+    for language, (subject, body) in changes.copies.items():
         default = DEFAULT_COPY[language]
         if language != own and (subject, body) != (default["subject"], default["body"]):
             translations[language] = {"subject": subject, "body": body}

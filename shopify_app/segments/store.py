@@ -23,6 +23,18 @@ class SegmentSummary:
     members: int
 
 
+def segment_choices(shop: Shop) -> list[tuple[int, str]]:
+    """(id, name) of the shop's segments by name, for a form's segment picker."""
+    return [
+        (row.id, row.name)
+        for row in db.session.execute(
+            select(Segment.id, Segment.name)
+            .where(Segment.shop_id == shop.id)
+            .order_by(func.lower(Segment.name), Segment.id)
+        )
+    ]
+
+
 def list_segments(shop: Shop) -> list[SegmentSummary]:
     """The shop's segments with their member counts, by name."""
     counts = (
