@@ -26,6 +26,7 @@ from shopify_app.platform import (
     log_redaction,
     request_limits,
     templating,
+    tenancy,
 )
 from shopify_app.platform.auth import guards
 from shopify_app.platform.auth import proxy as proxy_guard
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     error_pages.init_app(app)
     request_limits.init_app(app)  # 413 before any guard or view reads a body
     guards.init_app(app)
+    tenancy.init_app(app)  # a request's shop scope ends with the request
     proxy_guard.init_app(app)  # a forged app proxy request gets the storefront's page
     templating.init_app(app)
     cli.init_app(app)

@@ -22,6 +22,7 @@ from shopify_app.platform.errors import (
 from shopify_app.platform.extensions import db
 from shopify_app.platform.shopify.tokens import exchange_session_token
 from shopify_app.platform.shops import announce_installed, get_shop, install_shop
+from shopify_app.platform.tenancy import enter_shop
 
 F = TypeVar("F", bound=Callable[..., Any])
 RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
@@ -78,6 +79,7 @@ def load_shop_session() -> None:
         announce_installed(shop)
     g.shop = shop
     g.session_token = token
+    enter_shop(shop.id)
 
 
 def shop_required(view: F) -> F:

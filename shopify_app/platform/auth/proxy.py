@@ -14,6 +14,7 @@ from shopify_app.platform.errors import InvalidShopDomain
 from shopify_app.platform.models import Shop
 from shopify_app.platform.shopify.signatures import multidict_items, verify_proxy_query
 from shopify_app.platform.shops import get_shop
+from shopify_app.platform.tenancy import enter_shop
 
 
 class ForgedProxyRequest(Exception):
@@ -21,7 +22,7 @@ class ForgedProxyRequest(Exception):
 
 
 def verified_proxy_shop() -> Shop:
-    """The installed shop of a correctly signed, fresh app proxy request."""
+    """The installed shop of a correctly signed, fresh app proxy request; scopes the session."""
     params = multidict_items(request.args)
     if not verify_proxy_query(params, current_app.config["SHOPIFY_API_SECRET"]):
         raise ForgedProxyRequest("bad signature")
@@ -40,6 +41,7 @@ def verified_proxy_shop() -> Shop:
     shop = get_shop(domain)
     if shop is None or not shop.is_installed:
         abort(404)
+    enter_shop(shop.id)
     return shop
 
 

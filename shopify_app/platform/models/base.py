@@ -84,6 +84,16 @@ class Base(DeclarativeBase):
     )
 
 
+class ShopOwned:
+    """A model whose rows belong to one shop; see `platform.tenancy`.
+
+    Each model declares its own `shop_id` (its foreign key, index and nullability); this one
+    only gives the tenant rule a column to be stated on once, for all of them.
+    """
+
+    shop_id: Mapped[int] = mapped_column()
+
+
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

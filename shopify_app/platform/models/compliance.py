@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.platform.models.base import Base, utcnow
+from shopify_app.platform.models.base import Base, ShopOwned, utcnow
 
 
-class DataRequest(Base):
+class DataRequest(ShopOwned, Base):
     __tablename__ = "data_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.platform.models.base import Base, IndexExpression, TimestampMixin
+from shopify_app.platform.models.base import Base, IndexExpression, ShopOwned, TimestampMixin
 
 MEMBER_STATES = frozenset({"ENABLED"})
 
@@ -28,7 +28,7 @@ def is_member_state(state: str | None) -> bool:
     return (state or "").upper() in MEMBER_STATES
 
 
-class Customer(TimestampMixin, Base):
+class Customer(ShopOwned, TimestampMixin, Base):
     __tablename__ = "customers"
     # Every sort of the customers table has a (shop_id, <sort key>, id) index, so a keyset page
     # is an index range scan whatever its depth. There is deliberately no index on

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.platform.models.base import Base, TimestampMixin
+from shopify_app.platform.models.base import Base, ShopOwned, TimestampMixin
 
 #: queued → running → done | failed
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
 
-class ExportJob(TimestampMixin, Base):
+class ExportJob(ShopOwned, TimestampMixin, Base):
     __tablename__ = "export_jobs"
     #: The retention sweep: files still on disk, oldest first.
     __table_args__ = (

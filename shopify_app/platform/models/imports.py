@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.platform.models.base import Base, BigIntegerPK, TimestampMixin
+from shopify_app.platform.models.base import Base, BigIntegerPK, ShopOwned, TimestampMixin
 
 POINTS, CONTACTS = "points", "contacts"
 #: uploaded → previewed → queued → running → done | failed | cancelled; reverting → reverted
@@ -17,7 +17,7 @@ DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
 REVERTING, REVERTED = "reverting", "reverted"
 
 
-class ImportJob(TimestampMixin, Base):
+class ImportJob(ShopOwned, TimestampMixin, Base):
     __tablename__ = "import_jobs"
     __table_args__ = (
         Index("ix_import_jobs_shop_id_file_sha256", "shop_id", "file_sha256"),

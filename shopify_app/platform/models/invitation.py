@@ -8,14 +8,14 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.platform.models.base import Base, BigIntegerPK, TimestampMixin
+from shopify_app.platform.models.base import Base, BigIntegerPK, ShopOwned, TimestampMixin
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 #: an invitation batch is preparing (choosing who to invite), then done.
 BATCH_PREPARING, BATCH_DONE = "preparing", "done"
 
 
-class InvitationBatch(TimestampMixin, Base):
+class InvitationBatch(ShopOwned, TimestampMixin, Base):
     __tablename__ = "invitation_batches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,7 +33,7 @@ class InvitationBatch(TimestampMixin, Base):
     started_at: Mapped[datetime | None]
 
 
-class Invitation(TimestampMixin, Base):
+class Invitation(ShopOwned, TimestampMixin, Base):
     __tablename__ = "invitations"
     __table_args__ = (
         Index("ix_invitations_shop_id_customer_id", "shop_id", "customer_id"),

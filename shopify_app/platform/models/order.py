@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.platform.models.base import Base, BigIntegerPK, TimestampMixin
+from shopify_app.platform.models.base import Base, BigIntegerPK, ShopOwned, TimestampMixin
 
 
-class Order(TimestampMixin, Base):
+class Order(ShopOwned, TimestampMixin, Base):
     __tablename__ = "orders"
     __table_args__ = (
         Index("uq_orders_shop_id_shopify_id", "shop_id", "shopify_id", unique=True),
@@ -44,7 +44,7 @@ class Order(TimestampMixin, Base):
         return max(self.total_minor - self.refunded_minor, 0)
 
 
-class Refund(Base):
+class Refund(ShopOwned, Base):
     __tablename__ = "refunds"
     __table_args__ = (Index("uq_refunds_shop_id_shopify_id", "shop_id", "shopify_id", unique=True),)
 

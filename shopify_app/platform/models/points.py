@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.platform.models.base import Base, BigIntegerPK, utcnow
+from shopify_app.platform.models.base import Base, BigIntegerPK, ShopOwned, utcnow
 
 
-class PointsEntry(Base):
+class PointsEntry(ShopOwned, Base):
     __tablename__ = "points_entries"
     __table_args__ = (
         # A row of an import is applied once, and reverted once, whatever retries happen.

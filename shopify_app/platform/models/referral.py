@@ -7,13 +7,13 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.platform.models.base import Base, BigIntegerPK, TimestampMixin
+from shopify_app.platform.models.base import Base, BigIntegerPK, ShopOwned, TimestampMixin
 
 PENDING, BLOCKED, COMPLETED = "pending", "blocked", "completed"
 USED, UNUSED, VOID = "used", "unused", "void"
 
 
-class Referral(TimestampMixin, Base):
+class Referral(ShopOwned, TimestampMixin, Base):
     __tablename__ = "referrals"
     __table_args__ = (
         Index("ix_referrals_shop_id_referrer_id", "shop_id", "referrer_id"),
@@ -57,7 +57,7 @@ class Referral(TimestampMixin, Base):
     completed_at: Mapped[datetime | None]
 
 
-class Reward(TimestampMixin, Base):
+class Reward(ShopOwned, TimestampMixin, Base):
     __tablename__ = "rewards"
     __table_args__ = (
         Index("uq_rewards_shop_id_code", "shop_id", "code", unique=True),
@@ -101,7 +101,7 @@ class Reward(TimestampMixin, Base):
     shopify_error: Mapped[str | None] = mapped_column(Text)
 
 
-class ProgramSettings(TimestampMixin, Base):
+class ProgramSettings(ShopOwned, TimestampMixin, Base):
     """One row per shop; defaults make the program work right after install."""
 
     __tablename__ = "program_settings"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.platform.models.base import Base, TimestampMixin
+from shopify_app.platform.models.base import Base, ShopOwned, TimestampMixin
 
 
-class Segment(TimestampMixin, Base):
+class Segment(ShopOwned, TimestampMixin, Base):
     __tablename__ = "segments"
     __table_args__ = (UniqueConstraint("shop_id", "name"),)
 
@@ -18,7 +18,7 @@ class Segment(TimestampMixin, Base):
     is_program_audience: Mapped[bool] = mapped_column(default=False)
 
 
-class SegmentMember(Base):
+class SegmentMember(ShopOwned, Base):
     __tablename__ = "segment_members"
 
     segment_id: Mapped[int] = mapped_column(

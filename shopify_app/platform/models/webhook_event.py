@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.platform.models.base import Base, BigIntegerPK, utcnow
+from shopify_app.platform.models.base import Base, BigIntegerPK, ShopOwned, utcnow
 
 RECEIVED, PROCESSING, PROCESSED, FAILED = "received", "processing", "processed", "failed"
 
 
-class WebhookEvent(Base):
+class WebhookEvent(ShopOwned, Base):
     __tablename__ = "webhook_events"
     __table_args__ = (Index("ix_webhook_events_status_received_at", "status", "received_at"),)
 
