@@ -20,8 +20,9 @@ import requests
 from flask import current_app
 from sqlalchemy import func, select
 
-from shopify_app.invitations import service as invitations
+from shopify_app.invitations.batches import create_batch, prepare_batch
 from shopify_app.invitations.jobs import send_batch
+from shopify_app.invitations.selection import Selection
 from shopify_app.platform.errors import AppError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Referral, Reward, Shop, WebhookEvent
@@ -226,8 +227,8 @@ def _send_invitations(shop: Shop, customer_ids: list[int]) -> int:
     """
     if not customer_ids:
         return 0
-    batch = invitations.create_batch(shop, invitations.Selection(customer_ids=tuple(customer_ids)))
-    invitations.prepare_batch(shop, batch)
+    batch = create_batch(shop, Selection(customer_ids=tuple(customer_ids)))
+    prepare_batch(shop, batch)
     db.session.commit()
     send_batch(batch.id)
     db.session.expire_all()
