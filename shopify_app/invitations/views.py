@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request
-from sqlalchemy import select
 
-from shopify_app.invitations import claims
+from shopify_app.invitations import claims, queries
 from shopify_app.invitations.batches import create_batch
 from shopify_app.invitations.preview import preview_selection
 from shopify_app.invitations.progress import batch_problems, batch_progress
@@ -13,7 +12,6 @@ from shopify_app.invitations.selection import SKIP_REASONS, InvalidSelection, pa
 from shopify_app.platform.auth.guards import shop_required
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Invitation, InvitationBatch
-from shopify_app.platform.models.invitation import FAILED
 from shopify_app.platform.queue import enqueue
 from shopify_app.platform.shops import get_for_shop_or_404
 from shopify_app.platform.templating import admin_url
@@ -25,19 +23,11 @@ bp = Blueprint("invitations", __name__, url_prefix="/invitations")
 @shop_required
 def index():
     """Recent batches and the invitations that failed, each with a Resend button."""
-    batches = db.session.scalars(
-        select(InvitationBatch)
-        .where(InvitationBatch.shop_id == g.shop.id)
-        .order_by(InvitationBatch.id.desc())
-        .limit(20)
-    ).all()
-    failed = db.session.execute(
-        select(Invitation)
-        .where(Invitation.shop_id == g.shop.id, Invitation.status == FAILED)
-        .order_by(Invitation.updated_at.desc())
-        .limit(50)
-    ).scalars()
-    return render_template("invitations/index.html", batches=batches, failed=list(failed))
+    return render_template(
+        "invitations/index.html",
+        batches=queries.recent_batches(g.shop),
+        failed=queries.recent_failures(g.shop),
+    )
 
 
 @bp.get("/new")
@@ -73,19 +63,12 @@ def create():
 @shop_required
 def batch(batch_id: int):
     found = get_for_shop_or_404(InvitationBatch, batch_id, g.shop)
-    failed = db.session.scalars(
-        select(Invitation)
-        .where(Invitation.shop_id == g.shop.id, Invitation.batch_id == found.id)
-        .where(Invitation.status == FAILED)
-        .order_by(Invitation.id)
-        .limit(100)
-    ).all()
     problems = batch_problems(g.shop, found.id)
     return render_template(
         "invitations/batch.html",
         batch=found,
         state=batch_progress(found, problems),
-        failed=failed,
+        failed=queries.batch_failures(g.shop, found),
         reasons=SKIP_REASONS,
     )
 
