@@ -213,7 +213,7 @@ def store_deliveries(shop, payloads: list[dict], tag: str) -> list[int]:
 def referral_orders(shop, referrers, referees, first_order_id: int) -> list[dict]:
     """Pending referrals (visits through the engine) and, per referral, its referee's order."""
     from shopify_app.platform.shopify.discounts import OfflineDiscounts
-    from shopify_app.referrals.engine import record_visit
+    from shopify_app.referrals.visits import record_visit
 
     offline = OfflineDiscounts()
     payloads = []

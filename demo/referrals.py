@@ -32,7 +32,8 @@ from shopify_app.platform.queue import discard_pending_jobs
 from shopify_app.platform.shopify.discounts import Discounts, OfflineDiscounts, ShopifyDiscounts
 from shopify_app.platform.shopify.tokens import access_token_for, shop_base_url
 from shopify_app.program import config as program
-from shopify_app.referrals import engine as referrals
+from shopify_app.referrals.rewards import sync_reward_with
+from shopify_app.referrals.visits import record_visit
 from webhooks import orders
 
 REFERRERS = 40
@@ -79,7 +80,7 @@ def seed_demo_referrals(shop: Shop, *, seed: int = 11) -> str:
         elif roll < 0.75:
             traffic.visit_and_order(referrer, referee, discounts, signed_in=rng.random() < 0.5)
         else:
-            referrals.record_visit(shop, referrer.referral_code, None, discounts)  # pending
+            record_visit(shop, referrer.referral_code, None, discounts)  # pending
     db.session.flush()
     rewards = db.session.scalars(
         select(Reward).where(Reward.shop_id == shop.id).order_by(Reward.id)
@@ -149,7 +150,7 @@ class _Traffic:
     def visit_and_order(
         self, referrer: Customer, referee: Customer, discounts: Discounts, signed_in: bool = False
     ) -> None:
-        visit = referrals.record_visit(
+        visit = record_visit(
             self.shop,
             referrer.referral_code or "",
             referee.shopify_id if signed_in else None,
@@ -213,7 +214,7 @@ def _settle_rewards(shop: Shop, discounts: Discounts) -> None:
     ).all()
     for reward in pending:
         if isinstance(discounts, ShopifyDiscounts):
-            referrals.sync_reward_with(shop, reward, discounts)
+            sync_reward_with(shop, reward, discounts)
         else:
             reward.shopify_status = "offline"
     discard_pending_jobs()
