@@ -139,7 +139,8 @@ def seed_customers(shop, count: int) -> list[int]:
 
 
 def bench_invitations(app, shop, ids: list[int], workers: int, counter: Counter, smtp_url: str):
-    from shopify_app.invitations import service as invitations
+    from shopify_app.invitations.batches import create_batch
+    from shopify_app.invitations.selection import Selection
     from shopify_app.platform.models import Invitation
     from shopify_app.platform.queue import enqueue
 
@@ -152,7 +153,7 @@ def bench_invitations(app, shop, ids: list[int], workers: int, counter: Counter,
     db.session.commit()
     before = counter.count
     started = time.perf_counter()
-    batch = invitations.create_batch(shop, invitations.Selection(customer_ids=tuple(ids)))
+    batch = create_batch(shop, Selection(customer_ids=tuple(ids)))
     db.session.commit()
     enqueue("shopify_app.invitations.jobs.prepare_batch", batch.id, job_id=f"prepare-{batch.id}")
     request_done = time.perf_counter() - started
@@ -212,7 +213,7 @@ def store_deliveries(shop, payloads: list[dict], tag: str) -> list[int]:
 def referral_orders(shop, referrers, referees, first_order_id: int) -> list[dict]:
     """Pending referrals (visits through the engine) and, per referral, its referee's order."""
     from shopify_app.platform.shopify.discounts import OfflineDiscounts
-    from shopify_app.referrals.engine import record_visit
+    from shopify_app.referrals.visits import record_visit
 
     offline = OfflineDiscounts()
     payloads = []

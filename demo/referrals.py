@@ -20,8 +20,9 @@ import requests
 from flask import current_app
 from sqlalchemy import func, select
 
-from shopify_app.invitations import service as invitations
+from shopify_app.invitations.batches import create_batch, prepare_batch
 from shopify_app.invitations.jobs import send_batch
+from shopify_app.invitations.selection import Selection
 from shopify_app.platform.errors import AppError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Referral, Reward, Shop, WebhookEvent
@@ -31,7 +32,8 @@ from shopify_app.platform.queue import discard_pending_jobs
 from shopify_app.platform.shopify.discounts import Discounts, OfflineDiscounts, ShopifyDiscounts
 from shopify_app.platform.shopify.tokens import access_token_for, shop_base_url
 from shopify_app.program import config as program
-from shopify_app.referrals import engine as referrals
+from shopify_app.referrals.rewards import sync_reward_with
+from shopify_app.referrals.visits import record_visit
 from webhooks import orders
 
 REFERRERS = 40
@@ -78,7 +80,7 @@ def seed_demo_referrals(shop: Shop, *, seed: int = 11) -> str:
         elif roll < 0.75:
             traffic.visit_and_order(referrer, referee, discounts, signed_in=rng.random() < 0.5)
         else:
-            referrals.record_visit(shop, referrer.referral_code, None, discounts)  # pending
+            record_visit(shop, referrer.referral_code, None, discounts)  # pending
     db.session.flush()
     rewards = db.session.scalars(
         select(Reward).where(Reward.shop_id == shop.id).order_by(Reward.id)
@@ -148,7 +150,7 @@ class _Traffic:
     def visit_and_order(
         self, referrer: Customer, referee: Customer, discounts: Discounts, signed_in: bool = False
     ) -> None:
-        visit = referrals.record_visit(
+        visit = record_visit(
             self.shop,
             referrer.referral_code or "",
             referee.shopify_id if signed_in else None,
@@ -212,7 +214,7 @@ def _settle_rewards(shop: Shop, discounts: Discounts) -> None:
     ).all()
     for reward in pending:
         if isinstance(discounts, ShopifyDiscounts):
-            referrals.sync_reward_with(shop, reward, discounts)
+            sync_reward_with(shop, reward, discounts)
         else:
             reward.shopify_status = "offline"
     discard_pending_jobs()
@@ -226,8 +228,8 @@ def _send_invitations(shop: Shop, customer_ids: list[int]) -> int:
     """
     if not customer_ids:
         return 0
-    batch = invitations.create_batch(shop, invitations.Selection(customer_ids=tuple(customer_ids)))
-    invitations.prepare_batch(shop, batch)
+    batch = create_batch(shop, Selection(customer_ids=tuple(customer_ids)))
+    prepare_batch(shop, batch)
     db.session.commit()
     send_batch(batch.id)
     db.session.expire_all()

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from shopify_app.platform.models import Shop, WebhookEvent
-from shopify_app.referrals import engine as referrals
+from shopify_app.referrals.attribution import on_orders_paid
+from shopify_app.referrals.codes import routes
 from shopify_app.referrals.orders import discount_codes, mark_cancelled, record_refund, store_order
+from shopify_app.referrals.reversal import on_order_reversed
 
 
 def on_orders(shop: Shop, deliveries: list[tuple[dict[str, Any], WebhookEvent]]) -> None:
@@ -28,9 +30,9 @@ def on_orders(shop: Shop, deliveries: list[tuple[dict[str, Any], WebhookEvent]])
             order_id, applied = store_order(shop, payload, paid_at=paid_at)
         else:
             order_id, applied = store_order(shop, payload)
-        if (applied or event.topic == "orders/paid") and referrals.routes(discount_codes(payload)):
+        if (applied or event.topic == "orders/paid") and routes(discount_codes(payload)):
             for_engine.append(order_id)
-    referrals.on_orders_paid(shop, for_engine)
+    on_orders_paid(shop, for_engine)
 
 
 def on_order(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
@@ -40,10 +42,10 @@ def on_order(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
 
 def on_cancelled(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
     order = mark_cancelled(shop, payload, event.triggered_at or event.received_at)
-    referrals.on_order_reversed(shop, order)
+    on_order_reversed(shop, order)
 
 
 def on_refund(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
     order, applied = record_refund(shop, payload)
     if applied and order.total_minor and order.refunded_minor >= order.total_minor:
-        referrals.on_order_reversed(shop, order)
+        on_order_reversed(shop, order)

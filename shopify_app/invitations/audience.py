@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request
 
+from shopify_app.invitations.batches import create_batch
 from shopify_app.invitations.enrolment import audience_selection, plan_enrolment
-from shopify_app.invitations.service import SKIP_REASONS, create_batch
+from shopify_app.invitations.selection import SKIP_REASONS
 from shopify_app.platform.auth.guards import shop_required
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Segment

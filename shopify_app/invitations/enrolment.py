@@ -1,7 +1,7 @@
 """Targeting a segment: what enrolling its members will do, counted before anything is done.
 
 The counts use the same predicates the batch job applies: `program.joinable` for who joins
-and `invitations.count_by_reason` for who is emailed, over the same selection, so the
+and `selection.count_by_reason` for who is emailed, over the same selection, so the
 confirmation the merchant reads is what then happens.
 """
 
@@ -11,16 +11,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from shopify_app.invitations import service as invitations
+from shopify_app.invitations.selection import INVITE, SKIP_REASONS, Selection, count_by_reason
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Segment, Shop
 from shopify_app.program import config as program
 from shopify_app.segments import store as segments
 
 
-def audience_selection(segment: Segment) -> invitations.Selection:
+def audience_selection(segment: Segment) -> Selection:
     """The selection the audience step enrols (and invites): every member of the segment."""
-    return invitations.Selection(segment_id=segment.id, enrol=True)
+    return Selection(segment_id=segment.id, enrol=True)
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,13 @@ class EnrolmentPlan:
     send: bool
     #: emailed an invitation now (0 when the merchant did not ask to send).
     invited: int
-    #: members who get no email, by reason (invitations.SKIP_REASONS), when sending.
+    #: members who get no email, by reason (SKIP_REASONS), when sending.
     not_invited: dict[str, int]
 
 
 def plan_enrolment(shop: Shop, segment: Segment, *, send: bool) -> EnrolmentPlan:
     """Count the segment's members, those who would join, and those who would be emailed."""
-    by_reason = invitations.count_by_reason(shop, audience_selection(segment))
+    by_reason = count_by_reason(shop, audience_selection(segment))
     members = segments.member_ids(shop, segment).scalar_subquery()
     joining, already = db.session.execute(
         select(
@@ -52,8 +52,6 @@ def plan_enrolment(shop: Shop, segment: Segment, *, send: bool) -> EnrolmentPlan
         joining=int(joining),
         already_joined=int(already),
         send=send,
-        invited=by_reason.get(invitations.INVITE, 0) if send else 0,
-        not_invited={k: by_reason[k] for k in invitations.SKIP_REASONS if by_reason.get(k)}
-        if send
-        else {},
+        invited=by_reason.get(INVITE, 0) if send else 0,
+        not_invited={k: by_reason[k] for k in SKIP_REASONS if by_reason.get(k)} if send else {},
     )

@@ -24,13 +24,16 @@ from email.utils import make_msgid
 from flask import current_app
 from sqlalchemy import and_, or_, select
 
-from shopify_app.invitations import service as invitations
+from shopify_app.invitations import claims
+from shopify_app.invitations.batches import prepare_batch
+from shopify_app.invitations.rendering import RenderedEmail, render_invitation
+from shopify_app.invitations.unsubscribe import unsubscribe_url
 from shopify_app.platform import mailer
 from shopify_app.platform.extensions import db
 from shopify_app.platform.mailer import OutgoingEmail
 from shopify_app.platform.models import Customer, Invitation, InvitationBatch, Shop
 from shopify_app.platform.models.base import utcnow
-from shopify_app.platform.models.invitation import QUEUED
+from shopify_app.platform.models.invitation import BATCH_DONE, BATCH_PREPARING, QUEUED
 from shopify_app.platform.queue import enqueue
 from shopify_app.program import config as program
 
@@ -39,12 +42,10 @@ CHUNK = 100
 #: parallel sender jobs per batch; each drains the batch until nothing is left to claim.
 MAX_SENDERS = 8
 SENDER_SIZE = 1000
-Outgoing = tuple[invitations.Claimed, OutgoingEmail]
+Outgoing = tuple[claims.Claimed, OutgoingEmail]
 
 
-def build_email(
-    shop: Shop, customer: Customer, rendered: invitations.RenderedEmail
-) -> OutgoingEmail:
+def build_email(shop: Shop, customer: Customer, rendered: RenderedEmail) -> OutgoingEmail:
     """The invitation, serialised here so a header problem fails this email, not the job.
 
     Built with the compat32 classes, several times faster to serialise than EmailMessage's
@@ -64,7 +65,7 @@ def build_email(
     subject = mailer.one_line(rendered.subject)
     message["Subject"] = subject if subject.isascii() or utf8 else Header(subject, "utf-8")
     message["Message-ID"] = make_msgid(domain="referrals.invalid")
-    message["List-Unsubscribe"] = f"<{invitations.unsubscribe_url(shop, customer)}>"
+    message["List-Unsubscribe"] = f"<{unsubscribe_url(shop, customer)}>"
     message["Content-Language"] = rendered.language
     message.attach(MIMEText(rendered.text, "plain", "utf-8"))
     message.attach(MIMEText(rendered.html, "html", "utf-8"))
@@ -87,19 +88,19 @@ def prepare(batch_id: int) -> str:
     batch = db.session.execute(
         select(InvitationBatch).where(InvitationBatch.id == batch_id).with_for_update()
     ).scalar_one_or_none()
-    if batch is None or batch.status != invitations.PREPARING:
+    if batch is None or batch.status != BATCH_PREPARING:
         db.session.rollback()
         return "skipped"
     shop = db.session.get(Shop, batch.shop_id)
     assert shop is not None
     send = (batch.selection or {}).get("send", True)
     try:
-        total = invitations.prepare_batch(shop, batch, send=send)
+        total = prepare_batch(shop, batch, send=send)
     except Exception as error:
         db.session.rollback()
         failed = db.session.get(InvitationBatch, batch_id)
         if failed is not None:
-            failed.status, failed.error = invitations.DONE, f"Could not prepare: {error}"
+            failed.status, failed.error = BATCH_DONE, f"Could not prepare: {error}"
             failed.finished_at = utcnow()
             db.session.commit()
         raise
@@ -143,7 +144,7 @@ def send(batch_id: int) -> str:
     try:
         with ThreadPoolExecutor(max_workers=connections) as pool:
             while unavailable is None:
-                claimed = invitations.claim_invitations(shop, batch_id, CHUNK)
+                claimed = claims.claim_invitations(shop, batch_id, CHUNK)
                 db.session.commit()
                 if not claimed:
                     break
@@ -155,8 +156,8 @@ def send(batch_id: int) -> str:
         for connection in mailers:
             connection.close()
     if unavailable is not None:
-        invitations.fail_queued(shop, batch_id, unavailable)
-    invitations.refresh_batch(shop, batch_id)
+        claims.fail_queued(shop, batch_id, unavailable)
+    claims.refresh_batch(shop, batch_id)
     db.session.commit()
     return f"{sent} sent" + (f"; stopped: {unavailable}" if unavailable else "")
 
@@ -174,7 +175,7 @@ class _Chunk:
         self.shop = shop
         self.batch_id = batch_id
         self.work: queue.SimpleQueue[Outgoing] = queue.SimpleQueue()
-        self.outcomes: queue.SimpleQueue[tuple[invitations.Claimed, mailer.Failure | None]] = (
+        self.outcomes: queue.SimpleQueue[tuple[claims.Claimed, mailer.Failure | None]] = (
             queue.SimpleQueue()
         )
         self.stop = threading.Event()
@@ -183,7 +184,7 @@ class _Chunk:
 
     def send(
         self,
-        claimed: list[invitations.Claimed],
+        claimed: list[claims.Claimed],
         mailers: list[mailer.Mailer],
         pool: ThreadPoolExecutor,
     ) -> None:
@@ -193,7 +194,7 @@ class _Chunk:
             self.work.put(item)
         senders = [pool.submit(self._drain, m) for m in mailers[: len(outgoing)]]
         waiting = {claim.invitation_id for claim, _ in outgoing}
-        results = invitations.SendResults()
+        results = claims.SendResults()
         while waiting:
             try:
                 claim, failure = self.outcomes.get(timeout=1.0)
@@ -205,14 +206,12 @@ class _Chunk:
             self._add(results, claim, failure)
             if self.outcomes.empty() or results.size >= self.RECORD_EVERY:
                 self._record(results)
-                results = invitations.SendResults()
+                results = claims.SendResults()
         self._record(results)
         for sender in senders:
             sender.result()
 
-    def _build(
-        self, claimed: list[invitations.Claimed]
-    ) -> tuple[invitations.SendResults, list[Outgoing]]:
+    def _build(self, claimed: list[claims.Claimed]) -> tuple[claims.SendResults, list[Outgoing]]:
         """Join the chunk's customers (committed before any email names their code), then
         build each email; one that cannot be built fails alone, with its reason."""
         shop = self.shop
@@ -225,7 +224,7 @@ class _Chunk:
             .execution_options(populate_existing=True)
         ).all()
         settings = program.get_settings(shop)
-        results = invitations.SendResults()
+        results = claims.SendResults()
         found = {c.id: c for c in customers}
         outgoing: list[Outgoing] = []
         for customer_id, claim in by_customer.items():
@@ -237,7 +236,7 @@ class _Chunk:
                 results.failed[claim.invitation_id] = "The customer unsubscribed."
                 continue
             try:
-                rendered = invitations.render_invitation(shop, settings, customer)
+                rendered = render_invitation(shop, settings, customer)
                 outgoing.append((claim, build_email(shop, customer, rendered)))
             except Exception as error:  # one bad row must not stop the rest
                 failure = mailer.describe_failure(error)
@@ -274,8 +273,8 @@ class _Chunk:
 
     def _add(
         self,
-        results: invitations.SendResults,
-        claim: invitations.Claimed,
+        results: claims.SendResults,
+        claim: claims.Claimed,
         failure: mailer.Failure | None,
     ) -> None:
         if failure is None:
@@ -286,23 +285,23 @@ class _Chunk:
         else:
             results.transient(claim, failure.reason)
 
-    def _record(self, results: invitations.SendResults) -> None:
+    def _record(self, results: claims.SendResults) -> None:
         if results.size:
-            invitations.record_results(self.shop, self.batch_id, results)
+            claims.record_results(self.shop, self.batch_id, results)
             db.session.commit()
 
 
 def sweep() -> int:
     """Re-drive batches: never prepared, due retries, and claims whose worker died."""
     now = utcnow()
-    grace = now - invitations.CLAIM_LEASE / 20
-    released = invitations.release_stale_claims(now)
+    grace = now - claims.CLAIM_LEASE / 20
+    released = claims.release_stale_claims(now)
     db.session.commit()
     if released:
         log.warning("%s invitation claims expired; marked failed for an explicit resend", released)
     preparing = db.session.scalars(
         select(InvitationBatch.id).where(
-            InvitationBatch.status == invitations.PREPARING,
+            InvitationBatch.status == BATCH_PREPARING,
             InvitationBatch.created_at < grace,
         )
     ).all()
@@ -318,7 +317,7 @@ def sweep() -> int:
             or_(
                 and_(
                     Invitation.next_attempt_at.is_(None),
-                    Invitation.updated_at < now - invitations.CLAIM_LEASE / 20,
+                    Invitation.updated_at < now - claims.CLAIM_LEASE / 20,
                 ),
                 Invitation.next_attempt_at <= now,
             ),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request
-from sqlalchemy import select
 
-from shopify_app.invitations import service as invitations
+from shopify_app.invitations import claims, queries
+from shopify_app.invitations.batches import create_batch
+from shopify_app.invitations.preview import preview_selection
+from shopify_app.invitations.progress import batch_problems, batch_progress
+from shopify_app.invitations.selection import SKIP_REASONS, InvalidSelection, parse_selection
 from shopify_app.platform.auth.guards import shop_required
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Invitation, InvitationBatch
-from shopify_app.platform.models.invitation import FAILED
 from shopify_app.platform.queue import enqueue
 from shopify_app.platform.shops import get_for_shop_or_404
 from shopify_app.platform.templating import admin_url
@@ -21,19 +23,11 @@ bp = Blueprint("invitations", __name__, url_prefix="/invitations")
 @shop_required
 def index():
     """Recent batches and the invitations that failed, each with a Resend button."""
-    batches = db.session.scalars(
-        select(InvitationBatch)
-        .where(InvitationBatch.shop_id == g.shop.id)
-        .order_by(InvitationBatch.id.desc())
-        .limit(20)
-    ).all()
-    failed = db.session.execute(
-        select(Invitation)
-        .where(Invitation.shop_id == g.shop.id, Invitation.status == FAILED)
-        .order_by(Invitation.updated_at.desc())
-        .limit(50)
-    ).scalars()
-    return render_template("invitations/index.html", batches=batches, failed=list(failed))
+    return render_template(
+        "invitations/index.html",
+        batches=queries.recent_batches(g.shop),
+        failed=queries.recent_failures(g.shop),
+    )
 
 
 @bp.get("/new")
@@ -41,12 +35,12 @@ def index():
 def new():
     """The Invite dialog: who gets an invitation, who is skipped and why, the email."""
     try:
-        selection = invitations.parse_selection(request.args)
-        preview = invitations.preview_selection(g.shop, selection)
-    except invitations.InvalidSelection as error:
+        selection = parse_selection(request.args)
+        preview = preview_selection(g.shop, selection)
+    except InvalidSelection as error:
         return render_template("invitations/new.html", error=str(error), preview=None), 400
     return render_template(
-        "invitations/new.html", preview=preview, reasons=invitations.SKIP_REASONS, error=None
+        "invitations/new.html", preview=preview, reasons=SKIP_REASONS, error=None
     )
 
 
@@ -55,9 +49,9 @@ def new():
 def create():
     """Send invitation: the batch is expanded and sent by workers; the page shows progress."""
     try:
-        selection = invitations.parse_selection(request.form)
-        batch = invitations.create_batch(g.shop, selection)
-    except invitations.InvalidSelection as error:
+        selection = parse_selection(request.form)
+        batch = create_batch(g.shop, selection)
+    except InvalidSelection as error:
         flash(str(error), "warning")
         return redirect(admin_url("invitations.index"))
     db.session.commit()
@@ -69,20 +63,13 @@ def create():
 @shop_required
 def batch(batch_id: int):
     found = get_for_shop_or_404(InvitationBatch, batch_id, g.shop)
-    failed = db.session.scalars(
-        select(Invitation)
-        .where(Invitation.shop_id == g.shop.id, Invitation.batch_id == found.id)
-        .where(Invitation.status == FAILED)
-        .order_by(Invitation.id)
-        .limit(100)
-    ).all()
-    problems = invitations.batch_problems(g.shop, found.id)
+    problems = batch_problems(g.shop, found.id)
     return render_template(
         "invitations/batch.html",
         batch=found,
-        state=invitations.batch_progress(found, problems),
-        failed=failed,
-        reasons=invitations.SKIP_REASONS,
+        state=batch_progress(found, problems),
+        failed=queries.batch_failures(g.shop, found),
+        reasons=SKIP_REASONS,
     )
 
 
@@ -91,7 +78,7 @@ def batch(batch_id: int):
 def progress(batch_id: int):
     """Polled by the batch page: counts and failure reasons while the batch sends."""
     found = get_for_shop_or_404(InvitationBatch, batch_id, g.shop)
-    return invitations.batch_progress(found, invitations.batch_problems(g.shop, found.id))
+    return batch_progress(found, batch_problems(g.shop, found.id))
 
 
 @bp.post("/batches/<int:batch_id>/resend")
@@ -99,7 +86,7 @@ def progress(batch_id: int):
 def resend_failed(batch_id: int):
     """Resend the batch's failed invitations (say, once the mail server is back)."""
     found = get_for_shop_or_404(InvitationBatch, batch_id, g.shop)
-    count = invitations.resend_failed(g.shop, found)
+    count = claims.resend_failed(g.shop, found)
     db.session.commit()
     if count:
         enqueue(
@@ -115,8 +102,8 @@ def resend(invitation_id: int):
     """The explicit Resend: the only way an invitation is sent a second time."""
     invitation = get_for_shop_or_404(Invitation, invitation_id, g.shop)
     try:
-        batch = invitations.resend(g.shop, invitation)
-    except invitations.InvalidSelection as error:
+        batch = claims.resend(g.shop, invitation)
+    except InvalidSelection as error:
         flash(str(error), "warning")
         return redirect(admin_url("invitations.index"))
     db.session.commit()

@@ -20,7 +20,7 @@ from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.queue import enqueue, job_app_context
 from shopify_app.platform.retry import SWEEP_BACKOFF
 from shopify_app.platform.shopify.discounts import ShopifyDiscounts
-from shopify_app.referrals.engine import sync_reward_with
+from shopify_app.referrals.rewards import sync_reward_with
 
 log = logging.getLogger(__name__)
 MAX_SYNC_ATTEMPTS = 8

@@ -13,7 +13,7 @@ from shopify_app.platform.auth.proxy import proxy_message, verified_proxy_shop
 from shopify_app.platform.errors import ShopifyAPIError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.shopify.discounts import ShopifyDiscounts
-from shopify_app.referrals.engine import UnknownReferralCode, VisitLimitReached, record_visit
+from shopify_app.referrals.visits import UnknownReferralCode, VisitLimitReached, record_visit
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
 

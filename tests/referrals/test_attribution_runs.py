@@ -15,7 +15,8 @@ from sqlalchemy import select
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Order, Referral, Reward, Shop
 from shopify_app.program.config import join_program
-from shopify_app.referrals import engine as referrals
+from shopify_app.referrals import blocking
+from shopify_app.referrals.stats import referral_stats
 from tests.helpers import deliver, make_shop, run_jobs
 from tests.referrals.conftest import add_customer, pay_order, visit_code
 
@@ -108,7 +109,7 @@ def _outcome(shop: Shop) -> dict[str, object]:
             for c in customers
         },
         "oracle": {
-            c.first_name.lower(): referrals.referral_stats(shop, c.id)
+            c.first_name.lower(): referral_stats(shop, c.id)
             for c in db.session.scalars(select(Customer).where(Customer.shop_id == shop.id))
         },
     }
@@ -143,11 +144,11 @@ def test_a_run_of_order_deliveries_ends_as_the_same_deliveries_one_by_one(
     assert outcomes == [
         ("rolf", "ezra", "completed", None),
         ("rita", "eve", "completed", None),
-        ("rita", "rita", "blocked", referrals.SELF_REFERRAL),
-        ("rita", "erin", "blocked", referrals.ORDERED_BEFORE),
-        ("rolf", "eve", "blocked", referrals.REFERRED_BY_OTHER),
+        ("rita", "rita", "blocked", blocking.SELF_REFERRAL),
+        ("rita", "erin", "blocked", blocking.ORDERED_BEFORE),
+        ("rolf", "eve", "blocked", blocking.REFERRED_BY_OTHER),
         ("rolf", "esme", "completed", None),
-        ("rita", "emil", "blocked", referrals.CODE_REUSED),
+        ("rita", "emil", "blocked", blocking.CODE_REUSED),
     ]
     assert [r[1:3] for r in batched["rewards"]] == [
         ("used", 7000),

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from shopify_app.invitations import service as invitations
+from shopify_app.invitations.claims import CLAIM_LEASE, release_stale_claims
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Invitation, InvitationBatch
 from shopify_app.platform.models.base import utcnow
@@ -79,7 +79,7 @@ def test_a_resend_after_a_worker_died_never_repeats_an_email_that_went_out(
 
     # The lease runs out: what the dead worker held is failed, for an explicit resend.
     db.session.commit()
-    invitations.release_stale_claims(utcnow() + invitations.CLAIM_LEASE + timedelta(seconds=1))
+    release_stale_claims(utcnow() + CLAIM_LEASE + timedelta(seconds=1))
     db.session.commit()
     assert statuses() == {"sent": 4, "failed": 6}
     [batch] = batches()

@@ -9,8 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from shopify_app.invitations import service as invitations
-from shopify_app.invitations.jobs import prepare_batch, sweep_invitations
+from shopify_app.invitations import jobs
+from shopify_app.invitations.batches import create_batch, prepare_batch
+from shopify_app.invitations.claims import claim_invitations
+from shopify_app.invitations.jobs import sweep_invitations
+from shopify_app.invitations.selection import Selection
 from shopify_app.platform.extensions import db, queue
 from shopify_app.platform.models import (
     Customer,
@@ -142,10 +145,10 @@ def test_a_french_shop_falls_back_to_french(app, ctx, shopify_double, inbox):
     shop.locale, shop.currency = "fr", "EUR"
     db.session.commit()
     german = contact(shop, "de@example.com", first_name="Lars", locale="de")
-    batch = invitations.create_batch(shop, invitations.Selection(customer_ids=(german.id,)))
+    batch = create_batch(shop, Selection(customer_ids=(german.id,)))
     db.session.commit()
 
-    prepare_batch(batch.id)
+    jobs.prepare_batch(batch.id)
     run_jobs(app)
     [message] = inbox.to("de@example.com")
     assert message["Subject"].endswith("vous invite à parrainer vos amis")
@@ -159,9 +162,9 @@ def test_a_kuwaiti_shop_invites_with_three_decimal_dinars(app, ctx, shopify_doub
     program.get_settings(shop).reward_value = 5250  # minor units: 5.250 KWD
     db.session.commit()
     guest = contact(shop, "guest@example.com", first_name="Noor", locale="en")
-    batch = invitations.create_batch(shop, invitations.Selection(customer_ids=(guest.id,)))
+    batch = create_batch(shop, Selection(customer_ids=(guest.id,)))
     db.session.commit()
-    prepare_batch(batch.id)
+    jobs.prepare_batch(batch.id)
     run_jobs(app)
     [message] = inbox.to("guest@example.com")
     for part in ("plain", "html"):
@@ -242,9 +245,9 @@ def test_two_workers_on_one_batch_never_send_an_email_twice(app, shop, inbox):
         make_contact(shop, f"w{n}@example.com", first_name=f"W{n}")
     db.session.commit()
     ids = db.session.scalars(select(Customer.id).where(Customer.shop_id == shop.id)).all()
-    batch = invitations.create_batch(shop, invitations.Selection(customer_ids=tuple(ids)))
+    batch = create_batch(shop, Selection(customer_ids=tuple(ids)))
     db.session.commit()
-    invitations.prepare_batch(shop, batch)
+    prepare_batch(shop, batch)
     db.session.commit()
     for part in range(6):  # more senders than workers: every claim is contended
         queue().enqueue("shopify_app.invitations.jobs.send_batch", batch.id, job_id=f"race-{part}")
@@ -281,13 +284,13 @@ def test_claims_are_disjoint_between_sessions(app, shop):
         make_contact(shop, f"d{n}@example.com")
     db.session.commit()
     ids = db.session.scalars(select(Customer.id)).all()
-    batch = invitations.create_batch(shop, invitations.Selection(customer_ids=tuple(ids)))
-    invitations.prepare_batch(shop, batch)
+    batch = create_batch(shop, Selection(customer_ids=tuple(ids)))
+    prepare_batch(shop, batch)
     db.session.commit()
-    first = invitations.claim_invitations(shop, batch.id, 30)  # this transaction holds its rows
+    first = claim_invitations(shop, batch.id, 30)  # this transaction holds its rows
     with app.app_context():
         other_session_shop = db.session.get(Shop, shop.id)
-        second = invitations.claim_invitations(other_session_shop, batch.id, 30)
+        second = claim_invitations(other_session_shop, batch.id, 30)
         db.session.commit()
     db.session.commit()
     assert len(first) == 30 and len(second) == 20

@@ -8,7 +8,7 @@ from demo.referrals import seed_demo_referrals
 from demo.shop import seed_customers
 from shopify_app.platform.extensions import db, queue
 from shopify_app.platform.models import Customer, Invitation, Referral, Reward
-from shopify_app.referrals.engine import referral_stats
+from shopify_app.referrals.stats import referral_stats
 from tests.referrals.conftest import add_customer
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Referral, Reward
 from shopify_app.program.config import get_settings, join_program
-from shopify_app.referrals import engine as referrals
+from shopify_app.referrals import blocking
+from shopify_app.referrals.stats import referral_stats
 from tests.helpers import deliver, make_shop, run_jobs
 from tests.referrals.conftest import add_customer, local, pay_order, visit, visit_code
 
@@ -36,7 +37,7 @@ def referral_rows(shop):
 def assert_stats_in_step(shop, *customers):
     for customer in customers:
         fresh = local(shop, customer.id)
-        expected = referrals.referral_stats(shop, customer.id)
+        expected = referral_stats(shop, customer.id)
         actual = {name: getattr(fresh, name) for name in expected}
         assert actual == expected, customer.display_name
 
@@ -167,7 +168,7 @@ def test_self_referral_by_email_is_blocked(client, shopify_double, app, shop, an
 
     [referral] = referral_rows(shop)
     assert referral.status == "blocked"
-    assert referral.block_reason == referrals.SELF_REFERRAL_EMAIL
+    assert referral.block_reason == blocking.SELF_REFERRAL_EMAIL
     assert db.session.scalar(select(func.count()).select_from(Reward)) == 0
     assert_stats_in_step(shop, anna)
     assert local(shop, anna.id).total_referees == 0
@@ -178,14 +179,14 @@ def test_self_referral_by_the_same_customer_is_blocked_at_the_visit_and_at_the_o
 ):
     response = visit(client, shopify_double, shop, anna.referral_code, anna)
     assert response.status_code == 200
-    assert b"new customers" in response.data and referrals.SELF_REFERRAL.encode() in response.data
+    assert b"new customers" in response.data and blocking.SELF_REFERRAL.encode() in response.data
     assert [d["code"] for d in shopify_double.discount_codes(shop.domain)] == []
 
     code = visit_code(client, shopify_double, shop, anna.referral_code, None)
     pay_order(client, shopify_double, app, shop, customer=anna, codes=[code])
     assert [(r.status, r.block_reason) for r in referral_rows(shop)] == [
-        ("blocked", referrals.SELF_REFERRAL),
-        ("blocked", referrals.SELF_REFERRAL),
+        ("blocked", blocking.SELF_REFERRAL),
+        ("blocked", blocking.SELF_REFERRAL),
     ]
     assert_stats_in_step(shop, anna)
 
@@ -196,10 +197,10 @@ def test_a_referee_who_had_ordered_before_is_blocked(client, shopify_double, app
     pay_order(client, shopify_double, app, shop, customer=bob, codes=[code])
 
     [referral] = referral_rows(shop)
-    assert (referral.status, referral.block_reason) == ("blocked", referrals.ORDERED_BEFORE)
+    assert (referral.status, referral.block_reason) == ("blocked", blocking.ORDERED_BEFORE)
     # Signed in, the same friend is turned away before any discount is created.
     response = visit(client, shopify_double, shop, anna.referral_code, bob)
-    assert response.status_code == 200 and referrals.ORDERED_BEFORE.encode() in response.data
+    assert response.status_code == 200 and blocking.ORDERED_BEFORE.encode() in response.data
     assert_stats_in_step(shop, anna)
 
 
@@ -216,7 +217,7 @@ def test_a_referee_already_referred_by_someone_else_is_blocked(
 
     statuses = {r.referrer_id: (r.status, r.block_reason) for r in referral_rows(shop)}
     assert statuses[anna.id] == ("completed", None)
-    assert statuses[dave.id] == ("blocked", referrals.REFERRED_BY_OTHER)
+    assert statuses[dave.id] == ("blocked", blocking.REFERRED_BY_OTHER)
     assert_stats_in_step(shop, anna, dave)
 
 
@@ -229,7 +230,7 @@ def test_a_second_use_of_a_one_time_code_is_blocked(client, shopify_double, app,
     rows = referral_rows(shop)
     assert [(r.status, r.block_reason, r.order_total_minor) for r in rows] == [
         ("completed", None, 3000),
-        ("blocked", referrals.CODE_REUSED, 7000),
+        ("blocked", blocking.CODE_REUSED, 7000),
     ]
     assert db.session.scalar(select(func.count()).select_from(Reward)) == 1
     fresh = local(shop, anna.id)
@@ -319,7 +320,7 @@ def test_refunds_reverse_the_referral_after_a_used_reward_and_the_reward_revenue
     )
     run_jobs(app)
     [referral] = referral_rows(shop)
-    assert (referral.status, referral.block_reason) == ("blocked", referrals.REVERSED_AFTER_REWARD)
+    assert (referral.status, referral.block_reason) == ("blocked", blocking.REVERSED_AFTER_REWARD)
     assert db.session.scalars(select(Reward)).one().status == "used"
 
     full = shopify_double.refund_order(shop.domain, reward_order["id"])

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Invitation, Referral, Reward
-from shopify_app.referrals.engine import referral_stats
+from shopify_app.referrals.stats import referral_stats
 from tests.helpers import run_jobs
 from tests.referrals.conftest import add_customer, local, pay_order, visit_code
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from shopify_app.invitations.service import RESEND_BACKOFF
+from shopify_app.invitations.claims import RESEND_BACKOFF
 from shopify_app.platform.retry import SWEEP_BACKOFF, RetryPolicy, retry_call
 
 
