@@ -130,3 +130,19 @@ class ProgramSettings(ShopOwned, TimestampMixin, Base):
     )
     #: {"fr": {"subject": …, "body": …}}: the email in locales other than the shop's own.
     email_translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON)
+
+    # The loyalty program: each earning rule off or on with its value (off by default, so
+    # installing the app changes no balance until the merchant chooses).
+    earn_orders: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    #: points per whole unit of the shop currency on paid orders' subtotal after discounts.
+    earn_per_unit: Mapped[int] = mapped_column(default=1, server_default="1")
+    earn_account: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    account_points: Mapped[int] = mapped_column(default=100, server_default="100")
+    earn_referral: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    referrer_points: Mapped[int] = mapped_column(default=500, server_default="500")
+    referee_points: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: {"review_posted": 50}: points per imported event of that name.
+    event_points: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    expiry: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    expiry_months: Mapped[int] = mapped_column(default=12, server_default="12")
+    expiry_reminder_days: Mapped[int] = mapped_column(default=14, server_default="14")
