@@ -18,6 +18,7 @@ def test_the_factory_registers_every_capabilitys_sweep_once(app):
     names = [sweep.__module__ + "." + sweep.__qualname__ for sweep in sweeps.registered(app)]
     assert sorted(names) == [
         "shopify_app.customers.export_jobs.sweep_exports",
+        "shopify_app.customers.sync_jobs.sweep_syncs",
         "shopify_app.imports.jobs.sweep_imports",
         "shopify_app.invitations.jobs.sweep_invitations",
         "shopify_app.privacy.jobs.purge_files",
