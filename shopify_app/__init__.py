@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 
 import webhooks
-from shopify_app import cli, customers
+from shopify_app import cli, customers, imports, invitations, privacy, referrals
 from shopify_app.customers import views as customers_views
 from shopify_app.home import views as home_views
 from shopify_app.imports import views as imports_views
@@ -58,7 +58,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     proxy_guard.init_app(app)  # a forged app proxy request gets the storefront's page
     templating.init_app(app)
     cli.init_app(app)
+    # Capabilities register what follows an install and their sweeps (see platform.sweeps).
     customers.init_app(app)  # the initial sync follows an install
+    imports.init_app(app)
+    referrals.init_app(app)
+    invitations.init_app(app)
 
     for blueprint in (
         auth_views.bp,
@@ -74,4 +78,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     webhooks.init_app(app)  # POST /webhooks, answered in front of Flask
+    privacy.init_app(app)  # file retention: the slowest sweep (it may walk folders), last
     return app

@@ -5,6 +5,10 @@ inside the app's context; plain `rq worker -w shopify_app.worker.AppWorker` buil
 once per process and runs every job inside its context (it does not sweep: run
 `flask --app app sweep` from cron then). Periodic sweeps run in every `flask worker`, but by
 one of them at a time (a Redis lock).
+
+The sweeps are the ones the capabilities registered while `create_app` built this app
+(`platform.sweeps.on_sweep`), not a list here: a capability's sweep comes with its package,
+and every app the factory builds has the same ones, in the same order.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -22,30 +25,15 @@ from rq import SimpleWorker, Worker
 from sqlalchemy.orm import configure_mappers
 
 from shopify_app import create_app
-from shopify_app.customers.export_jobs import sweep_exports
-from shopify_app.imports.jobs import sweep_imports
-from shopify_app.invitations.jobs import sweep_invitations
+from shopify_app.platform import sweeps
 from shopify_app.platform.extensions import db, redis_conn
-from shopify_app.privacy.jobs import purge_files
-from shopify_app.referrals.jobs import sweep_rewards
-from webhooks.drain import sweep_webhooks
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "shopify_app:sweeper"
-#: each re-queues work that was accepted but is not done (never queued, or its worker died);
-#: the last deletes files past their retention.
-SWEEPS: list[Callable[[], Any]] = [
-    sweep_webhooks,
-    sweep_imports,
-    sweep_exports,
-    sweep_rewards,
-    sweep_invitations,
-    purge_files,
-]
 
 
 def sweep_once(app: Flask, *, force: bool = False) -> None:
-    """Run the sweeps unless another worker did within the interval."""
+    """Run the app's registered sweeps unless another worker did within the interval."""
     with app.app_context():
         try:
             interval = max(int(app.config["SWEEP_INTERVAL_SECONDS"]) - 1, 1)
@@ -54,7 +42,7 @@ def sweep_once(app: Flask, *, force: bool = False) -> None:
         except RedisError as error:
             log.warning("sweeper cannot reach Redis: %s", error)
             return
-        for sweep in SWEEPS:
+        for sweep in sweeps.registered(app):
             try:
                 sweep()
             except Exception:

@@ -23,6 +23,8 @@ from werkzeug.wsgi import get_content_length, get_input_stream
 
 from shopify_app.platform.extensions import is_database_unreachable
 from shopify_app.platform.shopify.signatures import verify_webhook
+from shopify_app.platform.sweeps import on_sweep
+from webhooks.drain import sweep_webhooks
 from webhooks.intake import WebhookDelivery, accept_delivery
 
 log = logging.getLogger(__name__)
@@ -117,3 +119,4 @@ class WebhookEndpoint:
 
 def init_app(app: Flask) -> None:
     app.wsgi_app = WebhookEndpoint(app, app.wsgi_app)  # type: ignore[method-assign]
+    on_sweep(app, sweep_webhooks)

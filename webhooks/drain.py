@@ -20,8 +20,9 @@ from itertools import groupby
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Row, and_, or_, select, update
 
+from shopify_app.platform import sweeps
 from shopify_app.platform.errors import DeliveryRefused
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_app.platform.live_traffic import count_deliveries
@@ -30,12 +31,13 @@ from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.webhook_event import FAILED, PROCESSED, PROCESSING, RECEIVED
 from shopify_app.platform.queue import enqueue, job_app_context
 from shopify_app.platform.retry import SWEEP_BACKOFF
+from shopify_app.platform.sweeps import Sweep, Waiting
 from webhooks.registry import RUNS, TOPICS
 
 log = logging.getLogger(__name__)
 #: a received delivery not claimed within this long was probably never queued.
 QUEUE_GRACE = timedelta(seconds=10)
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = sweeps.MAX_ATTEMPTS
 BATCH_SIZE = 200
 KICK_KEY = "shopify_app:webhooks:kick"
 #: deliveries arriving within one window share a drain job.
@@ -311,38 +313,31 @@ def drain_webhooks(window_closes: float | None = None) -> int:
             time.sleep(wait + 0.001)
 
 
+def _queue_again(row: Row) -> bool:
+    return queue_event(row.id)
+
+
+#: deliveries waiting: never queued (received, past the grace), dead claims (past the lease),
+#: and failed ones with attempts left, once their backoff since the last claim has passed.
+#: The claim counts the attempts, so the sweep only reads them.
+WAITING = Sweep(
+    WebhookEvent,
+    (
+        Waiting(WebhookEvent.status == RECEIVED, WebhookEvent.received_at, QUEUE_GRACE),
+        Waiting(WebhookEvent.status == PROCESSING, WebhookEvent.claimed_at, _lease),
+        Waiting(
+            and_(WebhookEvent.status == FAILED, WebhookEvent.attempts < MAX_ATTEMPTS),
+            WebhookEvent.claimed_at,
+            backoff=SWEEP_BACKOFF,
+        ),
+    ),
+    _queue_again,
+    attempts=WebhookEvent.attempts,
+    limit=5000,
+)
+
+
 def sweep_webhooks() -> int:
     """Queue deliveries that are waiting: never queued, failed (with backoff), or dead claims."""
     with job_app_context():
-        now = utcnow()
-        rows = db.session.execute(
-            select(
-                WebhookEvent.id,
-                WebhookEvent.status,
-                WebhookEvent.attempts,
-                WebhookEvent.claimed_at,
-            )
-            .where(
-                or_(
-                    and_(
-                        WebhookEvent.status == RECEIVED,
-                        WebhookEvent.received_at < now - QUEUE_GRACE,
-                    ),
-                    and_(
-                        WebhookEvent.status == PROCESSING,
-                        WebhookEvent.claimed_at < now - _lease(),
-                    ),
-                    and_(WebhookEvent.status == FAILED, WebhookEvent.attempts < MAX_ATTEMPTS),
-                )
-            )
-            .order_by(WebhookEvent.id)
-            .limit(5000)
-        ).all()
-        queued = 0
-        for row in rows:
-            if row.status == FAILED and row.claimed_at is not None:
-                if row.claimed_at + SWEEP_BACKOFF.wait(row.attempts) > now:
-                    continue
-            if queue_event(row.id):
-                queued += 1
-        return queued
+        return sweeps.run(WAITING)

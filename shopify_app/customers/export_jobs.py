@@ -7,15 +7,17 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Row, update
 
 from shopify_app.customers.export import publish_export_file, write_export_file
+from shopify_app.platform import sweeps
 from shopify_app.platform.extensions import db
 from shopify_app.platform.files import export_file_path
 from shopify_app.platform.models import ExportJob, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.export import DONE, FAILED, QUEUED, RUNNING
 from shopify_app.platform.queue import enqueue, job_app_context
+from shopify_app.platform.sweeps import Sweep, Waiting
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 0.5
@@ -94,20 +96,26 @@ def run_export(export_id: int) -> None:
         db.session.commit()
 
 
-def sweep_exports() -> None:
+def _export_again(row: Row) -> bool:
+    current_app.logger.info("re-queueing export %s", row.id)
+    return enqueue(
+        "shopify_app.customers.export_jobs.run_export", row.id, job_id=f"export-{row.id}"
+    )
+
+
+#: exports whose enqueue was lost (queued too long) or whose worker died (running, silent);
+#: no attempt limit: `_claim` restarts an interrupted export from the top.
+WAITING = Sweep(
+    ExportJob,
+    (
+        Waiting(ExportJob.status == QUEUED, ExportJob.updated_at, STALE_QUEUED),
+        Waiting(ExportJob.status == RUNNING, ExportJob.updated_at, STALE_RUNNING),
+    ),
+    _export_again,
+)
+
+
+def sweep_exports() -> int:
     """Re-queue exports whose enqueue was lost or whose worker died (run by the sweeper)."""
-    now = utcnow()
     with job_app_context():
-        stale = db.session.execute(
-            select(ExportJob.id).where(
-                ((ExportJob.status == QUEUED) & (ExportJob.updated_at < now - STALE_QUEUED))
-                | ((ExportJob.status == RUNNING) & (ExportJob.updated_at < now - STALE_RUNNING))
-            )
-        ).scalars()
-        for export_id in stale:
-            current_app.logger.info("re-queueing export %s", export_id)
-            enqueue(
-                "shopify_app.customers.export_jobs.run_export",
-                export_id,
-                job_id=f"export-{export_id}",
-            )
+        return sweeps.run(WAITING)

@@ -79,6 +79,7 @@ def start_sync(shop: Shop, *, restart: bool = False) -> None:
         shop.sync_done = 0
     shop.sync_status = "queued"
     shop.sync_error = None
+    shop.sync_attempts = 0
 
 
 def upsert_batch(shop: Shop, nodes: list[dict]) -> int:
@@ -95,10 +96,15 @@ def upsert_batch(shop: Shop, nodes: list[dict]) -> int:
 def run_sync(
     shop: Shop, client: AdminClient, *, sleep: Callable[[float], None] = time.sleep
 ) -> None:
-    """Sync the shop's customers, committing after each batch with its resume position."""
+    """Sync the shop's customers, committing after each batch with its resume position.
+
+    "running" is committed before Shopify is asked anything: from then on each commit is the
+    progress the sweeper's lease watches (`sync_jobs.STALLED`).
+    """
     shop.sync_status = "running"
     if shop.sync_cursor is None:
         shop.sync_done = 0  # a sync from the first page counts from zero, however it started
+    db.session.commit()
     if shop.sync_total is None or shop.sync_cursor is None:
         shop.sync_total = client.execute(COUNT_QUERY)["customersCount"]["count"]
     db.session.commit()

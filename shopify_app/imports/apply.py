@@ -24,14 +24,13 @@ from typing import Any
 import psycopg
 from flask import current_app
 from rq import Retry
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import Row, and_, or_, select, text, update
 
 from shopify_app.imports import contacts, points
 from shopify_app.imports import flow as service
 from shopify_app.imports.reading import gc_paused, map_columns
 from shopify_app.imports.row_errors import RowError, clear_row_errors, store_row_errors
+from shopify_app.platform import sweeps
 from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.errors import ImportFileError
 from shopify_app.platform.extensions import db, redis_conn
@@ -40,7 +39,8 @@ from shopify_app.platform.live_traffic import rest_after
 from shopify_app.platform.models import ImportJob, PointsEntry, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.imports import POINTS
-from shopify_app.platform.queue import enqueue
+from shopify_app.platform.queue import enqueue, job_status
+from shopify_app.platform.sweeps import Sweep, Waiting
 
 log = logging.getLogger(__name__)
 LOCK_NAMESPACE = 4_242
@@ -67,13 +67,17 @@ def lease() -> timedelta:
     return timedelta(seconds=current_app.config["IMPORT_LEASE_SECONDS"])
 
 
+def _job_id(import_id: int, attempt: int, *, revert: bool) -> str:
+    return f"import-{'revert-' if revert else ''}{import_id}-{attempt}"
+
+
 def queue_import(import_id: int, attempt: int, *, revert: bool = False) -> bool:
     """Queue the job for an import; the job id names the attempt, so a resume never collides."""
     name = "revert_import" if revert else "run_import"
     return enqueue(
         f"shopify_app.imports.jobs.{name}",
         import_id,
-        job_id=f"import-{'revert-' if revert else ''}{import_id}-{attempt}",
+        job_id=_job_id(import_id, attempt, revert=revert),
         job_timeout=JOB_TIMEOUT,
         result_ttl=3600,
         retry=Retry(max=2, interval=[5, 30]),
@@ -508,40 +512,40 @@ def _revert(import_id: int, attempt: int) -> str:
     return "reverted"
 
 
-def _rq_job_waiting(job_id: str) -> bool:
-    try:
-        status = Job.fetch(job_id, connection=redis_conn()).get_status(refresh=True)
-    except NoSuchJobError:
-        return False
-    return status in ("queued", "started", "deferred", "scheduled")
+def _held(row: Row) -> bool:
+    """Its job for this attempt still waits in Redis (or has just started), or a live worker
+    runs it: a lease, not a stale time, says so (`is_abandoned`: the advisory lock on
+    PostgreSQL, the heartbeat on SQLite)."""
+    revert = row.status == service.REVERTING
+    status = job_status(_job_id(row.id, row.attempts, revert=revert))
+    if status in ("queued", "started", "deferred", "scheduled"):
+        return True
+    return row.status != service.QUEUED and not is_abandoned(row.id, row.heartbeat_at)
+
+
+def _queue_again(row: Row) -> bool:
+    return queue_import(row.id, row.attempts, revert=row.status == service.REVERTING)
+
+
+#: imports that should be running and are not: queued (or reverting) past the grace, and
+#: running ones; `_held` leaves those a worker still has. The claim counts the attempts.
+WAITING = Sweep(
+    ImportJob,
+    (
+        Waiting(
+            ImportJob.status.in_([service.QUEUED, service.REVERTING]),
+            ImportJob.updated_at,
+            QUEUE_GRACE,
+        ),
+        Waiting(ImportJob.status == service.RUNNING),
+    ),
+    _queue_again,
+    reads=(ImportJob.status, ImportJob.heartbeat_at),
+    attempts=ImportJob.attempts,
+    unless=_held,
+)
 
 
 def sweep() -> int:
     """Queue imports that should be running and are not: never queued, or their worker died."""
-    now = utcnow()
-    rows = db.session.execute(
-        select(ImportJob.id, ImportJob.status, ImportJob.attempts, ImportJob.heartbeat_at)
-        .where(
-            or_(
-                and_(
-                    ImportJob.status.in_([service.QUEUED, service.REVERTING]),
-                    ImportJob.updated_at < now - QUEUE_GRACE,
-                ),
-                ImportJob.status == service.RUNNING,
-            )
-        )
-        .order_by(ImportJob.id)
-    ).all()
-    db.session.commit()
-    queued = 0
-    for row in rows:
-        revert = row.status == service.REVERTING
-        attempt = row.attempts
-        job_id = f"import-{'revert-' if revert else ''}{row.id}-{attempt}"
-        if _rq_job_waiting(job_id):
-            continue
-        if row.status != service.QUEUED and not is_abandoned(row.id, row.heartbeat_at):
-            continue
-        if queue_import(row.id, attempt, revert=revert):
-            queued += 1
-    return queued
+    return sweeps.run(WAITING)

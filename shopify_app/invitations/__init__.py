@@ -1,0 +1,12 @@
+"""Invitations: the invite dialog, batches, sending and unsubscribe."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from shopify_app.invitations.jobs import sweep_invitations
+from shopify_app.platform.sweeps import on_sweep
+
+
+def init_app(app: Flask) -> None:
+    on_sweep(app, sweep_invitations)

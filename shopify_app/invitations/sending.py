@@ -16,25 +16,27 @@ import smtplib
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import make_msgid
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, and_, select
 
 from shopify_app.invitations import claims
 from shopify_app.invitations.batches import prepare_batch
 from shopify_app.invitations.rendering import RenderedEmail, render_invitation
 from shopify_app.invitations.unsubscribe import unsubscribe_url
-from shopify_app.platform import mailer
+from shopify_app.platform import mailer, sweeps
 from shopify_app.platform.extensions import db
 from shopify_app.platform.mailer import OutgoingEmail
 from shopify_app.platform.models import Customer, Invitation, InvitationBatch, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.invitation import BATCH_DONE, BATCH_PREPARING, QUEUED
 from shopify_app.platform.queue import enqueue
+from shopify_app.platform.sweeps import Sweep, Waiting
 from shopify_app.program import config as program
 
 log = logging.getLogger(__name__)
@@ -291,44 +293,65 @@ class _Chunk:
             db.session.commit()
 
 
+def _prepare_again(row: Row) -> bool:
+    return enqueue("shopify_app.invitations.jobs.prepare_batch", row.id, job_id=f"prepare-{row.id}")
+
+
+def _send_again(row: Row) -> bool:
+    """A job id of its own per sweep: a batch's earlier sender may still be known to RQ."""
+    return enqueue(
+        "shopify_app.invitations.jobs.send_batch",
+        row.batch_id,
+        job_id=f"invitations-{row.batch_id}-sweep-{utcnow().timestamp():.0f}",
+    )
+
+
+def _grace() -> timedelta:
+    return claims.CLAIM_LEASE / 20
+
+
+#: batches never prepared (their job was lost).
+UNPREPARED = Sweep(
+    InvitationBatch,
+    (Waiting(InvitationBatch.status == BATCH_PREPARING, InvitationBatch.created_at, _grace),),
+    _prepare_again,
+)
+#: batches with invitations waiting: never sent (no retry planned, past the grace) or due for
+#: their retry; one sender per batch, not one per invitation.
+UNSENT = Sweep(
+    Invitation,
+    (
+        Waiting(
+            and_(
+                Invitation.status == QUEUED,
+                Invitation.batch_id.is_not(None),
+                Invitation.next_attempt_at.is_(None),
+            ),
+            Invitation.updated_at,
+            _grace,
+        ),
+        Waiting(
+            and_(Invitation.status == QUEUED, Invitation.batch_id.is_not(None)),
+            Invitation.next_attempt_at,
+            timedelta(0),
+        ),
+    ),
+    _send_again,
+    key=Invitation.batch_id,
+    distinct=True,
+    limit=500,
+)
+
+
 def sweep() -> int:
-    """Re-drive batches: never prepared, due retries, and claims whose worker died."""
-    now = utcnow()
-    grace = now - claims.CLAIM_LEASE / 20
-    released = claims.release_stale_claims(now)
+    """Re-drive batches: never prepared, due retries, and claims whose worker died.
+
+    A claim whose worker died is not queued again but failed (`release_stale_claims`): its
+    email may have gone out, so only an explicit Resend sends it again. That is why it is no
+    `Sweep`, which re-queues what it finds.
+    """
+    released = claims.release_stale_claims(utcnow())
     db.session.commit()
     if released:
         log.warning("%s invitation claims expired; marked failed for an explicit resend", released)
-    preparing = db.session.scalars(
-        select(InvitationBatch.id).where(
-            InvitationBatch.status == BATCH_PREPARING,
-            InvitationBatch.created_at < grace,
-        )
-    ).all()
-    for batch_id in preparing:
-        enqueue(
-            "shopify_app.invitations.jobs.prepare_batch", batch_id, job_id=f"prepare-{batch_id}"
-        )
-    due = db.session.scalars(
-        select(Invitation.batch_id)
-        .where(
-            Invitation.status == QUEUED,
-            Invitation.batch_id.is_not(None),
-            or_(
-                and_(
-                    Invitation.next_attempt_at.is_(None),
-                    Invitation.updated_at < now - claims.CLAIM_LEASE / 20,
-                ),
-                Invitation.next_attempt_at <= now,
-            ),
-        )
-        .distinct()
-        .limit(500)
-    ).all()
-    for batch_id in due:
-        enqueue(
-            "shopify_app.invitations.jobs.send_batch",
-            batch_id,
-            job_id=f"invitations-{batch_id}-sweep-{now.timestamp():.0f}",
-        )
-    return len(preparing) + len(due)
+    return sweeps.run(UNPREPARED) + sweeps.run(UNSENT)

@@ -13,11 +13,13 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from rq.utils import import_attribute
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from shopify_app.platform.extensions import db, queue
+from shopify_app.platform.extensions import db, queue, redis_conn
 
 log = logging.getLogger(__name__)
 _PENDING_JOBS = "jobs_after_commit"
@@ -64,6 +66,17 @@ def enqueue(func: str, *args: Any, job_id: str | None = None, **options: Any) ->
         log.warning("could not enqueue %s%r: %s", func, args, error)
         return False
     return True
+
+
+def job_status(job_id: str) -> str | None:
+    """What RQ says of a job (queued, started, finished…); None when it knows no such job.
+
+    A sweep asks before queueing work again whose job may merely be waiting its turn.
+    """
+    try:
+        return Job.fetch(job_id, connection=redis_conn()).get_status(refresh=True)
+    except NoSuchJobError:
+        return None
 
 
 def enqueue_after_commit(func: str, *args: Any, job_id: str) -> None:

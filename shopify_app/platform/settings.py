@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     # A running import whose worker went silent this long is resumed (SQLite; PostgreSQL
     # knows at once through the advisory lock).
     "IMPORT_LEASE_SECONDS": 60.0,
+    # A started customer sync with no progress this long is queued again (it resumes). Longer
+    # than RQ's job timeout (180 s), so only a sync no live worker runs goes this long silent.
+    "SYNC_LEASE_SECONDS": 300.0,
     # SMTP connections an invitation sender keeps open in parallel.
     "SMTP_CONNECTIONS": 4,
     # Seconds an SMTP connect or reply may take; connecting is tried three times at most.
@@ -82,6 +85,7 @@ _FLOAT_SETTINGS = {
     "WEBHOOK_LEASE_SECONDS",
     "SWEEP_INTERVAL_SECONDS",
     "IMPORT_LEASE_SECONDS",
+    "SYNC_LEASE_SECONDS",
     "PROXY_MAX_AGE_SECONDS",
     "SMTP_TIMEOUT",
     "UPLOAD_RETENTION_HOURS",

@@ -1,7 +1,9 @@
 """The retention sweep: uploads and export files past their retention are deleted.
 
 Run by the worker's sweeper (`shopify_app.worker`) with the other sweeps; the walk for files no
-row knows of lists every shop's folder, so it runs at most once per ORPHAN_WALK_EVERY.
+row knows of lists every shop's folder, so it runs at most once per ORPHAN_WALK_EVERY. It is no
+`platform.sweeps.Sweep`: nothing is queued again, files are deleted (and rows past retention
+discarded) in place, by `privacy.files`, which already shares one query for the three kinds.
 """
 
 from __future__ import annotations

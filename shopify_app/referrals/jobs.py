@@ -11,19 +11,20 @@ import logging
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, and_, select
 
+from shopify_app.platform import sweeps
 from shopify_app.platform.errors import ShopifyAPIError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Reward, Shop
-from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.queue import enqueue, job_app_context
 from shopify_app.platform.retry import SWEEP_BACKOFF
 from shopify_app.platform.shopify.discounts import ShopifyDiscounts
+from shopify_app.platform.sweeps import Sweep, Waiting
 from shopify_app.referrals.rewards import sync_reward_with
 
 log = logging.getLogger(__name__)
-MAX_SYNC_ATTEMPTS = 8
+MAX_SYNC_ATTEMPTS = sweeps.MAX_ATTEMPTS
 #: a pending reward older than this was probably never queued (its commit hook lost Redis).
 QUEUE_GRACE = timedelta(seconds=30)
 
@@ -65,33 +66,35 @@ def _sync(reward_id: int) -> str:
     return "synced"
 
 
+def _sync_again(row: Row) -> bool:
+    """The job id names the reward's state and attempts, so each retry is a job of its own."""
+    return enqueue(
+        "shopify_app.referrals.jobs.sync_reward",
+        row.id,
+        job_id=f"reward-sync-{row.id}-{row.status}-{row.shopify_attempts}",
+    )
+
+
+#: syncs that never ran (pending past the grace) and failed ones with attempts left; either
+#: waits its backoff once an attempt failed. The job counts the attempts (on failure).
+WAITING = Sweep(
+    Reward,
+    (
+        Waiting(Reward.shopify_status == "pending", Reward.updated_at, QUEUE_GRACE, SWEEP_BACKOFF),
+        Waiting(
+            and_(Reward.shopify_status == "failed", Reward.shopify_attempts < MAX_SYNC_ATTEMPTS),
+            Reward.updated_at,
+            backoff=SWEEP_BACKOFF,
+        ),
+    ),
+    _sync_again,
+    reads=(Reward.status,),
+    attempts=Reward.shopify_attempts,
+    limit=2000,
+)
+
+
 def sweep_rewards() -> int:
     """Queue reward syncs that never ran, and failed ones once their backoff has passed."""
     with job_app_context():
-        now = utcnow()
-        rows = db.session.execute(
-            select(Reward.id, Reward.status, Reward.shopify_attempts, Reward.updated_at)
-            .where(
-                or_(
-                    and_(Reward.shopify_status == "pending", Reward.updated_at < now - QUEUE_GRACE),
-                    and_(
-                        Reward.shopify_status == "failed",
-                        Reward.shopify_attempts < MAX_SYNC_ATTEMPTS,
-                    ),
-                )
-            )
-            .order_by(Reward.id)
-            .limit(2000)
-        ).all()
-        queued = 0
-        for row in rows:
-            backoff = SWEEP_BACKOFF.wait(row.shopify_attempts)
-            if row.shopify_attempts and row.updated_at + backoff > now:
-                continue
-            if enqueue(
-                "shopify_app.referrals.jobs.sync_reward",
-                row.id,
-                job_id=f"reward-sync-{row.id}-{row.status}-{row.shopify_attempts}",
-            ):
-                queued += 1
-        return queued
+        return sweeps.run(WAITING)

@@ -1,20 +1,26 @@
-"""Initial customer sync from the double's GraphQL Admin API: pages, throttling, crash, resume."""
+"""Initial customer sync from the double's GraphQL Admin API: pages, throttling, crash, resume,
+and the sweep that resumes a sync whose job was lost or whose worker died."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from redis import Redis
+from sqlalchemy import select, update
 
 from shopify_app.customers import sync
-from shopify_app.customers.sync_jobs import queue_initial_sync
+from shopify_app.customers.sync_jobs import queue_initial_sync, sweep_syncs
+from shopify_app.platform import sweeps
 from shopify_app.platform.customer_store import ShopifyCustomer, upsert_shopify_customer
-from shopify_app.platform.extensions import db
+from shopify_app.platform.extensions import db, queue
 from shopify_app.platform.models import Customer, Shop
+from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.shopify.client import AdminClient
+from shopify_app.worker import sweep_once
 from shopify_double.demo import seed_customers
 from tests.helpers import run_jobs
 from tests.workers import wait_for
@@ -260,3 +266,78 @@ def test_a_sync_page_read_before_a_newer_webhook_does_not_undo_it(ctx, shop, sho
     db.session.commit()
 
     assert _table(shop.id)[record["id"]][1:5] == ("New", "", "ENABLED", True)
+
+
+def _stalled(shop_id: int, **fields) -> None:
+    """As if the sync's last progress was an hour ago."""
+    db.session.execute(
+        update(Shop)
+        .where(Shop.id == shop_id)
+        .values(updated_at=utcnow() - timedelta(hours=1), **fields)
+    )
+    db.session.commit()
+
+
+def test_a_sync_whose_job_redis_lost_is_queued_again_by_the_sweeper_and_completes(
+    app, shop, shopify_double
+):
+    _seed(shopify_double, shop.domain, 30)
+    queue_initial_sync(shop)
+    queue().empty()  # as if Redis lost the job after the install committed
+    _stalled(shop.id)
+
+    sweep_once(app, force=True)
+    run_jobs(app)
+
+    done = _sync_state(shop.id)
+    assert (done.sync_status, done.sync_done, done.sync_attempts) == ("done", 30, 1)
+    assert _table(shop.id) == _double_table(shopify_double, shop.domain)
+
+
+def test_a_sync_whose_job_waits_its_turn_in_redis_is_left_alone(app, shop, shopify_double):
+    _seed(shopify_double, shop.domain, 3)
+    queue_initial_sync(shop)  # a busy queue: the job has not started yet
+    _stalled(shop.id)
+
+    assert sweep_syncs() == 0
+    assert _sync_state(shop.id).sync_attempts == 0 and queue().count == 1
+    run_jobs(app)
+    assert _sync_state(shop.id).sync_status == "done"
+
+
+def test_a_sync_that_keeps_stalling_is_given_up_and_the_home_page_says_so(app, admin, shop):
+    _stalled(shop.id, sync_status="running", sync_attempts=sweeps.MAX_ATTEMPTS)
+
+    assert sweep_syncs() == 0
+    assert _sync_state(shop.id).sync_status == "failed" and queue().count == 0
+    home = admin.get("/").data.decode()
+    assert f"and was resumed {sweeps.MAX_ATTEMPTS} times" in home
+    assert "Resync customers" in home
+
+
+@pytest.mark.slow
+def test_a_sync_whose_worker_died_is_resumed_by_the_sweeper(app, shop, shopify_double, workers):
+    """No one queues it again by hand: the next worker's sweeper sees no progress within the
+    lease and resumes the sync from its cursor."""
+    _seed(shopify_double, shop.domain, 3000)
+    shopify_double.configure_throttle(bucket=700.0, restore_rate=500.0)
+    queue_initial_sync(shop)
+    first = workers.start()
+    wait_for(lambda: _sync_state(shop.id).sync_done >= 1000, timeout=120, interval=0.02)
+    first.kill()
+    crashed = _sync_state(shop.id)
+    assert crashed.sync_status == "running" and crashed.sync_done < 3000
+
+    Redis.from_url(app.config["REDIS_URL"]).delete("shopify_app:sweeper")
+    workers.start(SYNC_LEASE_SECONDS="2", SWEEP_INTERVAL_SECONDS="1")
+    wait_for(lambda: _sync_state(shop.id).sync_status == "done", timeout=120)
+
+    done = _sync_state(shop.id)
+    assert (done.sync_done, done.sync_attempts) == (3000, 1)
+    assert _table(shop.id) == _double_table(shopify_double, shop.domain)
+    pages = [
+        c
+        for c in shopify_double.graphql_calls
+        if c["operation_name"] == "CustomersPage" and not c["throttled"]
+    ]
+    assert len(pages) <= 3000 // sync.PAGE_SIZE + 2

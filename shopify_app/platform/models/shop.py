@@ -39,6 +39,9 @@ class Shop(TimestampMixin, Base):
     sync_total: Mapped[int | None]
     sync_error: Mapped[str | None] = mapped_column(Text)
     synced_at: Mapped[datetime | None]
+    #: times the sweeper resumed a stalled sync since it was (re)started; it gives up at
+    #: sweeps.MAX_ATTEMPTS. The sync's job ids name it, so a replaced job does nothing.
+    sync_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_installed(self) -> bool:
