@@ -1,7 +1,9 @@
 """Applying a confirmed CSV import batch by batch, resumably, from its resume position to the end.
 
 A reader thread parses the next batch while the database applies this one; each batch
-commits with the resume position, under the fence of `runs`. Reverting is `revert`.
+commits with the resume position, under the fence of `runs`. An all-or-nothing import is
+checked whole first, and that check is the read: the batches it parsed are applied as they
+are (see `_batches`). Reverting is `revert`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from sqlalchemy import update
 
 from shopify_app.imports import contacts_rows, points_ledger, points_rows
 from shopify_app.imports.contacts_upsert import apply_contacts
-from shopify_app.imports.preview import open_source, points_parser, validate
-from shopify_app.imports.reading import gc_paused, map_columns
+from shopify_app.imports.preview import HeldChunks, open_source, points_parser, validate
+from shopify_app.imports.reading import CsvSource, gc_paused, map_columns
 from shopify_app.imports.row_errors import RowError, clear_row_errors, store_row_errors
 from shopify_app.imports.runs import (
     LostClaim,
@@ -43,6 +45,8 @@ from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.imports import CANCELLED, DONE, FAILED, POINTS, QUEUED, RUNNING
 
 log = logging.getLogger(__name__)
+#: batches an all-or-nothing check keeps parsed for the apply, as many as `prefetch` holds.
+HELD_BATCHES = 2
 
 
 class FileReplaced(Exception):
@@ -103,9 +107,13 @@ def _run(import_id: int, attempt: int) -> str:
         job.started_at = utcnow()
         db.session.commit()
     source = open_source(job)
+    # Read from here on: a rewrite renames a new file over this one (privacy.files).
+    identity = file_identity(source.path)
+    held: HeldChunks | None = None
     if not job.apply_with_errors and job.last_row_number == 0:
         clear_row_errors(import_id)
-        check = validate(shop, job, source)
+        held = HeldChunks(limit=HELD_BATCHES)
+        check = validate(shop, job, source, chunk_size=batch_size(), hold=held)
         if check.figures["error_rows"]:
             job.error_rows = check.figures["error_rows"]
             db.session.commit()
@@ -122,12 +130,10 @@ def _run(import_id: int, attempt: int) -> str:
         db.session.commit()
     progress = Progress()
     while True:
-        # Read from here on: a rewrite renames a new file over this one (privacy.files).
-        identity = file_identity(source.path)
         runner = _PointsRunner(job, source) if job.kind == POINTS else _ContactsRunner(job, source)
-        rows = source.rows(after_row=job.last_row_number)
+        batches = _batches(runner, source, job.last_row_number, held)
         try:
-            with gc_paused(), contextlib.closing(prefetch(runner.parse, rows)) as batches:
+            with gc_paused(), contextlib.closing(batches):
                 for parsed in batches:
                     started = time.monotonic()
                     if _commit_batch(job, attempt, runner, parsed, progress, identity):
@@ -139,6 +145,8 @@ def _run(import_id: int, attempt: int) -> str:
             db.session.rollback()
             log.info("import %s: its file was rewritten; resuming on the new one", import_id)
             source = open_source(job)
+            identity = file_identity(source.path)
+            held = None  # read from the file that was replaced
     fence(import_id, attempt, RUNNING)
     job.summary = {**(job.summary or {}), "result": runner.result(), "seconds": _seconds(job)}
     job.status = DONE
@@ -150,6 +158,31 @@ def _run(import_id: int, attempt: int) -> str:
 
 def _seconds(job: ImportJob) -> float | None:
     return round((utcnow() - job.started_at).total_seconds(), 1) if job.started_at else None
+
+
+def _batches(
+    runner: _PointsRunner | _ContactsRunner,
+    source: CsvSource,
+    after_row: int,
+    held: HeldChunks | None,
+) -> Iterator[Parsed]:
+    """The batches to apply after `after_row`: those the check held, then the rest of the file.
+
+    An all-or-nothing import is validated whole before its first batch commits, and the check
+    is the read: the batches it parsed are applied as they are, so a file of up to
+    HELD_BATCHES batches is read and parsed once. Holding a longer file's every batch would
+    grow memory with the file, so the rows after the held ones are read again; resuming, or
+    importing the valid rows, reads the file from the resume position.
+    """
+    if held is not None:
+        while held.chunks:
+            records, rows, errors = held.chunks.popleft()
+            after_row = records[-1][0]
+            parsed = Parsed(rows, errors, dict(records), after_row, len(records))
+            yield runner.ready(parsed)
+        if not held.overflowed:
+            return
+    yield from prefetch(runner.parse, source.rows(after_row=after_row))
 
 
 def prefetch(
@@ -268,7 +301,10 @@ class _PointsRunner:
         self.counts = dict((job.summary or {}).get("result") or {})
 
     def parse(self, batch: list[tuple[int, list[str]]]) -> Parsed:
-        parsed = _parse_batch(self.parser, batch, keep=True)
+        return self.ready(_parse_batch(self.parser, batch, keep=True))
+
+    def ready(self, parsed: Parsed) -> Parsed:
+        """On PostgreSQL, the batch in COPY's text format too."""
         if self.copy_in:
             parsed.staged = points_ledger.stage_text(parsed.rows)
         return parsed
@@ -303,6 +339,9 @@ class _ContactsRunner:
 
     def parse(self, batch: list[tuple[int, list[str]]]) -> Parsed:
         return _parse_batch(self.parser, batch, keep=True)
+
+    def ready(self, parsed: Parsed) -> Parsed:
+        return parsed
 
     def apply(self, parsed: Parsed) -> tuple[int, list[RowError]]:
         outcome = apply_contacts(

@@ -25,6 +25,9 @@ from shopify_app.imports.row_errors import RowError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, SegmentMember
 
+#: receives each checked chunk: its records, parsed rows and rejected rows.
+OnChunk = Callable[[list[tuple[int, list[str]]], list[ContactRow], list[RowError]], None]
+
 
 @dataclass
 class ContactsPreview:
@@ -54,17 +57,31 @@ def preview_contacts(
     segment_id: int | None = None,
     update_existing: bool = False,
     chunk_size: int = 20_000,
+    on_chunk: OnChunk | None = None,
 ) -> ContactsPreview:
-    """Validate every row and count what the job will do, without writing."""
+    """Validate every row and count what the job will do, without writing.
+
+    Args:
+        on_chunk: called with each checked chunk (its records, parsed rows and rejected rows),
+            so the job can apply what this pass parsed without reading it again.
+    """
     preview = ContactsPreview()
     chunk: list[tuple[int, list[str]]] = []
     for record in rows:
         chunk.append(record)
         if len(chunk) >= chunk_size:
-            _preview_chunk(shop_id, segment_id, update_existing, chunk, parser, preview, on_errors)
+            checked = _preview_chunk(
+                shop_id, segment_id, update_existing, chunk, parser, preview, on_errors
+            )
+            if on_chunk is not None:
+                on_chunk(chunk, *checked)
             chunk = []
     if chunk:
-        _preview_chunk(shop_id, segment_id, update_existing, chunk, parser, preview, on_errors)
+        checked = _preview_chunk(
+            shop_id, segment_id, update_existing, chunk, parser, preview, on_errors
+        )
+        if on_chunk is not None:
+            on_chunk(chunk, *checked)
     preview.seen.clear()
     return preview
 
@@ -77,7 +94,8 @@ def _preview_chunk(
     parser: ContactRowParser,
     preview: ContactsPreview,
     on_errors: Callable[[list[RowError]], None],
-) -> None:
+) -> tuple[list[ContactRow], list[RowError]]:
+    """Check one chunk; returns its parsed rows and its rejected rows."""
     errors: list[RowError] = []
     parsed: list[tuple[ContactRow, list[str]]] = []
     for row_number, values in chunk:
@@ -108,6 +126,7 @@ def _preview_chunk(
     if errors:
         errors.sort(key=lambda e: e.row_number)
         on_errors(errors)
+    return [row for row, _ in parsed], errors
 
 
 def _members(segment_id: int | None, customer_ids: set[int]) -> set[int]:

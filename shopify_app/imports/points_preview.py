@@ -28,6 +28,8 @@ from shopify_app.platform.models import Customer
 
 #: shops up to this size have every balance read at once by the validation pass (~100 MB).
 PRELOAD_CUSTOMERS = 1_000_000
+#: receives each checked chunk: its records, parsed rows and rejected rows.
+OnChunk = Callable[[list[tuple[int, list[str]]], list[PointsRow], list[RowError]], None]
 
 
 @dataclass
@@ -63,12 +65,17 @@ def preview_points(
     on_errors: Callable[[list[RowError]], None],
     *,
     chunk_size: int = 50_000,
+    on_chunk: OnChunk | None = None,
 ) -> PointsPreview:
     """Validate every row against the shop's customers and balances now, without writing.
 
     Memory is bounded by the chunk and by the shop's customers, never by the file's rows: a
     shop of up to PRELOAD_CUSTOMERS has its balances read in one query up front; a bigger one
     is looked up chunk by chunk.
+
+    Args:
+        on_chunk: called with each checked chunk (its records, parsed rows and rejected rows),
+            so the job can apply what this pass parsed without reading it again.
     """
     preview = PointsPreview()
     if count_customers(shop_id) <= PRELOAD_CUSTOMERS:
@@ -86,9 +93,13 @@ def preview_points(
             errors.append(result)  # type: ignore[arg-type]
         if len(records) >= chunk_size:
             _preview_chunk(shop_id, records, parsed, errors, parser, preview, on_errors)
+            if on_chunk is not None:
+                on_chunk(records, parsed, errors)
             records, parsed, errors = [], [], []
     if records:
         _preview_chunk(shop_id, records, parsed, errors, parser, preview, on_errors)
+        if on_chunk is not None:
+            on_chunk(records, parsed, errors)
     return preview
 
 

@@ -2,25 +2,24 @@
 
 The flow is the same from the admin and the command line: a file is stored under IMPORT_DIR,
 validated in one streaming pass (the preview), and applied by an RQ job after the merchant
-confirms (`decisions`). The job validates an all-or-nothing import again with `validate`.
+confirms (`decisions`). The job checks an all-or-nothing import again with `validate`, and
+applies the rows that check parsed (`HeldChunks`) rather than reading them a second time.
 Nothing here commits; the view, job or command does.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import uuid
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from flask import current_app
 from sqlalchemy import and_, or_, select
 
 from shopify_app.imports import contacts_preview, contacts_rows, points_preview, points_rows
 from shopify_app.imports.reading import (
-    MAX_FILE_BYTES,
     MAX_ROWS,
     CsvSource,
     gc_paused,
@@ -29,6 +28,7 @@ from shopify_app.imports.reading import (
     sniff,
 )
 from shopify_app.imports.row_errors import RowError, clear_row_errors, store_row_errors
+from shopify_app.imports.uploads import store_upload
 from shopify_app.platform.errors import AppError, ImportFileError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, Segment, Shop
@@ -51,40 +51,10 @@ PENDING_STATUSES = (QUEUED, RUNNING, REVERTING)
 #: ... and of one that has applied it, if it applied any row.
 APPLIED_STATUSES = (DONE, FAILED, CANCELLED)
 SAMPLE_ROWS = 10
-CHUNK_BYTES = 1024 * 1024
 
 
 class ImportStateError(AppError):
     """The import is not in a state that allows this action (confirm twice, revert running …)."""
-
-
-def import_dir(shop: Shop) -> Path:
-    path = Path(current_app.config["IMPORT_DIR"]) / str(shop.id)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def store_upload(shop: Shop, stream: IO[bytes]) -> tuple[Path, str, int]:
-    """Copy the upload to the shop's import folder in chunks; returns (path, sha256, size)."""
-    path = import_dir(shop) / f"{uuid.uuid4().hex}.csv"
-    digest, size = hashlib.sha256(), 0
-    # The same limit the request guard applies from Content-Length (also for CLI files).
-    limit = min(int(current_app.config["MAX_UPLOAD_BYTES"]), MAX_FILE_BYTES)
-    try:
-        with open(path, "wb") as out:
-            while chunk := stream.read(CHUNK_BYTES):
-                size += len(chunk)
-                if size > limit:
-                    raise ImportFileError(
-                        f"The file is over the limit of {limit / 1024 / 1024:g} MB. "
-                        "Split it into smaller files."
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, digest.hexdigest(), size
 
 
 def create_import(
@@ -157,31 +127,93 @@ class Validation:
     columns: dict[str, str]
 
 
-def validate(shop: Shop, job: ImportJob, source: CsvSource) -> Validation:
+#: what a validation pass hands on per chunk: its records, parsed rows and rejected rows.
+Chunk = tuple[list[tuple[int, list[str]]], list[Any], list[RowError]]
+
+
+@dataclass
+class HeldChunks:
+    """The first chunks a validation pass parsed, held so the job applies them without rereading.
+
+    At most `limit` chunks are held, so memory stays bounded by the chunk, not by the file;
+    `overflowed` says the pass went on past them, and the rows after them must be read again.
+    """
+
+    limit: int
+    chunks: deque[Chunk] = field(default_factory=deque)
+    overflowed: bool = False
+
+    def __call__(
+        self, records: list[tuple[int, list[str]]], rows: list[Any], errors: list[RowError]
+    ) -> None:
+        if self.overflowed or len(self.chunks) >= self.limit:
+            self.overflowed = True
+        else:
+            self.chunks.append((records, rows, errors))
+
+    def clear(self) -> None:
+        self.chunks.clear()
+        self.overflowed = False
+
+
+def validate(
+    shop: Shop,
+    job: ImportJob,
+    source: CsvSource,
+    *,
+    chunk_size: int | None = None,
+    hold: HeldChunks | None = None,
+) -> Validation:
     """Validate every row, storing each rejected row; retries as Windows-1252 if UTF-8 breaks.
 
     A file can be valid UTF-8 in the sniffed head and not further down (Excel on Windows):
-    the pass then starts again in the fallback encoding.
+    the pass then starts again in the fallback encoding. The sample comes from the same pass:
+    the file is read once.
+
+    Args:
+        chunk_size: rows checked (and handed to `hold`) at a time; the job passes its batch.
+        hold: keeps the first parsed chunks, for the job to apply without reading them again.
     """
     try:
         with gc_paused():
-            return _validate(shop, job, source)
+            return _validate(shop, job, source, chunk_size, hold)
     except UnicodeDecodeError as error:
         if source.encoding not in ("utf-8", "utf-8-sig"):
             raise ImportFileError(
                 f"{job.filename} is not a text file in a known encoding ({error.reason})."
             ) from error
         clear_row_errors(job.id)
+        if hold is not None:
+            hold.clear()
         source.encoding = single_byte_encoding(source.path)
         with gc_paused():
-            return _validate(shop, job, source)
+            return _validate(shop, job, source, chunk_size, hold)
 
 
-def _validate(shop: Shop, job: ImportJob, source: CsvSource) -> Validation:
+def _validate(
+    shop: Shop,
+    job: ImportJob,
+    source: CsvSource,
+    chunk_size: int | None,
+    hold: HeldChunks | None,
+) -> Validation:
     def on_errors(errors: list[RowError]) -> None:
         store_row_errors(job.id, errors)
 
+    head: list[tuple[int, list[str]]] = []
+
+    def on_chunk(
+        records: list[tuple[int, list[str]]], rows: list[Any], errors: list[RowError]
+    ) -> None:
+        if len(head) < SAMPLE_ROWS:
+            head.extend(records[: SAMPLE_ROWS - len(head)])
+        if hold is not None:
+            hold(records, rows, errors)
+
     rows = source.rows(limit=MAX_ROWS)
+    options: dict[str, Any] = {"on_chunk": on_chunk}
+    if chunk_size is not None:
+        options["chunk_size"] = chunk_size
     if job.kind == POINTS:
         parser = points_parser(job, source)
         mapping = {
@@ -190,7 +222,9 @@ def _validate(shop: Shop, job: ImportJob, source: CsvSource) -> Validation:
         }
         if parser.description_at is not None:
             mapping["description"] = parser.description_at
-        figures = points_preview.preview_points(shop.id, rows, parser, on_errors).figures()
+        figures = points_preview.preview_points(
+            shop.id, rows, parser, on_errors, **options
+        ).figures()
         figures["points_mode"] = parser.mode
     else:
         mapping = map_columns(source, contacts_rows.COLUMNS)
@@ -202,12 +236,13 @@ def _validate(shop: Shop, job: ImportJob, source: CsvSource) -> Validation:
             on_errors,
             segment_id=job.segment_id,
             update_existing=job.update_existing,
+            **options,
         ).figures()
         figures["attributes"] = [name for _, name in contact_parser.extra]
     if figures["rows"] == 0:
         raise ImportFileError(f"{job.filename} has a header but no rows to import.")
     return Validation(
-        figures=figures, sample=_sample(source, mapping), columns=_columns(source, mapping)
+        figures=figures, sample=_sample_of(head, mapping), columns=_columns(source, mapping)
     )
 
 
@@ -216,6 +251,13 @@ def _columns(source: CsvSource, mapping: dict[str, int]) -> dict[str, str]:
 
 
 def _sample(source: CsvSource, mapping: dict[str, int]) -> list[dict[str, Any]]:
+    """The first rows as the preview shows them, read for a preview that validates nothing."""
+    return _sample_of(itertools.islice(source.rows(), SAMPLE_ROWS), mapping)
+
+
+def _sample_of(
+    records: Iterable[tuple[int, list[str]]], mapping: dict[str, int]
+) -> list[dict[str, Any]]:
     """The first rows as the preview shows them: the import's columns only."""
     return [
         {
@@ -224,7 +266,7 @@ def _sample(source: CsvSource, mapping: dict[str, int]) -> list[dict[str, Any]]:
                 name: (values[i].strip() if i < len(values) else "") for name, i in mapping.items()
             },
         }
-        for number, values in itertools.islice(source.rows(), SAMPLE_ROWS)
+        for number, values in records
     ]
 
 
