@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Column, MetaData, Table, bindparam, select, update
+from sqlalchemy.schema import CreateTable
 
 from shopify_app.imports.points_rows import (
     SOURCE,
@@ -21,7 +21,13 @@ from shopify_app.imports.points_rows import (
     negative_reason,
     unknown_reason,
 )
-from shopify_app.platform.db import driver_cursor, is_postgresql
+from shopify_app.platform.db import (
+    TableNames,
+    driver_cursor,
+    is_postgresql,
+    postgresql_ddl,
+    upsert_insert,
+)
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, PointsEntry
 from shopify_app.platform.models.base import utcnow
@@ -57,27 +63,42 @@ def apply_points(
     return _apply_batched(shop_id, import_id, rows, source, by_customer_id, set_balance)
 
 
-_STAGE_DDL = (
-    "CREATE TEMP TABLE IF NOT EXISTS points_stage (row_number int, ref bigint, delta bigint, "
-    "description text, customer_id bigint, balance bigint) ON COMMIT DELETE ROWS"
+# Raw SQL for the COPY path names the tables through the models, so it follows a rename.
+_E, _C = TableNames(PointsEntry), TableNames(Customer)
+_entry, _customer = PointsEntry.__table__.c, Customer.__table__.c
+#: the batch as COPY fills it, then resolved to customers; its own names, the models' types.
+_STAGE = Table(
+    "points_stage",
+    MetaData(),
+    Column("row_number", _entry.row_number.type),
+    Column("ref", _customer.shopify_id.type),  # Shopify's id, or the app's (reverts)
+    Column("delta", _entry.delta.type),
+    Column("description", _entry.description.type),
+    Column("customer_id", _entry.customer_id.type),
+    Column("balance", _customer.points_balance.type),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
 )
+_STAGE_DDL = postgresql_ddl(CreateTable(_STAGE, if_not_exists=True))
 
-_APPLY_SQL = """
+_APPLY_SQL = f"""
 WITH inserted AS (
-    INSERT INTO points_entries (shop_id, customer_id, delta, balance_after, description, source,
-                                import_id, row_number, created_at)
+    INSERT INTO {_E} ({_E.columns("shop_id", "customer_id", "delta", "balance_after")},
+                      {_E.columns("description", "source", "import_id", "row_number")},
+                      {_E.created_at})
     SELECT %(shop)s, customer_id, delta,
            balance + sum(delta) OVER (PARTITION BY customer_id ORDER BY row_number),
            description, %(source)s, %(import)s, row_number, %(now)s
     FROM points_stage
-    ON CONFLICT (import_id, row_number, source) DO NOTHING
-    RETURNING customer_id, delta
+    ON CONFLICT ({_E.columns("import_id", "row_number", "source")}) DO NOTHING
+    RETURNING {_E.customer_id} AS customer_id, {_E.delta} AS delta
 ), totals AS (
     SELECT customer_id, sum(delta) AS delta, count(*) AS entries FROM inserted
     GROUP BY customer_id ORDER BY customer_id
 ), updated AS (
-    UPDATE customers c SET points_balance = c.points_balance + t.delta, updated_at = %(now)s
-    FROM totals t WHERE c.id = t.customer_id AND c.shop_id = %(shop)s
+    UPDATE {_C} c SET {_C.points_balance} = c.{_C.points_balance} + t.delta,
+                      {_C.updated_at} = %(now)s
+    FROM totals t WHERE c.{_C.id} = t.customer_id AND c.{_C.shop_id} = %(shop)s
     RETURNING t.entries
 )
 SELECT coalesce(sum(entries), 0) FROM updated
@@ -108,8 +129,10 @@ def _apply_postgresql(
     Only customers with a negative delta in the batch are locked and walked row by row: a
     batch of additions cannot overdraw anyone, so it needs neither.
     """
-    ref = "id" if by_customer_id else "shopify_id"
-    alive = "" if by_customer_id else " AND c.deleted_at IS NULL AND c.redacted_at IS NULL"
+    ref = _C.id if by_customer_id else _C.shopify_id
+    alive = (
+        "" if by_customer_id else f" AND c.{_C.deleted_at} IS NULL AND c.{_C.redacted_at} IS NULL"
+    )
     cursor = driver_cursor()
     cursor.execute(_STAGE_DDL)
     cursor.execute("TRUNCATE points_stage")
@@ -119,8 +142,8 @@ def _apply_postgresql(
         copy.write(staged)
     params = {"shop": shop_id, "import": import_id, "source": source, "now": utcnow()}
     cursor.execute(
-        "UPDATE points_stage s SET customer_id = c.id, balance = c.points_balance "
-        f"FROM customers c WHERE c.shop_id = %(shop)s AND c.{ref} = s.ref{alive}",
+        f"UPDATE points_stage s SET customer_id = c.{_C.id}, balance = c.{_C.points_balance} "
+        f"FROM {_C} c WHERE c.{_C.shop_id} = %(shop)s AND c.{ref} = s.ref{alive}",
         params,
     )
     cursor.execute("DELETE FROM points_stage WHERE customer_id IS NULL RETURNING row_number, ref")
@@ -131,9 +154,9 @@ def _apply_postgresql(
     # A balance to set is reached from the balance under the lock; additions need no lock.
     touched = "" if set_balance else " WHERE delta < 0"
     cursor.execute(
-        "SELECT c.id, c.points_balance FROM customers c WHERE c.shop_id = %(shop)s "
-        f"AND c.id IN (SELECT customer_id FROM points_stage{touched}) "
-        "ORDER BY c.id FOR NO KEY UPDATE",
+        f"SELECT c.{_C.id}, c.{_C.points_balance} FROM {_C} c WHERE c.{_C.shop_id} = %(shop)s "
+        f"AND c.{_C.id} IN (SELECT customer_id FROM points_stage{touched}) "
+        f"ORDER BY c.{_C.id} FOR NO KEY UPDATE",
         params,
     )
     at_risk = dict(cursor.fetchall())
@@ -281,7 +304,7 @@ def _insert_entries(shop_id: int, entries: list[dict[str, Any]], now: datetime) 
     applied = 0
     for start in range(0, len(entries), 500):
         stmt = (
-            sqlite_insert(PointsEntry)
+            upsert_insert(PointsEntry)
             .on_conflict_do_nothing(index_elements=["import_id", "row_number", "source"])
             .returning(PointsEntry.customer_id, PointsEntry.delta)
         )

@@ -22,7 +22,7 @@ from shopify_app.imports.points_rows import (
 )
 from shopify_app.imports.reading import collect_batch_garbage
 from shopify_app.imports.row_errors import RowError
-from shopify_app.platform.db import driver_cursor, is_postgresql
+from shopify_app.platform.db import TableNames, driver_cursor, is_postgresql
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
 
@@ -180,14 +180,16 @@ def known_balances(shop_id: int, shopify_ids: set[int] | None) -> dict[int, int]
     found: dict[int, int] = {}
     if is_postgresql():
         cursor = driver_cursor(binary=True)
+        c = TableNames(Customer)
         query = (
-            "SELECT shopify_id, points_balance FROM customers WHERE shop_id = %s "
-            "AND shopify_id IS NOT NULL AND deleted_at IS NULL AND redacted_at IS NULL"
+            f"SELECT {c.shopify_id}, {c.points_balance} FROM {c} WHERE {c.shop_id} = %s "
+            f"AND {c.shopify_id} IS NOT NULL AND {c.deleted_at} IS NULL "
+            f"AND {c.redacted_at} IS NULL"
         )
         if shopify_ids is None:
             cursor.execute(query, (shop_id,))
         else:
-            cursor.execute(query + " AND shopify_id = ANY(%s)", (shop_id, list(shopify_ids)))
+            cursor.execute(query + f" AND {c.shopify_id} = ANY(%s)", (shop_id, list(shopify_ids)))
         found.update(cursor.fetchall())
         return found
     query = select(Customer.shopify_id, Customer.points_balance).where(
