@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shopify_app import create_app  # noqa: E402
-from shopify_app.imports import flow as service  # noqa: E402
-from shopify_app.imports.apply import queue_import  # noqa: E402
+from shopify_app.imports.decisions import confirm_import  # noqa: E402
+from shopify_app.imports.preview import create_import  # noqa: E402
+from shopify_app.imports.runs import queue_import  # noqa: E402
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_app.platform.models import Customer, ImportJob, PointsEntry, Shop
 
@@ -214,13 +215,13 @@ def wait_status(import_id: int, statuses: set[str], timeout: float = 600) -> Imp
 def preview(shop: Shop, path: Path) -> tuple[ImportJob, float]:
     started = time.perf_counter()
     with open(path, "rb") as stream:
-        job = service.create_import(shop, "points", path.name, stream)
+        job = create_import(shop, "points", path.name, stream)
     db.session.commit()
     return job, time.perf_counter() - started
 
 
 def confirm(shop: Shop, job: ImportJob) -> float:
-    service.confirm_import(shop, job, apply_with_errors=True, confirm_duplicate=True)
+    confirm_import(shop, job, apply_with_errors=True, confirm_duplicate=True)
     db.session.commit()
     started = time.perf_counter()
     queue_import(job.id, job.attempts)

@@ -1,10 +1,9 @@
-"""Applying a confirmed CSV import (and reverting one), exactly once, resumably.
+"""Applying a confirmed CSV import batch by batch, resumably, from its resume position to the end.
 
-Exactly once rests on three things: every ledger entry carries (import, row, source) under a
-unique constraint; a batch's effects commit together with the resume position on the import
-row; and only one worker runs an import at a time (a PostgreSQL advisory lock, which the
-database releases the moment a killed worker's connection drops; a heartbeat lease on
-SQLite). A killed import is re-queued by `sweep_imports` and resumes after its last batch.
+A reader thread parses the next batch while the database applies this one; each batch
+commits with the resume position, under the fence of `runs`. An all-or-nothing import is
+checked whole first, and that check is the read: the batches it parsed are applied as they
+are (see `_batches`). Reverting is `revert`.
 """
 
 from __future__ import annotations
@@ -17,171 +16,41 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from flask import current_app
-from rq import Retry
-from sqlalchemy import Row, and_, or_, select, text, update
+from sqlalchemy import update
 
-from shopify_app.imports import contacts, points
-from shopify_app.imports import flow as service
-from shopify_app.imports.reading import gc_paused, map_columns
+from shopify_app.imports import contacts_rows, points_ledger, points_rows
+from shopify_app.imports.contacts_upsert import apply_contacts
+from shopify_app.imports.preview import HeldChunks, open_source, points_parser, validate
+from shopify_app.imports.reading import CsvSource, gc_paused, map_columns
 from shopify_app.imports.row_errors import RowError, clear_row_errors, store_row_errors
-from shopify_app.platform import sweeps
+from shopify_app.imports.runs import (
+    LostClaim,
+    Progress,
+    batch_size,
+    claim,
+    fence,
+    hold_write_lock,
+    import_lock,
+)
 from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.errors import ImportFileError
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_app.platform.files import file_identity
 from shopify_app.platform.live_traffic import rest_after
-from shopify_app.platform.models import ImportJob, PointsEntry, Shop
+from shopify_app.platform.models import ImportJob, Shop
 from shopify_app.platform.models.base import utcnow
-from shopify_app.platform.models.imports import POINTS
-from shopify_app.platform.queue import enqueue, job_status
-from shopify_app.platform.sweeps import Sweep, Waiting
+from shopify_app.platform.models.imports import CANCELLED, DONE, FAILED, POINTS, QUEUED, RUNNING
 
 log = logging.getLogger(__name__)
-LOCK_NAMESPACE = 4_242
-MAX_ATTEMPTS = 5
-QUEUE_GRACE = timedelta(seconds=10)
-JOB_TIMEOUT = 4 * 3600
-
-
-class LostClaim(Exception):
-    """Another worker took the import over (this one was presumed dead); stop without writing."""
+#: batches an all-or-nothing check keeps parsed for the apply, as many as `prefetch` holds.
+HELD_BATCHES = 2
 
 
 class FileReplaced(Exception):
     """The upload was rewritten under the run (an erasure): the batch read rows it no longer has."""
-
-
-def batch_size() -> int:
-    """Big batches for PostgreSQL's set-based path; SQLite holds its write lock per batch."""
-    default = 50_000 if is_postgresql() else 5_000
-    return int(current_app.config.get("IMPORT_BATCH_ROWS", default))
-
-
-def lease() -> timedelta:
-    return timedelta(seconds=current_app.config["IMPORT_LEASE_SECONDS"])
-
-
-def _job_id(import_id: int, attempt: int, *, revert: bool) -> str:
-    return f"import-{'revert-' if revert else ''}{import_id}-{attempt}"
-
-
-def queue_import(import_id: int, attempt: int, *, revert: bool = False) -> bool:
-    """Queue the job for an import; the job id names the attempt, so a resume never collides."""
-    name = "revert_import" if revert else "run_import"
-    return enqueue(
-        f"shopify_app.imports.jobs.{name}",
-        import_id,
-        job_id=_job_id(import_id, attempt, revert=revert),
-        job_timeout=JOB_TIMEOUT,
-        result_ttl=3600,
-        retry=Retry(max=2, interval=[5, 30]),
-    )
-
-
-@contextlib.contextmanager
-def import_lock(import_id: int) -> Iterator[bool]:
-    """Hold the import's advisory lock on a connection of its own for the whole run.
-
-    The connection is opened fresh rather than taken from the pool, so no other process can
-    share its socket (a pooled one may predate the fork of the worker's scheduler): when this
-    worker dies, PostgreSQL sees the connection drop and frees the lock at once. Yields False
-    when another live worker holds it. SQLite has no such lock: the heartbeat lease in
-    `_claim` does the job there.
-    """
-    if not is_postgresql():
-        yield True
-        return
-    url = db.engine.url.set(drivername="postgresql")
-    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
-        held = conn.execute(
-            "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, import_id)
-        ).fetchone()[0]
-        yield bool(held)
-
-
-def is_abandoned(import_id: int, heartbeat_at) -> bool:
-    """True when no live worker runs the import: its lock is free (or its lease ran out)."""
-    if not is_postgresql():
-        return heartbeat_at is None or heartbeat_at < utcnow() - lease()
-    with db.engine.connect() as conn:
-        free = conn.execute(
-            text("SELECT pg_try_advisory_xact_lock(:ns, :id)"),
-            {"ns": LOCK_NAMESPACE, "id": import_id},
-        ).scalar_one()
-        conn.rollback()
-    return bool(free)
-
-
-def _claim(import_id: int, running: str, *, fresh: str | None = None) -> int | None:
-    """Mark the import as ours; returns the attempt number that fences our writes.
-
-    Claimable: a `fresh` (queued) import; one left `running` by a dead worker (on PostgreSQL
-    the advisory lock we hold proves that; on SQLite its lease has run out); or one that failed
-    on an unexpected error, while attempts remain.
-    """
-    now = utcnow()
-    abandoned = ImportJob.status == running
-    if not is_postgresql():
-        abandoned = and_(
-            abandoned, or_(ImportJob.heartbeat_at.is_(None), ImportJob.heartbeat_at < now - lease())
-        )
-    claimable = [abandoned]
-    if fresh is not None:
-        claimable.append(ImportJob.status == fresh)
-        claimable.append(
-            and_(
-                ImportJob.status == service.FAILED,
-                ImportJob.attempts < MAX_ATTEMPTS,
-                ImportJob.error_message.is_(None),
-            )
-        )
-    claimed = db.session.execute(
-        update(ImportJob)
-        .where(ImportJob.id == import_id, or_(*claimable))
-        .values(status=running, attempts=ImportJob.attempts + 1, heartbeat_at=now)
-        .returning(ImportJob.attempts)
-    ).scalar_one_or_none()
-    db.session.commit()
-    return claimed
-
-
-class Progress:
-    """Rate of this run, for the progress bar's rows/s and time left."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-        self.rows = 0
-
-    def add(self, rows: int) -> float:
-        self.rows += rows
-        return self.rows / max(time.monotonic() - self.started, 1e-6)
-
-
-def _fence(import_id: int, attempt: int, running: str) -> bool:
-    """Lock the import row and check it is still ours; returns whether a cancel was asked."""
-    row = db.session.execute(
-        select(ImportJob.attempts, ImportJob.status, ImportJob.cancel_requested)
-        .where(ImportJob.id == import_id)
-        .with_for_update()
-    ).one()
-    if row.attempts != attempt or row.status != running:
-        db.session.rollback()
-        raise LostClaim(f"import {import_id} was taken over")
-    return bool(row.cancel_requested)
-
-
-def _hold_write_lock(import_id: int) -> None:
-    """SQLite: write first, so the batch's reads see no other writer until it commits."""
-    if not is_postgresql():
-        db.session.execute(
-            update(ImportJob).where(ImportJob.id == import_id).values(heartbeat_at=utcnow())
-        )
 
 
 def run(import_id: int) -> str:
@@ -189,7 +58,7 @@ def run(import_id: int) -> str:
     with import_lock(import_id) as held:
         if not held:
             return "busy"
-        attempt = _claim(import_id, service.RUNNING, fresh=service.QUEUED)
+        attempt = claim(import_id, RUNNING, fresh=QUEUED)
         if attempt is None:
             return "skipped"
         try:
@@ -198,7 +67,7 @@ def run(import_id: int) -> str:
             return "taken over"
         except ImportFileError as error:
             db.session.rollback()
-            _finish(import_id, service.FAILED, error_message=str(error))
+            _finish(import_id, FAILED, error_message=str(error))
             return "failed"
         except Exception as error:
             db.session.rollback()
@@ -206,7 +75,7 @@ def run(import_id: int) -> str:
             db.session.execute(
                 update(ImportJob)
                 .where(ImportJob.id == import_id, ImportJob.attempts == attempt)
-                .values(status=service.FAILED, summary=_with_note(import_id, str(error)))
+                .values(status=FAILED, summary=_with_note(import_id, str(error)))
             )
             db.session.commit()
             raise
@@ -232,21 +101,25 @@ def _run(import_id: int, attempt: int) -> str:
     job = db.session.get(ImportJob, import_id)
     shop = db.session.get(Shop, job.shop_id)
     if job.cancel_requested:
-        _finish(import_id, service.CANCELLED)
+        _finish(import_id, CANCELLED)
         return "cancelled"
     if job.started_at is None:
         job.started_at = utcnow()
         db.session.commit()
-    source = service.open_source(job)
+    source = open_source(job)
+    # Read from here on: a rewrite renames a new file over this one (privacy.files).
+    identity = file_identity(source.path)
+    held: HeldChunks | None = None
     if not job.apply_with_errors and job.last_row_number == 0:
         clear_row_errors(import_id)
-        check = service.validate(shop, job, source)
+        held = HeldChunks(limit=HELD_BATCHES)
+        check = validate(shop, job, source, chunk_size=batch_size(), hold=held)
         if check.figures["error_rows"]:
             job.error_rows = check.figures["error_rows"]
             db.session.commit()
             _finish(
                 import_id,
-                service.FAILED,
+                FAILED,
                 error_message=(
                     f"{check.figures['error_rows']:,} rows are rejected and you chose to import "
                     "nothing in that case: nothing was imported."
@@ -257,26 +130,26 @@ def _run(import_id: int, attempt: int) -> str:
         db.session.commit()
     progress = Progress()
     while True:
-        # Read from here on: a rewrite renames a new file over this one (privacy.files).
-        identity = file_identity(source.path)
         runner = _PointsRunner(job, source) if job.kind == POINTS else _ContactsRunner(job, source)
-        rows = source.rows(after_row=job.last_row_number)
+        batches = _batches(runner, source, job.last_row_number, held)
         try:
-            with gc_paused(), contextlib.closing(prefetch(runner.parse, rows)) as batches:
+            with gc_paused(), contextlib.closing(batches):
                 for parsed in batches:
                     started = time.monotonic()
                     if _commit_batch(job, attempt, runner, parsed, progress, identity):
-                        _finish(import_id, service.CANCELLED)
+                        _finish(import_id, CANCELLED)
                         return "cancelled"
                     rest_after(redis_conn(), time.monotonic() - started)
             break
         except FileReplaced:
             db.session.rollback()
             log.info("import %s: its file was rewritten; resuming on the new one", import_id)
-            source = service.open_source(job)
-    _fence(import_id, attempt, service.RUNNING)
+            source = open_source(job)
+            identity = file_identity(source.path)
+            held = None  # read from the file that was replaced
+    fence(import_id, attempt, RUNNING)
     job.summary = {**(job.summary or {}), "result": runner.result(), "seconds": _seconds(job)}
-    job.status = service.DONE
+    job.status = DONE
     job.finished_at = utcnow()
     job.rows_per_second = None
     db.session.commit()
@@ -285,6 +158,31 @@ def _run(import_id: int, attempt: int) -> str:
 
 def _seconds(job: ImportJob) -> float | None:
     return round((utcnow() - job.started_at).total_seconds(), 1) if job.started_at else None
+
+
+def _batches(
+    runner: _PointsRunner | _ContactsRunner,
+    source: CsvSource,
+    after_row: int,
+    held: HeldChunks | None,
+) -> Iterator[Parsed]:
+    """The batches to apply after `after_row`: those the check held, then the rest of the file.
+
+    An all-or-nothing import is validated whole before its first batch commits, and the check
+    is the read: the batches it parsed are applied as they are, so a file of up to
+    HELD_BATCHES batches is read and parsed once. Holding a longer file's every batch would
+    grow memory with the file, so the rows after the held ones are read again; resuming, or
+    importing the valid rows, reads the file from the resume position.
+    """
+    if held is not None:
+        while held.chunks:
+            records, rows, errors = held.chunks.popleft()
+            after_row = records[-1][0]
+            parsed = Parsed(rows, errors, dict(records), after_row, len(records))
+            yield runner.ready(parsed)
+        if not held.overflowed:
+            return
+    yield from prefetch(runner.parse, source.rows(after_row=after_row))
 
 
 def prefetch(
@@ -351,10 +249,10 @@ def _commit_batch(
     check runs under the import row's lock, which an erasure holds while it rewrites.
     """
     import_id = job.id
-    _hold_write_lock(import_id)
+    hold_write_lock(import_id)
     applied, errors = runner.apply(parsed)
     store_row_errors(import_id, errors)
-    cancel = _fence(import_id, attempt, service.RUNNING)
+    cancel = fence(import_id, attempt, RUNNING)
     if file_identity(Path(job.file_path)) != identity:
         raise FileReplaced(job.file_path)
     job.last_row_number = parsed.last_row
@@ -397,19 +295,22 @@ def _parse_batch(parser: Any, batch: list[tuple[int, list[str]]], keep: Any) -> 
 class _PointsRunner:
     def __init__(self, job: ImportJob, source) -> None:
         self.job_id, self.shop_id = job.id, job.shop_id
-        self.parser = service.points_parser(job, source)
-        self.set_balance = self.parser.mode == points.SET
+        self.parser = points_parser(job, source)
+        self.set_balance = self.parser.mode == points_rows.SET
         self.copy_in = is_postgresql()
         self.counts = dict((job.summary or {}).get("result") or {})
 
     def parse(self, batch: list[tuple[int, list[str]]]) -> Parsed:
-        parsed = _parse_batch(self.parser, batch, keep=True)
+        return self.ready(_parse_batch(self.parser, batch, keep=True))
+
+    def ready(self, parsed: Parsed) -> Parsed:
+        """On PostgreSQL, the batch in COPY's text format too."""
         if self.copy_in:
-            parsed.staged = points.stage_text(parsed.rows)
+            parsed.staged = points_ledger.stage_text(parsed.rows)
         return parsed
 
     def apply(self, parsed: Parsed) -> tuple[int, list[RowError]]:
-        applied, rejections = points.apply_points(
+        applied, rejections = points_ledger.apply_points(
             self.shop_id,
             self.job_id,
             parsed.rows,
@@ -430,15 +331,20 @@ class _ContactsRunner:
     def __init__(self, job: ImportJob, source) -> None:
         self.shop_id, self.segment_id = job.shop_id, job.segment_id
         self.update_existing = job.update_existing
-        self.parser = contacts.ContactRowParser(source, map_columns(source, contacts.COLUMNS))
+        self.parser = contacts_rows.ContactRowParser(
+            source, map_columns(source, contacts_rows.COLUMNS)
+        )
         self.counts = {"created": 0, "updated": 0, "unchanged": 0, "added_to_segment": 0}
         self.counts.update((job.summary or {}).get("result") or {})
 
     def parse(self, batch: list[tuple[int, list[str]]]) -> Parsed:
         return _parse_batch(self.parser, batch, keep=True)
 
+    def ready(self, parsed: Parsed) -> Parsed:
+        return parsed
+
     def apply(self, parsed: Parsed) -> tuple[int, list[RowError]]:
-        outcome = contacts.apply_contacts(
+        outcome = apply_contacts(
             self.shop_id, self.segment_id, parsed.rows, update_existing=self.update_existing
         )
         errors = list(parsed.errors)
@@ -451,101 +357,3 @@ class _ContactsRunner:
 
     def result(self) -> dict[str, Any]:
         return dict(self.counts)
-
-
-def revert(import_id: int) -> str:
-    """Take back every point a points import added: one compensating entry per applied row."""
-    with import_lock(import_id) as held:
-        if not held:
-            return "busy"
-        attempt = _claim(import_id, service.REVERTING)
-        if attempt is None:
-            return "skipped"
-        try:
-            return _revert(import_id, attempt)
-        except LostClaim:
-            return "taken over"
-
-
-def _revert(import_id: int, attempt: int) -> str:
-    job = db.session.get(ImportJob, import_id)
-    shop_id = job.shop_id
-    progress = Progress()
-    after = 0
-    size = batch_size()
-    while True:
-        _hold_write_lock(import_id)
-        entries = db.session.execute(
-            select(
-                PointsEntry.row_number,
-                PointsEntry.customer_id,
-                PointsEntry.delta,
-                PointsEntry.description,
-            )
-            .where(*service.revert_entries(shop_id, import_id), PointsEntry.row_number > after)
-            .order_by(PointsEntry.row_number)
-            .limit(size)
-        ).all()
-        if not entries:
-            break
-        rows = [
-            (row, customer, -delta, f"Reverted: {description}"[: points.MAX_DESCRIPTION])
-            for row, customer, delta, description in entries
-        ]
-        applied, rejections = points.apply_points(
-            shop_id, import_id, rows, source=points.REVERT_SOURCE, by_customer_id=True
-        )
-        _fence(import_id, attempt, service.REVERTING)
-        revert = dict((job.summary or {}).get("revert") or {})
-        revert["done"] = revert.get("done", 0) + applied
-        revert["skipped"] = revert.get("skipped", 0) + len(rejections)
-        job.summary = {**(job.summary or {}), "revert": revert}
-        job.heartbeat_at = utcnow()
-        job.rows_per_second = progress.add(len(entries))
-        db.session.commit()
-        after = entries[-1][0]
-    _fence(import_id, attempt, service.REVERTING)
-    job.status = service.REVERTED
-    job.finished_at = utcnow()
-    job.rows_per_second = None
-    db.session.commit()
-    return "reverted"
-
-
-def _held(row: Row) -> bool:
-    """Its job for this attempt still waits in Redis (or has just started), or a live worker
-    runs it: a lease, not a stale time, says so (`is_abandoned`: the advisory lock on
-    PostgreSQL, the heartbeat on SQLite)."""
-    revert = row.status == service.REVERTING
-    status = job_status(_job_id(row.id, row.attempts, revert=revert))
-    if status in ("queued", "started", "deferred", "scheduled"):
-        return True
-    return row.status != service.QUEUED and not is_abandoned(row.id, row.heartbeat_at)
-
-
-def _queue_again(row: Row) -> bool:
-    return queue_import(row.id, row.attempts, revert=row.status == service.REVERTING)
-
-
-#: imports that should be running and are not: queued (or reverting) past the grace, and
-#: running ones; `_held` leaves those a worker still has. The claim counts the attempts.
-WAITING = Sweep(
-    ImportJob,
-    (
-        Waiting(
-            ImportJob.status.in_([service.QUEUED, service.REVERTING]),
-            ImportJob.updated_at,
-            QUEUE_GRACE,
-        ),
-        Waiting(ImportJob.status == service.RUNNING),
-    ),
-    _queue_again,
-    reads=(ImportJob.status, ImportJob.heartbeat_at),
-    attempts=ImportJob.attempts,
-    unless=_held,
-)
-
-
-def sweep() -> int:
-    """Queue imports that should be running and are not: never queued, or their worker died."""
-    return sweeps.run(WAITING)

@@ -11,8 +11,10 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from shopify_app.imports import flow as service
+from shopify_app.imports.decisions import confirm_import
 from shopify_app.imports.jobs import run_import
+from shopify_app.imports.preview import ImportStateError, create_import
+from shopify_app.imports.reports import row_errors
 from shopify_app.platform.auth.shop_domain import normalize_shop_domain
 from shopify_app.platform.errors import ImportFileError, InvalidShopDomain
 from shopify_app.platform.extensions import db
@@ -59,7 +61,7 @@ def _print_preview(job: ImportJob) -> None:
             f"{preview['unchanged']:,} unchanged, {preview['added_to_segment']:,} added to the "
             f"segment; {preview['error_rows']:,} rows rejected"
         )
-    for error in service.row_errors(job, limit=20):
+    for error in row_errors(job, limit=20):
         click.echo(
             f"  row {error.row_number}: {error.column or '-'} {error.value!r}: {error.reason}"
         )
@@ -84,7 +86,7 @@ def _run(
     try:
         segment = get_or_create_segment(shop, segment_name) if segment_name is not None else None
         with open(file, "rb") as stream:
-            job = service.create_import(
+            job = create_import(
                 shop,
                 kind,
                 file.name,
@@ -112,10 +114,8 @@ def _run(
         click.echo("dry run: nothing was changed")
         return
     try:
-        service.confirm_import(
-            shop, job, apply_with_errors=skip_errors, confirm_duplicate=allow_duplicate
-        )
-    except service.ImportStateError as error:
+        confirm_import(shop, job, apply_with_errors=skip_errors, confirm_duplicate=allow_duplicate)
+    except ImportStateError as error:
         db.session.commit()
         raise click.ClickException(str(error)) from error
     db.session.commit()

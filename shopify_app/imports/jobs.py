@@ -1,12 +1,12 @@
-"""RQ entry points of the imports, by dotted path: each opens the job's context and calls apply.
+"""RQ entry points of the imports, by dotted path: each opens the job's context, then one call.
 
-`queue_import` (in `apply`) names them: `shopify_app.imports.jobs.run_import` and
+`queue_import` (in `runs`) names them: `shopify_app.imports.jobs.run_import` and
 `revert_import`; the worker's sweeper calls `sweep_imports`.
 """
 
 from __future__ import annotations
 
-from shopify_app.imports import apply
+from shopify_app.imports import apply, revert, runs
 from shopify_app.platform.queue import job_app_context
 
 
@@ -19,10 +19,10 @@ def run_import(import_id: int) -> str:
 def revert_import(import_id: int) -> str:
     """Take back every point a points import added: one compensating entry per applied row."""
     with job_app_context():
-        return apply.revert(import_id)
+        return revert.revert(import_id)
 
 
 def sweep_imports() -> int:
     """Queue imports that should be running and are not: never queued, or their worker died."""
     with job_app_context():
-        return apply.sweep()
+        return runs.sweep()

@@ -7,12 +7,41 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Column, MetaData, Table, Text, delete
+from sqlalchemy.schema import CreateTable
 
-from shopify_app.platform.db import driver_cursor, is_postgresql
+from shopify_app.platform.db import (
+    TableNames,
+    driver_cursor,
+    is_postgresql,
+    postgresql_ddl,
+    upsert_insert,
+)
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportRowError
+
+#: what a rejected row fills, by model key (as `RowError.as_row` names them), in COPY order.
+_COPIED = ("import_id", "row_number", "column", "value", "reason", "raw")
+#: rejected rows as COPY fills them: the model's names and types, `raw` as JSON text.
+_STAGE = Table(
+    "import_errors_stage",
+    MetaData(),
+    *(
+        Column(column.name, Text if key == "raw" else column.type)
+        for key in _COPIED
+        for column in [ImportRowError.__table__.c[key]]
+    ),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+)
+_STAGE_DDL = postgresql_ddl(CreateTable(_STAGE, if_not_exists=True))
+_ERRORS = TableNames(ImportRowError)
+_COPY_SQL = f"COPY import_errors_stage ({_ERRORS.columns(*_COPIED)}) FROM STDIN"
+_INSERT_SQL = (
+    f"INSERT INTO {_ERRORS} ({_ERRORS.columns(*_COPIED)}) "
+    f"SELECT {_ERRORS.columns(*_COPIED[:-1])}, {_ERRORS.raw}::json FROM import_errors_stage "
+    f"ON CONFLICT ({_ERRORS.columns('import_id', 'row_number')}) DO NOTHING"
+)
 
 
 @dataclass(slots=True)
@@ -45,7 +74,7 @@ def store_row_errors(import_id: int, errors: Iterable[RowError]) -> int:
         return _copy_errors(rows)
     stored = 0
     for start in range(0, len(rows), 500):
-        stmt = sqlite_insert(ImportRowError).on_conflict_do_nothing(
+        stmt = upsert_insert(ImportRowError).on_conflict_do_nothing(
             index_elements=["import_id", "row_number"]
         )
         stored += db.session.connection().execute(stmt, rows[start : start + 500]).rowcount or 0
@@ -55,32 +84,13 @@ def store_row_errors(import_id: int, errors: Iterable[RowError]) -> int:
 def _copy_errors(rows: list[dict[str, Any]]) -> int:
     """COPY into a temporary table, then one INSERT … ON CONFLICT DO NOTHING."""
     cursor = driver_cursor()
-    cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS import_errors_stage "
-        "(import_id int, row_number int, col text, value text, reason text, raw text) "
-        "ON COMMIT DELETE ROWS"
-    )
+    cursor.execute(_STAGE_DDL)
     cursor.execute("TRUNCATE import_errors_stage")
-    with cursor.copy(
-        "COPY import_errors_stage (import_id, row_number, col, value, reason, raw) FROM STDIN"
-    ) as copy:
+    with cursor.copy(_COPY_SQL) as copy:
         for row in rows:
             raw = json.dumps(row["raw"], ensure_ascii=False) if row["raw"] is not None else None
-            copy.write_row(
-                (
-                    row["import_id"],
-                    row["row_number"],
-                    row["column"],
-                    row["value"],
-                    row["reason"],
-                    raw,
-                )
-            )
-    cursor.execute(
-        'INSERT INTO import_row_errors (import_id, row_number, "column", value, reason, raw) '
-        "SELECT import_id, row_number, col, value, reason, raw::json FROM import_errors_stage "
-        "ON CONFLICT (import_id, row_number) DO NOTHING"
-    )
+            copy.write_row([raw if key == "raw" else row[key] for key in _COPIED])
+    cursor.execute(_INSERT_SQL)
     return cursor.rowcount
 
 

@@ -16,9 +16,9 @@ from flask import (
     stream_with_context,
 )
 
-from shopify_app.imports import flow as service
-from shopify_app.imports.apply import batch_size, queue_import
+from shopify_app.imports import decisions, preview, reports
 from shopify_app.imports.reading import DELIMITER_NAMES
+from shopify_app.imports.runs import batch_size, queue_import
 from shopify_app.imports.samples import sample_csv
 from shopify_app.platform.auth.guards import shop_required
 from shopify_app.platform.errors import ImportFileError
@@ -44,7 +44,7 @@ def _index(error: str | None = None, status: int = 200):
     form = request.form if request.method == "POST" else {}
     page = render_template(
         "imports/index.html",
-        imports=service.recent_imports(g.shop),
+        imports=reports.recent_imports(g.shop),
         segments=list_segments(g.shop),
         form=form,
         error=error,
@@ -80,7 +80,7 @@ def upload():
     if upload is None or not upload.filename:
         return _index("Choose a CSV file to upload.", 400)
     try:
-        job = service.create_import(
+        job = preview.create_import(
             g.shop,
             request.form.get("kind", ""),
             upload.filename,
@@ -107,12 +107,12 @@ def show(import_id: int):
         "imports/show.html",
         job=job,
         segment=find_segment(g.shop, job.segment_id) if job.segment_id else None,
-        errors=service.row_errors(job, limit=ERRORS_PER_PAGE, offset=(page - 1) * ERRORS_PER_PAGE),
-        error_total=service.error_count(job),
+        errors=reports.row_errors(job, limit=ERRORS_PER_PAGE, offset=(page - 1) * ERRORS_PER_PAGE),
+        error_total=reports.error_count(job),
         errors_page=page,
         per_page=ERRORS_PER_PAGE,
-        figures=service.import_figures(job),
-        progress=service.progress(job),
+        figures=reports.import_figures(job),
+        progress=reports.progress(job),
         delimiter=DELIMITER_NAMES.get(job.delimiter or ",", job.delimiter),
         upload_deleted_by=upload_deleted_by(job),
     )
@@ -123,16 +123,16 @@ def show(import_id: int):
 def confirm(import_id: int):
     job = get_for_shop_or_404(ImportJob, import_id, g.shop)
     try:
-        service.confirm_import(
+        decisions.confirm_import(
             g.shop,
             job,
             apply_with_errors=request.form.get("apply_with_errors", "1") == "1",
             confirm_duplicate=request.form.get("confirm_duplicate") == "1",
         )
-    except service.ImportStateError as error:
+    except preview.ImportStateError as error:
         db.session.rollback()
-        if isinstance(error, service.DuplicateFileNotConfirmed):
-            service.mark_duplicate(job, error.duplicate_of)
+        if isinstance(error, decisions.DuplicateFileNotConfirmed):
+            decisions.mark_duplicate(job, error.duplicate_of)
             db.session.commit()
         flash(str(error), "critical")
         return redirect(admin_url("imports.show", import_id=import_id))
@@ -147,8 +147,8 @@ def points_mode(import_id: int):
     """The merchant says whether a `points`/`balance` column adds points or sets balances."""
     job = get_for_shop_or_404(ImportJob, import_id, g.shop)
     try:
-        service.choose_points_mode(g.shop, job, request.form.get("points_mode", ""))
-    except (service.ImportStateError, ImportFileError) as error:
+        preview.choose_points_mode(g.shop, job, request.form.get("points_mode", ""))
+    except (preview.ImportStateError, ImportFileError) as error:
         db.session.rollback()
         flash(str(error), "critical")
     else:
@@ -161,7 +161,7 @@ def points_mode(import_id: int):
 def ask_cancel(import_id: int):
     """Ask first: rows applied so far stay, the rest are not imported; the form POSTs below."""
     job = get_for_shop_or_404(ImportJob, import_id, g.shop)
-    plan = service.plan_cancel(job, batch_rows=batch_size())
+    plan = decisions.plan_cancel(job, batch_rows=batch_size())
     return render_template("imports/cancel.html", job=job, plan=plan)
 
 
@@ -170,8 +170,8 @@ def ask_cancel(import_id: int):
 def cancel(import_id: int):
     job = get_for_shop_or_404(ImportJob, import_id, g.shop)
     try:
-        service.cancel_import(g.shop, job)
-    except service.ImportStateError as error:
+        decisions.cancel_import(g.shop, job)
+    except preview.ImportStateError as error:
         flash(str(error), "critical")
     else:
         db.session.commit()
@@ -184,7 +184,7 @@ def cancel(import_id: int):
 def ask_revert(import_id: int):
     """Ask first: the rows, points and customers a revert takes back; the form POSTs below."""
     job = get_for_shop_or_404(ImportJob, import_id, g.shop)
-    plan = service.plan_revert(g.shop, job)
+    plan = decisions.plan_revert(g.shop, job)
     return render_template("imports/revert.html", job=job, plan=plan)
 
 
@@ -193,8 +193,8 @@ def ask_revert(import_id: int):
 def revert(import_id: int):
     job = get_for_shop_or_404(ImportJob, import_id, g.shop)
     try:
-        service.request_revert(g.shop, job)
-    except service.ImportStateError as error:
+        decisions.request_revert(g.shop, job)
+    except preview.ImportStateError as error:
         db.session.rollback()
         flash(str(error), "critical")
     else:
@@ -207,7 +207,7 @@ def revert(import_id: int):
 @shop_required
 def progress(import_id: int):
     job = get_for_shop_or_404(ImportJob, import_id, g.shop)
-    data = service.progress(job)
+    data = reports.progress(job)
     if data["finished"]:
         data["redirect"] = admin_url("imports.show", import_id=import_id)
     return data
@@ -219,7 +219,7 @@ def rejected(import_id: int):
     job = get_for_shop_or_404(ImportJob, import_id, g.shop)
     name = re.sub(r"[^A-Za-z0-9._-]", "_", job.filename.rsplit(".", 1)[0]) + "-rejected.csv"
     return Response(
-        stream_with_context(service.rejected_rows_csv(job)),
+        stream_with_context(reports.rejected_rows_csv(job)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

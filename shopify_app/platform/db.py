@@ -33,3 +33,39 @@ def driver_cursor(*, binary: bool = False) -> Any:
     """The session connection's psycopg cursor, for COPY (PostgreSQL only)."""
     raw = db.session.connection().connection.driver_connection
     return raw.cursor(binary=True) if binary else raw.cursor()
+
+
+_POSTGRESQL = postgresql.dialect()
+
+
+class TableNames:
+    """A model's table and column names as raw PostgreSQL SQL writes them, quoted where needed.
+
+    Raw SQL (COPY, set-based statements) takes its names from the model's `__table__` through
+    this, so a renamed column renames it in the statement too, and a removed one fails at
+    import instead of at the first batch: `T = TableNames(Model)`, then f"{T} ({T.a}, {T.b})".
+    """
+
+    def __init__(self, model: Any) -> None:
+        table = model.__table__
+        quote = _POSTGRESQL.identifier_preparer.quote
+        self._table = quote(table.name)
+        self._columns = {column.key: quote(column.name) for column in table.columns}
+
+    def __str__(self) -> str:
+        return self._table
+
+    def __getattr__(self, key: str) -> str:
+        columns = self.__dict__.get("_columns", {})
+        if key not in columns:
+            raise AttributeError(f"{self.__dict__.get('_table')} has no column {key!r}")
+        return columns[key]
+
+    def columns(self, *keys: str) -> str:
+        """`a, b, "column"`: a column list."""
+        return ", ".join(getattr(self, key) for key in keys)
+
+
+def postgresql_ddl(element: Any) -> str:
+    """A schema construct (`CreateTable(...)`) as PostgreSQL DDL, for a driver cursor."""
+    return str(element.compile(dialect=_POSTGRESQL))

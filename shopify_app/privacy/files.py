@@ -21,7 +21,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from shopify_app.imports import flow as imports_service
+from shopify_app.imports.decisions import cancel_import
 from shopify_app.imports.reading import sniff
 from shopify_app.platform.errors import ImportFileError
 from shopify_app.platform.extensions import db
@@ -38,6 +38,7 @@ from shopify_app.platform.models import ExportJob, ImportJob, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.export import DONE as EXPORT_DONE
 from shopify_app.platform.models.export import FAILED as EXPORT_FAILED
+from shopify_app.platform.models.imports import PREVIEWED, UPLOADED
 from shopify_app.privacy.erasure import Person, UnreadableFile, drop_export_rows, erase_from_upload
 
 #: a file no import or export row knows of (a web process killed mid-upload, a dead export
@@ -71,10 +72,10 @@ def discard_abandoned_previews(now: datetime) -> int:
         ImportJob.updated_at,
         "PREVIEW_RETENTION_HOURS",
         now,
-        ImportJob.status == imports_service.PREVIEWED,
+        ImportJob.status == PREVIEWED,
     )
     for job in jobs:
-        imports_service.cancel_import(db.session.get(Shop, job.shop_id), job)
+        cancel_import(db.session.get(Shop, job.shop_id), job)
         job.summary = {**(job.summary or {}), "expired": True}
         delete_upload(job, now)
     return len(jobs)
@@ -187,8 +188,8 @@ def _format(job: ImportJob, path: Path) -> tuple[str, str]:
 
 
 def _discard_unreadable(shop: Shop, job: ImportJob) -> None:
-    if job.status in (imports_service.UPLOADED, imports_service.PREVIEWED):
-        imports_service.cancel_import(shop, job)
+    if job.status in (UPLOADED, PREVIEWED):
+        cancel_import(shop, job)
     job.summary = {**(job.summary or {}), "file_unreadable": True}
     delete_upload(job)
 

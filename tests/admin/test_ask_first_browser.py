@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import update
 
 from demo.shop import ensure_demo_shop
-from shopify_app.imports import flow as service
-from shopify_app.imports.apply import queue_import
+from shopify_app.imports.decisions import confirm_import
+from shopify_app.imports.preview import create_import
+from shopify_app.imports.runs import queue_import
 from shopify_app.platform.auth.demo_tokens import DEMO_SHOP, mint_demo_token
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, Segment, SegmentMember
@@ -36,8 +37,8 @@ MODAL = "document.querySelector('dialog.p-modal[open]')"
 def finished_import(app, shop) -> int:
     add_customers(shop, 2, balance=10)
     rows = [["shopify_id", "points_to_add", "description"], [A, 30, "a"], [B, 5, "b"], [A, 15, "c"]]
-    job = service.create_import(shop, "points", "spring.csv", io.BytesIO(csv_bytes(rows)))
-    service.confirm_import(shop, job, apply_with_errors=True)
+    job = create_import(shop, "points", "spring.csv", io.BytesIO(csv_bytes(rows)))
+    confirm_import(shop, job, apply_with_errors=True)
     db.session.commit()
     queue_import(job.id, job.attempts)
     run_jobs(app)
@@ -177,13 +178,13 @@ def test_cancel_import_opens_a_modal_with_what_stays_applied(
 ):
     shop = ensure_demo_shop()
     add_customers(shop, 1)
-    job = service.create_import(
+    job = create_import(
         shop,
         "points",
         "big.csv",
         io.BytesIO(csv_bytes([["shopify_id", "points_to_add"]] + [[A, 1]] * 100)),
     )
-    service.confirm_import(shop, job, apply_with_errors=True)
+    confirm_import(shop, job, apply_with_errors=True)
     db.session.execute(
         update(ImportJob)
         .where(ImportJob.id == job.id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from shopify_app.imports import flow as service
+from shopify_app.imports.preview import create_import
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ImportJob, ImportRowError, PointsEntry, Shop
 from tests.factories import make_customers
@@ -91,7 +91,7 @@ def upload_ok(admin: AdminClient, content: bytes, **kwargs) -> int:
 def import_file(shop: Shop, content: bytes, *, name: str = "points.csv") -> int:
     """Upload through the service (big files: the test client leaks its spooled body file)."""
 
-    job = service.create_import(shop, "points", name, io.BytesIO(content))
+    job = create_import(shop, "points", name, io.BytesIO(content))
     db.session.commit()
     return job.id
 

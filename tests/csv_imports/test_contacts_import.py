@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import select
 
-from shopify_app.imports.contacts import normalize_locale
+from shopify_app.imports.contacts_rows import normalize_locale
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Invitation, Segment, SegmentMember
 from shopify_app.platform.models.base import utcnow

@@ -14,10 +14,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from shopify_app.imports import flow as service
-from shopify_app.imports.apply import queue_import
+from shopify_app.imports.decisions import DuplicateFileNotConfirmed, confirm_import
+from shopify_app.imports.runs import queue_import
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import ImportJob, PointsEntry, Shop
+from shopify_app.platform.models import Customer, ImportJob, PointsEntry, Shop
 from tests.csv_imports.importing import (
     add_customers,
     balance,
@@ -103,11 +103,11 @@ def _confirm_in_thread(
         job = db.session.get(ImportJob, import_id)
         start.wait()
         try:
-            service.confirm_import(shop, job, apply_with_errors=True)
+            confirm_import(shop, job, apply_with_errors=True)
             db.session.commit()
             queue_import(import_id, job.attempts)
             out[import_id] = "queued"
-        except service.DuplicateFileNotConfirmed:
+        except DuplicateFileNotConfirmed:
             db.session.rollback()
             out[import_id] = "duplicate"
         finally:
@@ -242,9 +242,7 @@ def test_set_balance_reads_the_balance_at_apply_time_and_refuses_negative(app, a
     import_id = upload_ok(admin, content, points_mode="set")
     assert row_errors(import_id)[3].reason == "balance is a balance and cannot be below zero"
     # Points earned between the preview and the run are not lost on top of the set balance.
-    customer = db.session.execute(
-        select(service.Customer).where(service.Customer.shopify_id == A)
-    ).scalar_one()
+    customer = db.session.execute(select(Customer).where(Customer.shopify_id == A)).scalar_one()
     customer.points_balance = 500
     db.session.commit()
     confirm(admin, import_id)

@@ -8,9 +8,9 @@ import pytest
 from redis import Redis
 from sqlalchemy import func, select, update
 
-from shopify_app.imports import points
-from shopify_app.imports.apply import queue_import
 from shopify_app.imports.jobs import run_import, sweep_imports
+from shopify_app.imports.points_ledger import apply_points
+from shopify_app.imports.runs import queue_import
 from shopify_app.platform.extensions import db, queue
 from shopify_app.platform.models import Customer, ImportJob, PointsEntry
 from shopify_app.platform.models.base import utcnow
@@ -56,9 +56,9 @@ def test_a_batch_applied_twice_adds_nothing_the_second_time(app, ctx, admin, sho
     import_id = _simple_import(admin, shop)
     customer = db.session.execute(select(Customer).where(Customer.shopify_id == A)).scalar_one()
     rows = [(2, A, 10, "x"), (4, A, 5, "y")]
-    assert points.apply_points(shop.id, import_id, rows) == (2, [])
+    assert apply_points(shop.id, import_id, rows) == (2, [])
     db.session.commit()
-    assert points.apply_points(shop.id, import_id, rows) == (0, [])
+    assert apply_points(shop.id, import_id, rows) == (0, [])
     db.session.commit()
     db.session.refresh(customer)
     assert customer.points_balance == 15

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shopify_app.imports import flow as service
 from shopify_app.imports import reading
+from shopify_app.imports.preview import create_import
 from shopify_app.platform.errors import ImportFileError
 from shopify_app.platform.models import ImportJob, ImportRowError, PointsEntry
 from tests.csv_imports.importing import (
@@ -197,7 +197,7 @@ def test_file_over_100_mb_is_refused_while_uploading(app, ctx, shop):
     files = _stored_files(app, shop)
     stream = io.BufferedReader(_EndlessCsv(reading.MAX_FILE_BYTES + 1024 * 1024))
     with pytest.raises(ImportFileError, match="over the limit of 100 MB"):
-        service.create_import(shop, "points", "huge.csv", stream)
+        create_import(shop, "points", "huge.csv", stream)
     _nothing_changed(app, shop, files)
 
 
@@ -212,7 +212,7 @@ def test_file_over_two_million_rows_is_refused(app, ctx, shop, tmp_path):
         for _ in range(reading.MAX_ROWS // 10_000 + 1):
             out.write(line * 10_000)
     with open(path, "rb") as stream, pytest.raises(ImportFileError, match="more than 2,000,000"):
-        service.create_import(shop, "points", "many.csv", stream)
+        create_import(shop, "points", "many.csv", stream)
     _nothing_changed(app, shop, files)
 
 

@@ -7,7 +7,7 @@ import html
 import pytest
 from sqlalchemy import select, update
 
-from shopify_app.imports import flow as service
+from shopify_app.imports.reports import progress
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ImportJob, PointsEntry
 from tests.csv_imports.importing import (
@@ -254,4 +254,4 @@ def test_history_lists_past_imports_with_their_figures(app, admin, shop):
     page = admin.get("/imports").get_data(as_text=True)
     assert f"/imports/{import_id}?" in page and "points.csv" in page and "Done" in page
     assert count(ImportJob) == 1
-    assert service.progress(get_import(import_id))["finished"] is True
+    assert progress(get_import(import_id))["finished"] is True
