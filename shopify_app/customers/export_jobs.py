@@ -52,7 +52,7 @@ def _claim(export_id: int) -> bool:
 
 def run_export(export_id: int) -> None:
     """Write the export's CSV; a finished export is left alone, an interrupted one restarts."""
-    with job_app_context():
+    with job_app_context(owner=(ExportJob, export_id)):
         if not _claim(export_id):
             return
         db.session.commit()

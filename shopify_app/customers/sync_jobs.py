@@ -53,7 +53,7 @@ def queue_initial_sync(shop: Shop) -> None:
 def sync_customers(shop_id: int, attempt: int | None = None) -> str:
     """Run (or resume) the shop's sync; a job of an attempt the sweeper has since replaced
     does nothing (RQ may still retry a dead worker's job once the sweep resumed the sync)."""
-    with job_app_context():
+    with job_app_context(owner=(Shop, shop_id)):
         shop = db.session.get(Shop, shop_id)
         if shop is None or not shop.is_installed:
             return "skipped"

@@ -7,18 +7,19 @@
 from __future__ import annotations
 
 from shopify_app.imports import apply, revert, runs
+from shopify_app.platform.models import ImportJob
 from shopify_app.platform.queue import job_app_context
 
 
 def run_import(import_id: int) -> str:
     """Apply a confirmed import from its resume position to the end of the file."""
-    with job_app_context():
+    with job_app_context(owner=(ImportJob, import_id)):
         return apply.run(import_id)
 
 
 def revert_import(import_id: int) -> str:
     """Take back every point a points import added: one compensating entry per applied row."""
-    with job_app_context():
+    with job_app_context(owner=(ImportJob, import_id)):
         return revert.revert(import_id)
 
 

@@ -7,18 +7,19 @@ of it; the worker's sweeper calls `sweep_invitations`. The work is in `sending`.
 from __future__ import annotations
 
 from shopify_app.invitations import sending
+from shopify_app.platform.models import InvitationBatch
 from shopify_app.platform.queue import job_app_context
 
 
 def prepare_batch(batch_id: int) -> str:
     """Choose who the batch invites, then queue its senders."""
-    with job_app_context():
+    with job_app_context(owner=(InvitationBatch, batch_id)):
         return sending.prepare(batch_id)
 
 
 def send_batch(batch_id: int) -> str:
     """Send the batch's waiting invitations, each outcome recorded as the server answers."""
-    with job_app_context():
+    with job_app_context(owner=(InvitationBatch, batch_id)):
         return sending.send(batch_id)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from shopify_app.platform.extensions import db, queue, redis_conn
+from shopify_app.platform.tenancy import enter_shop, owner_shop
 
 log = logging.getLogger(__name__)
 _PENDING_JOBS = "jobs_after_commit"
@@ -30,12 +31,14 @@ class NoAppContext(RuntimeError):
 
 
 @contextlib.contextmanager
-def job_app_context() -> Iterator[Flask]:
+def job_app_context(owner: tuple[type[Any], int] | None = None) -> Iterator[Flask]:
     """A fresh app context per job, so each job gets its own database session.
 
     Jobs never build the app (the factory is for entry points): `flask --app app worker`
     runs them inside its context, and `rq worker -w shopify_app.worker.AppWorker` builds the
-    app once per process.
+    app once per process. A job that works for one shop names the row it works on
+    (`owner=(ExportJob, export_id)`, or `(Shop, shop_id)`): its session is scoped to that
+    row's shop (`platform.tenancy`), so none of its queries can reach another shop's rows.
     """
     if not has_app_context():
         raise NoAppContext(
@@ -44,6 +47,10 @@ def job_app_context() -> Iterator[Flask]:
         )
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with app.app_context():
+        if owner is not None:
+            shop_id = owner_shop(*owner)
+            if shop_id is not None:
+                enter_shop(shop_id)
         yield app
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from shopify_app.platform.extensions import db
@@ -55,6 +56,13 @@ def leave_shop(_error: BaseException | None = None) -> None:
 
 def init_app(app: Flask) -> None:
     app.teardown_request(leave_shop)
+
+
+def owner_shop(model: type[Any], row_id: int) -> int | None:
+    """The shop a row belongs to (a Shop is its own), or None when the row is gone."""
+    if not issubclass(model, ShopOwned):  # the Shop itself
+        return row_id if db.session.get(model, row_id) is not None else None
+    return db.session.execute(select(model.shop_id).where(model.id == row_id)).scalar_one_or_none()
 
 
 def scoped_shop() -> int | None:

@@ -37,7 +37,7 @@ def sync_rewards(reward_ids: list[int]) -> dict[str, int]:
 
 def sync_reward(reward_id: int) -> str:
     """Create (or deactivate, once void) the reward's discount code in Shopify. Idempotent."""
-    with job_app_context():
+    with job_app_context(owner=(Reward, reward_id)):
         return _sync(reward_id)
 
 

@@ -7,8 +7,9 @@ from sqlalchemy import delete, func, inspect, select, update
 
 from shopify_app.platform.auth.guards import load_shop_session
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Base, Customer, Segment, SegmentMember
+from shopify_app.platform.models import Base, Customer, Segment, SegmentMember, Shop
 from shopify_app.platform.models.base import ShopOwned
+from shopify_app.platform.queue import job_app_context
 from shopify_app.platform.tenancy import scoped_shop, shop_scope
 from tests.factories import make_contact
 from tests.helpers import make_shop
@@ -106,3 +107,15 @@ def test_the_guard_scopes_a_request_and_the_scope_ends_with_it(app, admin, two_s
     assert scoped_shop() is None
     assert db.session.scalar(select(func.count()).select_from(Customer)) == 6
     assert inspect(Customer).columns["shop_id"].foreign_keys
+
+
+def test_a_job_naming_its_row_runs_scoped_to_that_rows_shop(app, two_shops):
+    mine, theirs = two_shops
+    segment_id = db.session.scalar(select(Segment.id).where(Segment.shop_id == theirs.id))
+    with job_app_context(owner=(Segment, segment_id)):
+        assert scoped_shop() == theirs.id
+        assert db.session.scalar(select(func.count()).select_from(Customer)) == 3
+    with job_app_context(owner=(Shop, mine.id)):
+        assert scoped_shop() == mine.id
+    with job_app_context(owner=(Segment, 10**9)):
+        assert scoped_shop() is None  # a row that is gone: the job finds nothing to do
