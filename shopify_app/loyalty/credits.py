@@ -21,7 +21,7 @@ from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, PointsEntry, Shop
 from shopify_app.platform.models.base import utcnow
 
-#: rows per INSERT: well under SQLite's bound-parameter limit.
+#: rows per executemany: a bounded batch whatever the run's size.
 CHUNK = 1000
 
 
@@ -51,7 +51,7 @@ def add_credits(shop: Shop, credits: list[Credit], *, when: datetime | None = No
     inserted: dict[str, int] = {}
     items = list(fresh.values())
     for start in range(0, len(items), CHUNK):
-        inserted.update(_insert(shop, items[start : start + CHUNK], now))
+        inserted.update(_insert(shop, items[start : start + CHUNK], now))  # bounded memory
     recorded = [c for c in items if c.source_key in inserted]
     if not recorded:
         return []
@@ -91,30 +91,36 @@ def add_credits(shop: Shop, credits: list[Credit], *, when: datetime | None = No
 
 
 def _insert(shop: Shop, credits: list[Credit], now: datetime) -> dict[str, int]:
-    """Insert the ledger rows, skipping keys already there; {source_key: entry id} of the new."""
+    """Insert the ledger rows, skipping keys already there; {source_key: entry id} of the new.
+
+    One cached statement run over many rows (SQLAlchemy batches them into multi-row INSERTs
+    with RETURNING): a statement built with the rows in it would be compiled again each run.
+    """
+    entries = PointsEntry.__table__
     statement = (
-        upsert_insert(PointsEntry)
-        .values(
-            [
-                {
-                    "shop_id": shop.id,
-                    "customer_id": c.customer_id,
-                    "delta": c.points,
-                    "description": c.description[:255],
-                    "source": c.source,
-                    "source_key": c.source_key,
-                    "created_at": now,
-                }
-                for c in credits
-            ]
-        )
+        upsert_insert(entries)
         .on_conflict_do_nothing(
             index_elements=["shop_id", "source_key"],
-            index_where=PointsEntry.source_key.is_not(None),
+            index_where=entries.c.source_key.is_not(None),
         )
-        .returning(PointsEntry.source_key, PointsEntry.id)
+        .returning(entries.c.source_key, entries.c.id)
     )
-    return {key: entry_id for key, entry_id in db.session.execute(statement).all()}
+    rows = [
+        {
+            "shop_id": shop.id,
+            "customer_id": c.customer_id,
+            "delta": c.points,
+            "balance_after": None,
+            "description": c.description[:255],
+            "source": c.source,
+            "source_key": c.source_key,
+            "import_id": None,
+            "row_number": None,
+            "created_at": now,
+        }
+        for c in credits
+    ]
+    return {key: entry_id for key, entry_id in db.session.execute(statement, rows).all()}
 
 
 def _forget_loaded_balances(customer_ids: list[int]) -> None:
