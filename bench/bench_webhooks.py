@@ -3,9 +3,11 @@
 Gunicorn serves the app on loopback over PostgreSQL and Redis; wrk sends signed
 `customers/update` deliveries of about 2 KB, each with its own webhook id. Then real workers
 drain what was accepted, and finally the app syncs 100,000 customers from the Shopify double.
+Then paid orders: stored `orders/paid` deliveries drained by one real worker, with the loyalty
+points rule off and on (the bar: 500 orders/s per worker with earning on).
 
     .venv/bin/python bench/bench_webhooks.py [--seconds 20] [--connections 16] [--workers 2]
-        [--during-import]
+        [--during-import] [--orders 5000] [--only-orders]
 
 `--during-import` measures the intake again while `bench_imports.py` applies its 1,000,000-row
 points file on the same PostgreSQL (its own database and worker).
@@ -378,6 +380,114 @@ def intake(port: int, args, script: Path, app, label: str) -> None:
     )
 
 
+def order_payload(order_id: int, customer_id: int, cents: int) -> dict:
+    """A paid order as orders/paid carries it, with the money sets the points are read from."""
+    stamp = "2026-11-20T10:00:00-05:00"
+    amount = f"{cents / 100:.2f}"
+    money = {
+        "shop_money": {"amount": amount, "currency_code": "USD"},
+        "presentment_money": {"amount": amount, "currency_code": "USD"},
+    }
+    return {
+        "id": order_id,
+        "name": f"#{order_id}",
+        "email": f"customer{customer_id}@example.com",
+        "currency": "USD",
+        "presentment_currency": "USD",
+        "total_price": amount,
+        "subtotal_price": amount,
+        "subtotal_price_set": money,
+        "current_subtotal_price_set": money,
+        "total_price_set": money,
+        "financial_status": "paid",
+        "discount_codes": [],
+        "customer": {"id": 7_000_000 + customer_id, "email": f"customer{customer_id}@example.com"},
+        "line_items": [{"id": order_id * 10, "title": "Gift card", "price": amount, "quantity": 1}],
+        "refunds": [],
+        "created_at": stamp,
+        "processed_at": stamp,
+        "updated_at": stamp,
+    }
+
+
+def bench_order_drain(app, orders: int, earning: bool, first_id: int) -> float:
+    """`orders` stored orders/paid deliveries drained by one `flask worker`; orders/s.
+
+    Timed from the first claim to the last processed mark (the deliveries' own timestamps),
+    so the worker's start-up is left out.
+    """
+    from sqlalchemy import insert
+
+    from shopify_app.platform.customer_store import ShopifyCustomer, upsert_shopify_customers
+    from shopify_app.platform.models.base import utcnow
+    from shopify_app.platform.shops import get_shop
+    from shopify_app.program.config import get_settings
+    from webhooks.drain import kick_drain
+
+    customers = 2000
+    with app.app_context():
+        shop = get_shop(SHOP)
+        if not db.session.execute(text("SELECT count(*) FROM customers")).scalar():
+            batch = [
+                ShopifyCustomer(7_000_000 + n, f"customer{n}@example.com", f"First{n}", "", "en",
+                                "ENABLED", None, None)
+                for n in range(customers)
+            ]  # fmt: skip
+            for start in range(0, customers, 500):
+                upsert_shopify_customers(shop, batch[start : start + 500])
+        settings = get_settings(shop)
+        settings.earn_orders, settings.earn_per_unit = earning, 1
+        now = utcnow()
+        rows = [
+            {
+                "webhook_id": f"orders-{first_id + n}",
+                "shop_id": shop.id,
+                "shop_domain": SHOP,
+                "topic": "orders/paid",
+                "api_version": "2026-10",
+                "payload": json.dumps(order_payload(first_id + n, n % customers, 1999 + n % 9000)),
+                "status": "received",
+                "attempts": 0,
+                "received_at": now,
+            }
+            for n in range(orders)
+        ]
+        db.session.execute(insert(WebhookEvent.__table__), rows)
+        db.session.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+        kick_drain()
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"],
+            cwd=ROOT,
+            env=env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        worker.wait(timeout=600)
+        prefix = WebhookEvent.webhook_id.like("orders-%")
+        first, last, done = db.session.execute(
+            select(
+                func.min(WebhookEvent.claimed_at),
+                func.max(WebhookEvent.processed_at),
+                func.count(WebhookEvent.processed_at),
+            ).where(prefix, WebhookEvent.received_at == now)
+        ).one()
+        earned = db.session.execute(
+            text("SELECT count(*) FROM points_entries WHERE source = 'order'")
+        ).scalar()
+        db.session.commit()
+        assert done == orders, (done, orders)
+        elapsed = (last - first).total_seconds()
+        print(
+            f"orders/paid drain, points {'on' if earning else 'off'}: {orders:,} orders in "
+            f"{elapsed:.2f}s = {orders / elapsed:,.0f} orders/s per worker "
+            f"({earned:,} orders earned points so far)"
+        )
+        return orders / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20)
@@ -388,6 +498,8 @@ def main() -> None:
     parser.add_argument("--during-import", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="RQ workers draining")
     parser.add_argument("--sync-customers", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=5000, help="paid orders per drain run")
+    parser.add_argument("--only-orders", action="store_true", help="only the orders drain")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
@@ -395,6 +507,9 @@ def main() -> None:
     ensure_database()
     app = create_app(SETTINGS)
     reset(app)
+    if args.only_orders:
+        orders_drain(app, args.orders)
+        return
     port = 18080
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "deliveries.lua"
@@ -412,6 +527,9 @@ def main() -> None:
         f"worker drain: {args.workers} SimpleWorkers processed {done} deliveries in "
         f"{elapsed:.1f}s = {done / elapsed:.0f}/s"
     )
+    if args.orders:
+        clear_events(app)
+        orders_drain(app, args.orders)
     if not args.sync_customers:
         return
     sync_seconds = bench_sync(args.sync_customers)
@@ -419,6 +537,13 @@ def main() -> None:
         f"initial sync: {args.sync_customers} customers from the double in "
         f"{sync_seconds:.1f}s = {args.sync_customers / sync_seconds:.0f}/s"
     )
+
+
+def orders_drain(app, orders: int) -> None:
+    """Paid orders with the points rule off, then on (fresh orders each time), side by side."""
+    off = bench_order_drain(app, orders, False, 10_000_000)
+    on = bench_order_drain(app, orders, True, 20_000_000)
+    print(f"  earning on runs at {on / off:.2f} of earning off; the bar is 500 orders/s")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`flask --app app …` commands: schema and the CLI imports (`app.py` adds worker and demo)."""
+"""`flask --app app …` commands: schema, the CLI imports and the program's settings (`app.py`
+adds worker and demo)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from flask import Flask, current_app
 from flask_migrate import upgrade
 
 from shopify_app.imports import cli as imports_cli
+from shopify_app.program import cli as program_cli
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_db)
     imports_cli.init_app(app)
+    program_cli.init_app(app)
 
 
 @click.command("init-db")

@@ -1,13 +1,16 @@
-"""orders/* and refunds/create: store orders exactly and hand them to the referral engine.
+"""orders/* and refunds/create: store orders exactly and hand them to the referral engine
+and the loyalty points.
 
 Most paid orders carry none of the engine's codes: they cost one statement, and only orders
-with a referral or reward code are loaded and handed to the engine, a whole run at once.
+with a referral or reward code are loaded and handed to the engine, a whole run at once. The
+run's orders/paid orders earn their points in one call, set-wise too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from shopify_app.loyalty.order_points import earn_for_paid_orders, reverse_order_points
 from shopify_app.platform.models import Shop, WebhookEvent
 from shopify_app.referrals.attribution import on_orders_paid
 from shopify_app.referrals.codes import routes
@@ -24,15 +27,18 @@ def on_orders(shop: Shop, deliveries: list[tuple[dict[str, Any], WebhookEvent]])
     records the payment).
     """
     for_engine: list[int] = []
+    paid: list[int] = []
     for payload, event in deliveries:
         if event.topic == "orders/paid":
             paid_at = event.triggered_at or event.received_at
             order_id, applied = store_order(shop, payload, paid_at=paid_at)
+            paid.append(order_id)
         else:
             order_id, applied = store_order(shop, payload)
         if (applied or event.topic == "orders/paid") and routes(discount_codes(payload)):
             for_engine.append(order_id)
     on_orders_paid(shop, for_engine)
+    earn_for_paid_orders(shop, paid)
 
 
 def on_order(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
@@ -42,10 +48,12 @@ def on_order(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
 
 def on_cancelled(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
     order = mark_cancelled(shop, payload, event.triggered_at or event.received_at)
+    reverse_order_points(shop, order.id)
     on_order_reversed(shop, order)
 
 
 def on_refund(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> None:
     order, applied = record_refund(shop, payload)
+    reverse_order_points(shop, order.id)
     if applied and order.total_minor and order.refunded_minor >= order.total_minor:
         on_order_reversed(shop, order)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 import requests
 
+from shopify_app.loyalty.earning import accounts_watched
 from shopify_app.platform.customer_store import ShopifyCustomer, upsert_shopify_customers
 from shopify_app.platform.errors import ShopifyAPIError
 from shopify_app.platform.extensions import db
@@ -87,10 +88,13 @@ def upsert_batch(shop: Shop, nodes: list[dict]) -> int:
 
     Their `state` is what Shopify holds now, so it corrects ours even when `updatedAt` did not
     move: Shopify's one-time update enabled customers who had signed in to customer accounts
-    since May 2024 without webhooks and often without touching `updated_at`.
+    since May 2024 without webhooks and often without touching `updated_at`. A stored
+    customer it finds enabled now earns the account points; one it stores for the first time
+    does not, so the first sync after install rewards nobody.
     """
     customers = [ShopifyCustomer.from_graphql(n) for n in nodes]
-    return upsert_shopify_customers(shop, customers, state_is_current=True)
+    with accounts_watched(shop, [c.shopify_id for c in customers], new_customers_earn=False):
+        return upsert_shopify_customers(shop, customers, state_is_current=True)
 
 
 def run_sync(

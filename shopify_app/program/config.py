@@ -11,7 +11,8 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -67,6 +68,8 @@ class SettingsChanges:
     reward: DiscountValue
     min_order_minor: int
     copies: dict[str, tuple[str, str]]
+    #: the loyalty rules the form carried, by column name (earn_orders, earn_per_unit, …).
+    loyalty: dict[str, Any] = field(default_factory=dict)
 
 
 def get_settings(shop: Shop) -> ProgramSettings:
@@ -173,6 +176,8 @@ def apply_settings(shop: Shop, changes: SettingsChanges) -> ProgramSettings:
         if language != own and (subject, body) != (default["subject"], default["body"]):
             translations[language] = {"subject": subject, "body": body}
     settings.email_translations = translations or None
+    for name, value in changes.loyalty.items():
+        setattr(settings, name, value)
     return settings
 
 

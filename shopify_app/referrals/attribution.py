@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import select
 
+from shopify_app.loyalty.earning import earn_for_referrals
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Order, Referral, Reward, Shop
 from shopify_app.platform.models.base import utcnow
@@ -53,6 +54,7 @@ class _PaidOrders:
         self.facts = RefereeFacts()
         self.deltas: defaultdict[int, Counter[str]] = defaultdict(Counter)
         self.to_sync: list[Reward] = []
+        self.completed: list[Referral] = []
 
     def attribute(self) -> None:
         routed = [(order, *engine_codes(order.discount_codes)) for order in self.orders]
@@ -70,6 +72,7 @@ class _PaidOrders:
         bump_many(self.deltas)
         if self.to_sync:
             queue_reward_syncs(self.to_sync)
+        earn_for_referrals(self.shop, self.completed)
 
     def _load_referrals(self, codes: set[str], orders: list[Order]) -> None:
         rows = (
@@ -173,6 +176,7 @@ class _PaidOrders:
         referral.status, referral.block_reason = COMPLETED, None
         referral.order_id, referral.order_total_minor = order.id, order.total_minor
         referral.completed_at = order.paid_at or utcnow()
+        self.completed.append(referral)
         self.deltas[referrer.id].update(
             successful_referrals=1, referee_revenue_minor=order.total_minor
         )

@@ -66,7 +66,7 @@ def _store_statement(postgres: bool):
     values = {
         name: bindparam(name, type_=table.c[name].type)
         for name in (
-            "shop_id", "shopify_id", "currency", "total_minor", "email", "name",
+            "shop_id", "shopify_id", "currency", "total_minor", "subtotal_minor", "email", "name",
             "shopify_customer_id", "discount_codes", "financial_status", "processed_at",
             "cancelled_at", "shopify_updated_at", "paid_at", "created_at", "updated_at",
         )
@@ -80,6 +80,7 @@ def _store_statement(postgres: bool):
         set_={
             "currency": new.currency,
             "total_minor": new.total_minor,
+            "subtotal_minor": func.coalesce(new.subtotal_minor, old.subtotal_minor),
             "email": new.email,
             "name": new.name,
             "shopify_customer_id": new.shopify_customer_id,
@@ -125,6 +126,7 @@ def store_order(
         "shopify_id": shopify_id,
         "currency": currency,
         "total_minor": to_minor(payload.get("total_price"), currency),
+        "subtotal_minor": subtotal_minor(payload, shop.currency),
         "email": payload.get("email") or customer.get("email"),
         "name": (payload.get("name") or "")[:64],
         "shopify_customer_id": int(customer["id"]) if customer.get("id") else None,
@@ -145,6 +147,47 @@ def store_order(
         select(Order.id).where(Order.shop_id == shop.id, Order.shopify_id == shopify_id)
     ).scalar_one()
     return stored, False
+
+
+def _shop_money(money_set: Any, shop_currency: str) -> int | None:
+    """The shop-money amount of a REST `*_set` (`{"shop_money": {amount, currency_code}}`)."""
+    money = (money_set or {}).get("shop_money") or {}
+    if money.get("amount") is None:
+        return None
+    return to_minor(money["amount"], money.get("currency_code") or shop_currency)
+
+
+def refund_subtotal_minor(refund: dict[str, Any], shop_currency: str) -> int | None:
+    """What a refund's line items came to in shop money; None for a refund of an amount only."""
+    lines = refund.get("refund_line_items") or []
+    if not lines:
+        return None
+    total = 0
+    for line in lines:
+        amount = _shop_money(line.get("subtotal_set"), shop_currency)
+        total += amount if amount is not None else to_minor(line.get("subtotal"), shop_currency)
+    return total
+
+
+def subtotal_minor(payload: dict[str, Any], shop_currency: str) -> int | None:
+    """The subtotal the order's points are based on: after discounts, before tax, shipping and
+    refunds, in shop money (an order in another presentment currency earns on its converted
+    amount); None when the payload does not give it.
+
+    `current_subtotal_price_set` reflects order edits and also refunds, so the line items the
+    payload's refunds took back are added again: refunds reverse their own share of the points.
+    """
+    current = _shop_money(payload.get("current_subtotal_price_set"), shop_currency)
+    if current is not None:
+        refunds = payload.get("refunds") or []
+        return current + sum(refund_subtotal_minor(r, shop_currency) or 0 for r in refunds)
+    original = _shop_money(payload.get("subtotal_price_set"), shop_currency)
+    if original is not None:
+        return original
+    if (payload.get("currency") or shop_currency) == shop_currency:
+        if payload.get("subtotal_price") is not None:
+            return to_minor(payload["subtotal_price"], shop_currency)
+    return None
 
 
 def discount_codes(payload: dict[str, Any]) -> list[str]:
@@ -202,6 +245,7 @@ def record_refund(shop: Shop, payload: dict[str, Any]) -> tuple[Order, bool]:
             shopify_id=refund_id,
             order_id=order.id,
             amount_minor=amount,
+            subtotal_minor=refund_subtotal_minor(payload, shop.currency),
             created_at=parse_shopify_time(payload.get("created_at")),
         )
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from shopify_app.loyalty.earning import reverse_referral_points
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Order, Referral, Reward, Shop
 from shopify_app.platform.models.referral import BLOCKED, COMPLETED, PENDING, UNUSED, USED, VOID
@@ -21,8 +22,9 @@ def on_order_reversed(shop: Shop, order: Order) -> None:
 
     The referee's order: the referral goes back to Pending and its unused reward is voided
     (deactivated in Shopify); if the reward was already used it cannot be taken back, so the
-    referral is Blocked with that reason. An order paid with a reward code: its revenue
-    leaves the referrer's revenue.
+    referral is Blocked with that reason. Either way the loyalty points the referral gave
+    both sides are taken back. An order paid with a reward code: its revenue leaves the
+    referrer's revenue.
     """
     referrals = (
         db.session.execute(
@@ -37,6 +39,7 @@ def on_order_reversed(shop: Shop, order: Order) -> None:
         .scalars()
         .all()
     )
+    reverse_referral_points(shop, referrals, order.id)
     for referral in referrals:
         total = referral.order_total_minor or 0
         bump(referral.referrer_id, successful_referrals=-1, referee_revenue_minor=-total)

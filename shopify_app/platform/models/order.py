@@ -26,6 +26,9 @@ class Order(ShopOwned, TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(64), default="")
     total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the subtotal after discounts, before tax, shipping and refunds, in the shop currency's
+    #: minor units (the loyalty points' base); None when the payload did not say.
+    subtotal_minor: Mapped[int | None] = mapped_column(BigInteger)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     discount_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -46,11 +49,18 @@ class Order(ShopOwned, TimestampMixin, Base):
 
 class Refund(ShopOwned, Base):
     __tablename__ = "refunds"
-    __table_args__ = (Index("uq_refunds_shop_id_shopify_id", "shop_id", "shopify_id", unique=True),)
+    __table_args__ = (
+        Index("uq_refunds_shop_id_shopify_id", "shop_id", "shopify_id", unique=True),
+        # The points a refund reverses are read per order (the order's earlier refunds).
+        Index("ix_refunds_order_id", "order_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     shopify_id: Mapped[int] = mapped_column(BigInteger)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+    #: the refunded line items' subtotal in the shop currency's minor units; None for a refund
+    #: of an amount only (its share of the order's points is then its share of the total).
+    subtotal_minor: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime | None]

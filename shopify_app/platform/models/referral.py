@@ -141,6 +141,7 @@ class ProgramSettings(ShopOwned, TimestampMixin, Base):
     earn_referral: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     referrer_points: Mapped[int] = mapped_column(default=500, server_default="500")
     referee_points: Mapped[int] = mapped_column(default=0, server_default="0")
+    earn_events: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     #: {"review_posted": 50}: points per imported event of that name.
     event_points: Mapped[dict[str, int] | None] = mapped_column(JSON)
     expiry: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
