@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="shop domain to create (repeatable; default demo.myshopify.com)",
     )
+    parser.add_argument(
+        "--shop-name", default=None, help="the store name every created shop reports"
+    )
+    parser.add_argument(
+        "--currency", default="USD", help="the store currency every created shop reports"
+    )
     parser.add_argument("--customers", type=int, default=0, help="customers to seed per shop")
     parser.add_argument(
         "--activity",
@@ -46,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     streams = []
     for domain in args.shop or ["demo.myshopify.com"]:
-        double.add_shop(domain)
+        double.add_shop(domain, name=args.shop_name, currency=args.currency)
         if args.customers:
             seed_customers(double, domain, args.customers)
         if args.activity:

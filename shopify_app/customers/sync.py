@@ -30,6 +30,9 @@ CUSTOMER_FIELDS = (
 )
 
 #: `limit: null`: the exact count (the default stops at 10,000, which would hide a large store).
+#: the store's own facts the pages, emails and points read: money in its currency, days in its
+#: time zone. Read when a sync starts from its first page (each install and resync).
+SHOP_QUERY = "query ShopFacts { shop { name currencyCode ianaTimezone } }"
 COUNT_QUERY = "query CustomerCount { customersCount(limit: null) { count precision } }"
 PAGE_QUERY = f"""
 query CustomersPage($first: Int!, $after: String) {{
@@ -109,6 +112,11 @@ def run_sync(
     if shop.sync_cursor is None:
         shop.sync_done = 0  # a sync from the first page counts from zero, however it started
     db.session.commit()
+    if shop.sync_cursor is None:
+        facts = client.execute(SHOP_QUERY)["shop"]
+        shop.name = facts["name"] or shop.name
+        shop.currency = facts["currencyCode"]
+        shop.timezone = facts["ianaTimezone"] or shop.timezone
     if shop.sync_total is None or shop.sync_cursor is None:
         shop.sync_total = client.execute(COUNT_QUERY)["customersCount"]["count"]
     db.session.commit()

@@ -20,6 +20,8 @@ from shopify_app.platform.extensions import db, queue
 from shopify_app.platform.models import Customer, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.shopify.client import AdminClient
+from shopify_app.platform.shopify.tokens import exchange_session_token
+from shopify_app.platform.shops import install_shop
 from shopify_app.worker import sweep_once
 from shopify_double.demo import seed_customers
 from tests.helpers import run_jobs
@@ -341,3 +343,21 @@ def test_a_sync_whose_worker_died_is_resumed_by_the_sweeper(app, shop, shopify_d
         if c["operation_name"] == "CustomersPage" and not c["throttled"]
     ]
     assert len(pages) <= 3000 // sync.PAGE_SIZE + 2
+
+
+def test_a_sync_takes_the_stores_name_currency_and_time_zone_from_shopify(app, ctx, shopify_double):
+    """Points per unit, money and days follow the store: a yen shop is not a dollar shop."""
+    shopify_double.add_shop(
+        "yen-store.myshopify.com", name="Yen Store", currency="JPY", timezone="Asia/Tokyo"
+    )
+    grant = exchange_session_token(
+        "yen-store.myshopify.com", shopify_double.session_token("yen-store.myshopify.com")
+    )
+    shop = install_shop("yen-store.myshopify.com", grant)
+    db.session.commit()
+    assert (shop.currency, shop.timezone) == ("USD", "UTC")
+    queue_initial_sync(shop)
+    run_jobs(app)
+    db.session.expire_all()
+    stored = db.session.get(Shop, shop.id)
+    assert (stored.name, stored.currency, stored.timezone) == ("Yen Store", "JPY", "Asia/Tokyo")
