@@ -25,6 +25,7 @@ from shopify_app import create_app
 from shopify_app.customers.export_jobs import sweep_exports
 from shopify_app.imports.jobs import sweep_imports
 from shopify_app.invitations.jobs import sweep_invitations
+from shopify_app.loyalty.expiry_jobs import sweep_expiry
 from shopify_app.loyalty.metafield_jobs import sweep_metafields
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_app.privacy.jobs import purge_files
@@ -42,6 +43,7 @@ SWEEPS: list[Callable[[], Any]] = [
     sweep_rewards,
     sweep_invitations,
     sweep_metafields,
+    sweep_expiry,
     purge_files,
 ]
 
