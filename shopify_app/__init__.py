@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 
 import webhooks
-from shopify_app import cli, customers, imports, invitations, privacy, referrals
+from shopify_app import cli, customers, imports, invitations, loyalty, privacy, referrals
 from shopify_app.customers import views as customers_views
 from shopify_app.home import views as home_views
 from shopify_app.imports import views as imports_views
@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     imports.init_app(app)
     referrals.init_app(app)
     invitations.init_app(app)
+    loyalty.init_app(app)  # balances to the metafield, the daily expiry run
 
     for blueprint in (
         auth_views.bp,

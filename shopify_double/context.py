@@ -20,6 +20,8 @@ class Context:
     base_url: str
     bulk: bool = False
     bulk_delay: float = 0.0
+    #: the app's numeric API client id: `$app` namespaces resolve to `app--<id>`.
+    api_client_id: int = 0
 
     def allows(self, scope: str) -> bool:
         """A `read_x` scope is also granted by `write_x`, as on Shopify."""

@@ -232,6 +232,7 @@ def run_operation(
         scopes=frozenset(s.strip() for s in access.scope.split(",") if s.strip()),
         base_url=double.base_url,
         bulk_delay=double.bulk_delay,
+        api_client_id=double.api_client_id,
     )
     with double.store.lock:
         result = execute(

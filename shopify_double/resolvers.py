@@ -16,6 +16,7 @@ from graphql import GraphQLError, GraphQLResolveInfo
 
 from .bulk import bulk_node, cancel_bulk_operation, run_bulk_query
 from .context import Context
+from .metafields import customer_metafield, set_metafields
 from .search import matches, micros, paginate, parse_search
 from .state import Customer, Discount, Order, Shop, gid, iso, money, parse_gid, parse_time
 
@@ -105,6 +106,9 @@ def customer_node(ctx: Context, customer: Customer) -> dict:
         "numberOfOrders": lambda info: str(len(shop.orders_of(customer.id))),
         "amountSpent": amount_spent,
         "orders": orders,
+        "metafield": lambda info, key, namespace=None: customer_metafield(
+            ctx, customer, namespace, key
+        ),
     }
 
 
@@ -631,4 +635,5 @@ ROOT: dict[str, Callable[..., Any]] = {
     "discountCodeDelete": delete_discount,
     "bulkOperationRunQuery": lambda info, query: run_bulk_query(info, query),
     "bulkOperationCancel": lambda info, id: cancel_bulk_operation(info, id),
+    "metafieldsSet": set_metafields,
 }

@@ -19,6 +19,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import bulk, graphql_api, oauth
+from .metafields import resolve_namespace
 from .proxy import ParamValue, proxy_query
 from .session_tokens import mint_session_token
 from .state import (
@@ -50,6 +51,7 @@ from .webhooks import (
 
 DEFAULT_SCOPES = "read_customers,write_customers,read_orders,write_discounts"
 DEFAULT_ACCESS_TOKEN_TTL = 3600
+DEFAULT_API_CLIENT_ID = 4_711_001
 DEFAULT_REFRESH_TOKEN_TTL = 7_776_000
 CUSTOMER_FIELDS = frozenset(
     {
@@ -106,8 +108,11 @@ class ShopifyDouble:
         api_version: str = "2026-10",
         *,
         scopes: str = DEFAULT_SCOPES,
+        api_client_id: int = DEFAULT_API_CLIENT_ID,
     ) -> None:
         self.api_key = api_key
+        #: Shopify's numeric id of the app: its reserved namespaces are `app--<id>…`.
+        self.api_client_id = api_client_id
         self.api_secret = api_secret
         self.app_url = app_url.rstrip("/")
         self.api_version = api_version
@@ -499,6 +504,23 @@ class ShopifyDouble:
         with self.store.lock:
             shop_obj = self.store.shop(shop)
             return refund_payload(shop_obj, shop_obj.refund(_record_id(refund)))
+
+    def app_namespace(self, namespace: str | None = None) -> str:
+        """The namespace `$app:<namespace>` resolves to for this app."""
+        return resolve_namespace(namespace and f"$app:{namespace}", self.api_client_id)
+
+    def metafields(self, shop: str) -> list[dict]:
+        """Every metafield the shop's customers hold, as `metafieldsSet` stored them."""
+        with self.store.lock:
+            return [m.to_dict() for m in self.store.shop(shop).metafields.values()]
+
+    def metafield_value(
+        self, shop: str, customer: Mapping[str, Any] | int | str, key: str, namespace: str
+    ) -> str | None:
+        """A customer's metafield value (namespace as stored, e.g. `app--<id>--loyalty`)."""
+        with self.store.lock:
+            found = self.store.shop(shop).metafields.get((_record_id(customer), namespace, key))
+            return found.value if found else None
 
     def discount_codes(self, shop: str) -> list[dict]:
         """Discounts the app created through `discountCodeBasicCreate`."""

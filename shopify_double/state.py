@@ -279,6 +279,31 @@ class Discount:
 
 
 @dataclass
+class Metafield:
+    """A metafield on a customer, as `metafieldsSet` stored it (value always a string)."""
+
+    id: int
+    owner_id: int
+    namespace: str
+    key: str
+    type: str
+    value: str
+    created_at: datetime
+    updated_at: datetime
+
+    def to_dict(self) -> dict:
+        return {
+            "id": gid("Metafield", self.id),
+            "owner_id": gid("Customer", self.owner_id),
+            "namespace": self.namespace,
+            "key": self.key,
+            "type": self.type,
+            "value": self.value,
+            "updated_at": iso(self.updated_at),
+        }
+
+
+@dataclass
 class BulkOperation:
     id: int
     query: str
@@ -311,6 +336,8 @@ class Shop:
     orders: dict[int, Order] = field(default_factory=dict)
     discounts: dict[int, Discount] = field(default_factory=dict)
     bulk_operations: dict[int, BulkOperation] = field(default_factory=dict)
+    #: (customer id, resolved namespace, key) → metafield.
+    metafields: dict[tuple[int, str, str], Metafield] = field(default_factory=dict)
     next_order_number: int = 1001
     installed: bool = False
 
@@ -405,6 +432,7 @@ ID_STARTS = {
     "DiscountCodeNode": 1_300_000_000_001,
     "DiscountRedeemCode": 17_800_000_000_001,
     "BulkOperation": 3_000_000_001,
+    "Metafield": 27_000_000_000_001,
     "DataRequest": 9_999,
 }
 

@@ -76,3 +76,33 @@ class NewCustomerForm(MerchantForm):
             points=int(points) if points else 0,
             segment_id=int(self.segment_id.data) if self.segment_id.data else None,
         )
+
+
+class AdjustPointsForm(MerchantForm):
+    """Add or remove a number of points, with the note the customer's history shows."""
+
+    direction = StringField(filters=[strip])
+    points = StringField(filters=[strip])
+    note = StringField(filters=[strip])
+
+    def validate_direction(self, field: Field) -> None:
+        if field.data not in ("add", "remove"):
+            raise ValidationError("Choose whether to add or remove points.")
+
+    def validate_points(self, field: Field) -> None:
+        text = (field.data or "").replace(",", "").replace("_", "")
+        if not re.fullmatch(r"\d+", text) or int(text) == 0:
+            raise ValidationError("Enter a whole number of points, 1 or more.")
+        if int(text) > MAX_BALANCE:
+            raise ValidationError(f"Enter at most {MAX_BALANCE:,} points.")
+
+    def validate_note(self, field: Field) -> None:
+        if not field.data:
+            raise ValidationError("Add a note: the customer sees it in their points history.")
+        if len(field.data) > 255:
+            raise ValidationError("Use 255 characters or fewer.")
+
+    def delta(self) -> int:
+        """The signed change (call after `validate()` returned True)."""
+        points = int((self.points.data or "").replace(",", "").replace("_", ""))
+        return points if self.direction.data == "add" else -points

@@ -28,11 +28,12 @@ from shopify_app.customers.export import (
     needs_job,
 )
 from shopify_app.customers.export_jobs import enqueue_export
-from shopify_app.customers.forms import NewCustomerForm
+from shopify_app.customers.forms import AdjustPointsForm, NewCustomerForm
+from shopify_app.loyalty.adjustment import NotEnoughPoints, adjust_points
 from shopify_app.platform.auth.guards import shop_required
 from shopify_app.platform.extensions import db
 from shopify_app.platform.files import export_available, export_expires_at
-from shopify_app.platform.models import ExportJob
+from shopify_app.platform.models import Customer, ExportJob
 from shopify_app.platform.models.export import DONE, FAILED
 from shopify_app.platform.shops import get_for_shop_or_404
 from shopify_app.platform.templating import admin_url
@@ -111,6 +112,31 @@ def detail(id: int):
     return render_template(
         "customers/detail.html", detail=customer_detail(g.shop, id, points_before=points_before)
     )
+
+
+@bp.post("/<int:id>/points")
+@shop_required
+def adjust(id: int):
+    """Add or remove points with a note; errors re-render the page with the form filled in."""
+    customer = get_for_shop_or_404(Customer, id, g.shop)
+    form = AdjustPointsForm(request.form)
+    errors = {} if form.validate() else form.field_errors()
+    if not errors:
+        try:
+            entry = adjust_points(g.shop, customer, form.delta(), form.note.data)
+        except NotEnoughPoints as error:
+            errors = {"points": str(error)}
+        else:
+            db.session.commit()
+            flash(f"{entry.delta:+,} points recorded. Balance: {entry.balance_after:,}.", "success")
+            return redirect(admin_url("customers.detail", id=id, _anchor="points"))
+    db.session.rollback()
+    return render_template(
+        "customers/detail.html",
+        detail=customer_detail(g.shop, id),
+        adjust_form=request.form.to_dict(),
+        adjust_errors=errors,
+    ), 422
 
 
 @bp.get("/export.csv")

@@ -6,28 +6,22 @@ app proxy; the token names the customer and cannot be forged.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
-from itsdangerous import BadSignature, URLSafeSerializer
+from flask import Blueprint, render_template, request
+from itsdangerous import BadSignature
 from sqlalchemy import select
 
 from shopify_app.platform.auth.proxy import proxy_message, verified_proxy_shop
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, Shop
+from shopify_app.platform.models import Customer
+from shopify_app.platform.unsubscribe_links import (
+    unsubscribe_serializer,
+    unsubscribe_token,
+    unsubscribe_url,
+)
+
+__all__ = ["bp", "unsubscribe", "unsubscribe_token", "unsubscribe_url"]
 
 bp = Blueprint("unsubscribe", __name__, url_prefix="/proxy")
-
-
-def unsubscribe_url(shop: Shop, customer: Customer) -> str:
-    return f"https://{shop.domain}/apps/referrals/unsubscribe/{unsubscribe_token(customer)}"
-
-
-def _unsubscribe_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="invitation-unsubscribe")
-
-
-def unsubscribe_token(customer: Customer) -> str:
-    """The token in an invitation's unsubscribe link: names the customer, cannot be forged."""
-    return _unsubscribe_serializer().dumps([customer.shop_id, customer.id])
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -35,7 +29,7 @@ def unsubscribe(token: str):
     """GET asks to confirm (mail scanners follow links); POST unsubscribes from invitations."""
     shop = verified_proxy_shop()
     try:
-        shop_id, customer_id = _unsubscribe_serializer().loads(token)
+        shop_id, customer_id = unsubscribe_serializer().loads(token)
     except (BadSignature, ValueError):
         return proxy_message(shop, "Link not valid", "This unsubscribe link is not valid.", 404)
     customer = db.session.execute(

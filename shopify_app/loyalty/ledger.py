@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from shopify_app.loyalty.metafields import request_sync
 from shopify_app.platform.db import upsert_insert
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, PointBalance, PointsEntry, Shop
@@ -98,7 +99,10 @@ def add_points(
 
 
 def touch_balances(shop_id: int, customer_ids: list[int], activity_at: datetime | None) -> None:
-    """Mark the customers' point state after a change: the metafield lags; maybe activity."""
+    """Mark the customers' point state after a change: the metafield lags; maybe activity.
+
+    Also queues the shop's metafield sync for after the commit (one job a shop per commit).
+    """
     if not customer_ids:
         return
     values: dict[str, object] = {"metafield_dirty": True}
@@ -114,6 +118,7 @@ def touch_balances(shop_id: int, customer_ids: list[int], activity_at: datetime 
         ),
         rows,
     )
+    request_sync(shop_id)
 
 
 def balance_of(shop: Shop, customer_id: int) -> int:

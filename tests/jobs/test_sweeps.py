@@ -21,6 +21,8 @@ def test_the_factory_registers_every_capabilitys_sweep_once(app):
         "shopify_app.customers.sync_jobs.sweep_syncs",
         "shopify_app.imports.jobs.sweep_imports",
         "shopify_app.invitations.jobs.sweep_invitations",
+        "shopify_app.loyalty.expiry_jobs.sweep_expiry",
+        "shopify_app.loyalty.metafield_jobs.sweep_metafields",
         "shopify_app.privacy.jobs.purge_files",
         "shopify_app.referrals.jobs.sweep_rewards",
         "webhooks.drain.sweep_webhooks",

@@ -1,14 +1,20 @@
-"""Helpers for the earning rules: switch rules on, read a customer's balance and history."""
+"""Loyalty helpers: switch rules on, read balances and history; customers who exist in Shopify."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, PointsEntry, Shop
 from shopify_app.program.config import get_settings
+from shopify_double import ShopifyDouble
+from tests.factories import make_customer
+from tests.referrals.conftest import Inbox, serving
 
 
 def set_rules(shop: Shop, **values: Any) -> None:
@@ -37,3 +43,17 @@ def history(shop: Shop) -> list[tuple[str | None, int, str]]:
             select(PointsEntry).where(PointsEntry.shop_id == shop.id).order_by(PointsEntry.id)
         ).scalars()
     ]
+
+
+def shopify_customer(double: ShopifyDouble, shop: Shop, email: str, **fields: Any) -> Customer:
+    """A Member in the double and the app with the same Shopify id (flushed, not committed)."""
+    locale = fields.pop("locale", "en")
+    record = double.add_customer(shop.domain, email=email, locale=locale)
+    return make_customer(shop, shopify_id=record["id"], email=email, locale=locale, **fields)
+
+
+@pytest.fixture
+def inbox(app: Flask) -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) the app's SMTP_URL points to for the test."""
+    with serving(app) as handler:
+        yield handler
