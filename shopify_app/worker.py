@@ -25,6 +25,7 @@ from shopify_app import create_app
 from shopify_app.customers.export_jobs import sweep_exports
 from shopify_app.imports.jobs import sweep_imports
 from shopify_app.invitations.jobs import sweep_invitations
+from shopify_app.loyalty.jobs import sweep_redemptions
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_app.privacy.jobs import purge_files
 from shopify_app.referrals.jobs import sweep_rewards
@@ -40,6 +41,7 @@ SWEEPS: list[Callable[[], Any]] = [
     sweep_exports,
     sweep_rewards,
     sweep_invitations,
+    sweep_redemptions,
     purge_files,
 ]
 
