@@ -158,3 +158,8 @@ def test_a_shopper_not_in_the_referral_program_can_join_from_the_page(
     )
     assert response.headers["Location"] == "/apps/referrals/account?notice=joined"
     assert "/apps/referrals/r/" in _text(account(client, shopify_double, shop, member))
+
+
+def test_the_demo_storefront_exists_only_in_demo_mode(client, shop):
+    assert client.get("/apps/referrals/account").status_code == 404
+    assert client.post("/apps/referrals/account/redeem").status_code == 404
