@@ -1,9 +1,11 @@
-"""`flask --app app demo`: install the demo shop, wait for its sync, seed referrals and imports."""
+"""`flask --app app demo`: install the demo shop, wait for its sync, seed referrals, imports and
+loyalty."""
 
 from __future__ import annotations
 
 import click
 
+from demo.loyalty import seed_demo_loyalty
 from demo.referrals import seed_demo_referrals
 from demo.shop import prepare_demo_shop, wait_for_sync
 from shopify_app.imports.samples import seed_demo_imports
@@ -26,5 +28,6 @@ def demo(customers: int, base_url: str, sync_timeout: float) -> None:
         click.echo(f"demo shop {shop.domain}: {wait_for_sync(shop, sync_timeout)}")
     click.echo(seed_demo_referrals(shop))
     click.echo(seed_demo_imports(shop))
+    click.echo(seed_demo_loyalty(shop))
     db.session.commit()
     click.echo(f"open {demo_home_url(base_url)}")

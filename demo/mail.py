@@ -6,9 +6,10 @@ newcomer running `bin/run` see an invitation arrive without a mail server.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, g, render_template
 
 from demo.caught_mail import caught_email, caught_emails
+from demo.loyalty import demo_shopper
 from shopify_app.platform.auth.guards import shop_required
 from shopify_app.platform.errors import NotFound
 
@@ -19,7 +20,12 @@ bp = Blueprint("demo_mail", __name__, url_prefix="/demo/mail")
 @shop_required
 def index():
     folder = current_app.config["DEMO_MAIL_DIR"]
-    return render_template("demo_mail/index.html", emails=caught_emails(folder), folder=folder)
+    return render_template(
+        "demo_mail/index.html",
+        emails=caught_emails(folder),
+        folder=folder,
+        shopper=demo_shopper(g.shop),
+    )
 
 
 @bp.get("/<name>")

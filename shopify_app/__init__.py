@@ -14,11 +14,14 @@ from flask import Flask
 
 import webhooks
 from shopify_app import cli, customers, imports, invitations, loyalty, privacy, referrals
+from shopify_app.account import liquid
+from shopify_app.account import views as account_views
 from shopify_app.customers import views as customers_views
 from shopify_app.home import views as home_views
 from shopify_app.imports import views as imports_views
 from shopify_app.invitations import audience, unsubscribe
 from shopify_app.invitations import views as invitations_views
+from shopify_app.loyalty import views as loyalty_views
 from shopify_app.metrics import views as metrics_views
 from shopify_app.platform import (
     error_pages,
@@ -57,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     tenancy.init_app(app)  # a request's shop scope ends with the request
     proxy_guard.init_app(app)  # a forged app proxy request gets the storefront's page
     templating.init_app(app)
+    liquid.init_app(app)  # the storefront's Liquid pages print every value Liquid-safe
     cli.init_app(app)
     # Capabilities register what follows an install and their sweeps (see platform.sweeps).
     customers.init_app(app)  # the initial sync follows an install
@@ -72,9 +76,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         metrics_views.bp,
         imports_views.bp,
         program_views.bp,
+        loyalty_views.bp,
         invitations_views.bp,
         audience.bp,
         proxy.bp,
+        account_views.bp,
         unsubscribe.bp,
     ):
         app.register_blueprint(blueprint)

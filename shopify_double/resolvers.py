@@ -227,6 +227,16 @@ def discount_node(ctx: Context, discount: Discount) -> dict:
                 "appliesOnOneTimePurchase": True,
                 "appliesOnSubscription": False,
             },
+            "minimumRequirement": (
+                {
+                    "__typename": "DiscountMinimumSubtotal",
+                    "greaterThanOrEqualToSubtotal": money_v2(
+                        Decimal(discount.min_subtotal), currency
+                    ),
+                }
+                if discount.min_subtotal is not None
+                else None
+            ),
             "context": context,
             "customerSelection": selection,
             "combinesWith": dict(discount.combines_with),
@@ -516,6 +526,37 @@ def _discount_value(data: dict, errors: list[dict]) -> dict:
     return {}
 
 
+def _min_subtotal(data: dict, errors: list[dict]) -> str | None:
+    """`minimumRequirement.subtotal`, refused beside a quantity or when not above zero."""
+    requirement = data.get("minimumRequirement") or {}
+    subtotal = (requirement.get("subtotal") or {}).get("greaterThanOrEqualToSubtotal")
+    if subtotal is None:
+        return None
+    if (requirement.get("quantity") or {}).get("greaterThanOrEqualToQuantity") is not None:
+        errors.append(
+            _error(
+                ["minimumRequirement"],
+                "Minimum subtotal and quantity range can't both be present",
+                "MINIMUM_SUBTOTAL_AND_QUANTITY_RANGE_BOTH_PRESENT",
+            )
+        )
+        return None
+    try:
+        parsed = money(subtotal)
+    except ArithmeticError:
+        parsed = Decimal(-1)
+    if parsed <= 0:
+        errors.append(
+            _error(
+                ["minimumRequirement", "subtotal", "greaterThanOrEqualToSubtotal"],
+                "Value must be greater than 0",
+                "GREATER_THAN",
+            )
+        )
+        return None
+    return f"{parsed:.2f}"
+
+
 def create_basic_code_discount(info: GraphQLResolveInfo, basicCodeDiscount: dict) -> dict:
     """`discountCodeBasicCreate`, with the userErrors Shopify returns for bad input.
 
@@ -552,6 +593,7 @@ def create_basic_code_discount(info: GraphQLResolveInfo, basicCodeDiscount: dict
         errors.append(_error(["usageLimit"], "Usage limit must be greater than 0", "GREATER_THAN"))
     customer_ids = _customer_ids(ctx, data, errors)
     value = _discount_value(data, errors)
+    min_subtotal = _min_subtotal(data, errors)
     if errors:
         return {"codeDiscountNode": None, "userErrors": errors}
     combines = data.get("combinesWith") or {}
@@ -566,6 +608,7 @@ def create_basic_code_discount(info: GraphQLResolveInfo, basicCodeDiscount: dict
         value=value,
         usage_limit=usage_limit,
         applies_once_per_customer=bool(data.get("appliesOncePerCustomer")),
+        min_subtotal=min_subtotal,
         combines_with={
             "orderDiscounts": bool(combines.get("orderDiscounts")),
             "productDiscounts": bool(combines.get("productDiscounts")),

@@ -250,6 +250,8 @@ class Discount:
     updated_at: datetime
     usage_count: int = 0
     deactivated: bool = False
+    #: the order subtotal the code needs (`minimumRequirement.subtotal`), in shop currency.
+    min_subtotal: str | None = None
 
     def status(self, now: datetime) -> str:
         if self.deactivated or (self.ends_at is not None and self.ends_at <= now):
@@ -269,6 +271,7 @@ class Discount:
             "usage_limit": self.usage_limit,
             "applies_once_per_customer": self.applies_once_per_customer,
             "value": dict(self.value),
+            "min_subtotal": self.min_subtotal,
             "combines_with": dict(self.combines_with),
             "status": self.status(datetime.now(UTC)),
             "usage_count": self.usage_count,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from shopify_app.loyalty.order_points import earn_for_paid_orders, reverse_order_points
+from shopify_app.loyalty.redeeming import use_redemption_codes
 from shopify_app.platform.models import Shop, WebhookEvent
 from shopify_app.referrals.attribution import on_orders_paid
 from shopify_app.referrals.codes import routes
@@ -37,6 +38,7 @@ def on_orders(shop: Shop, deliveries: list[tuple[dict[str, Any], WebhookEvent]])
             order_id, applied = store_order(shop, payload)
         if (applied or event.topic == "orders/paid") and routes(discount_codes(payload)):
             for_engine.append(order_id)
+    use_redemption_codes(shop, [payload for payload, _ in deliveries])
     on_orders_paid(shop, for_engine)
     earn_for_paid_orders(shop, paid)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from shopify_app.loyalty.redeeming import RedemptionItem, redemptions_of
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Order, PointsEntry, Referral, Reward, Shop
 from shopify_app.platform.shops import get_for_shop_or_404
@@ -62,6 +63,8 @@ class CustomerDetail:
     points: list[PointsItem]
     #: the ledger id to pass as `points_before` for the next (older) page of history.
     older_points_before: int | None
+    #: rewards bought with points, newest first.
+    redemptions: list[RedemptionItem] = field(default_factory=list)
 
     @property
     def referral_revenue_minor(self) -> int:
@@ -171,4 +174,5 @@ def customer_detail(
         rewards=rewards,
         points=points,
         older_points_before=points[-1].id if len(entries) > POINTS_PAGE else None,
+        redemptions=redemptions_of(shop, customer.id, ACTIVITY_LIMIT),
     )

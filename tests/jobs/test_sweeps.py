@@ -22,6 +22,7 @@ def test_the_factory_registers_every_capabilitys_sweep_once(app):
         "shopify_app.imports.jobs.sweep_imports",
         "shopify_app.invitations.jobs.sweep_invitations",
         "shopify_app.loyalty.expiry_jobs.sweep_expiry",
+        "shopify_app.loyalty.jobs.sweep_redemptions",
         "shopify_app.loyalty.metafield_jobs.sweep_metafields",
         "shopify_app.privacy.jobs.purge_files",
         "shopify_app.referrals.jobs.sweep_rewards",

@@ -34,6 +34,8 @@ class AdminClient:
     Args:
         shop: the tenant; its stored offline token authenticates the calls.
         sleep: injectable for the benchmark; tests use real time against the double.
+        timeout, http_retries: tighter bounds for a call a person waits on (a shopper's
+            redeem) than the worker's defaults (`HTTP_TIMEOUT`, MAX_HTTP_RETRIES).
     """
 
     def __init__(
@@ -42,13 +44,16 @@ class AdminClient:
         *,
         http: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        timeout: float | None = None,
+        http_retries: int = MAX_HTTP_RETRIES,
     ) -> None:
         config = current_app.config
         self.shop = shop
         self.url = (
             f"{shop_base_url(shop.domain)}/admin/api/{config['SHOPIFY_API_VERSION']}/graphql.json"
         )
-        self.timeout = config["HTTP_TIMEOUT"]
+        self.timeout = config["HTTP_TIMEOUT"] if timeout is None else timeout
+        self.http_retries = http_retries
         self.http = http or requests.Session()
         self.sleep = sleep
         self.last_cost: dict[str, Any] | None = None
@@ -69,7 +74,7 @@ class AdminClient:
                 )
             except requests.RequestException as error:
                 http_failures += 1
-                if http_failures > MAX_HTTP_RETRIES:
+                if http_failures > self.http_retries:
                     raise ShopifyAPIError(f"Admin API unreachable: {error}") from error
                 self.sleep(min(2**http_failures * 0.25, 8))
                 continue
@@ -85,7 +90,7 @@ class AdminClient:
                 continue
             if response.status_code == 429 or response.status_code >= 500:
                 http_failures += 1
-                if http_failures > MAX_HTTP_RETRIES:
+                if http_failures > self.http_retries:
                     raise ShopifyAPIError(f"Admin API answered {response.status_code}")
                 retry_after = response.headers.get("Retry-After")
                 delay = float(retry_after) if retry_after else min(2**http_failures * 0.25, 8)

@@ -78,7 +78,13 @@ class Discounts(Protocol):
     """Where discount codes are created: Shopify, or nowhere (offline demo)."""
 
     def create(
-        self, code: str, title: str, value: DiscountValue, customer_gid: str | None
+        self,
+        code: str,
+        title: str,
+        value: DiscountValue,
+        customer_gid: str | None,
+        *,
+        min_subtotal_minor: int = 0,
     ) -> str | None: ...
 
     def set_active(self, discount_id: str, active: bool) -> None: ...
@@ -92,40 +98,48 @@ class ShopifyDiscounts:
         self.client = client or AdminClient(shop)
 
     def create(
-        self, code: str, title: str, value: DiscountValue, customer_gid: str | None
+        self,
+        code: str,
+        title: str,
+        value: DiscountValue,
+        customer_gid: str | None,
+        *,
+        min_subtotal_minor: int = 0,
     ) -> str | None:
         """Create the code; returns its DiscountCodeNode id.
 
         A retry after a crash finds the code already taken: the existing node is ours (codes
         are random and stored before the call), so its id is returned instead of an error.
         `startsAt` is sent as now: Shopify requires it when creating a code and refuses the
-        create without it.
+        create without it. `min_subtotal_minor` (shop currency) becomes the code's minimum
+        order subtotal.
         """
         context: dict[str, Any] = (
             {"customers": {"add": [customer_gid]}} if customer_gid else {"all": "ALL"}
         )
-        data = self.client.execute(
-            CREATE_MUTATION,
-            {
-                "input": {
-                    "title": title,
-                    "code": code,
-                    "startsAt": shopify_time(utcnow()),
-                    "context": context,
-                    "customerGets": {
-                        "value": value.customer_gets(self.shop.currency),
-                        "items": {"all": True},
-                    },
-                    "usageLimit": 1,
-                    "appliesOncePerCustomer": True,
-                    "combinesWith": {
-                        "orderDiscounts": False,
-                        "productDiscounts": False,
-                        "shippingDiscounts": True,
-                    },
-                }
+        discount: dict[str, Any] = {
+            "title": title,
+            "code": code,
+            "startsAt": shopify_time(utcnow()),
+            "context": context,
+            "customerGets": {
+                "value": value.customer_gets(self.shop.currency),
+                "items": {"all": True},
             },
-        )
+            "usageLimit": 1,
+            "appliesOncePerCustomer": True,
+            "combinesWith": {
+                "orderDiscounts": False,
+                "productDiscounts": False,
+                "shippingDiscounts": True,
+            },
+        }
+        if min_subtotal_minor > 0:
+            amount = from_minor(min_subtotal_minor, self.shop.currency)
+            discount["minimumRequirement"] = {
+                "subtotal": {"greaterThanOrEqualToSubtotal": str(amount)}
+            }
+        data = self.client.execute(CREATE_MUTATION, {"input": discount})
         payload = data.get("discountCodeBasicCreate") or {}
         errors = payload.get("userErrors") or []
         if any(e.get("code") == "TAKEN" for e in errors):
@@ -153,7 +167,13 @@ class OfflineDiscounts:
     """Keeps codes local: for the demo when no Shopify (double) is reachable."""
 
     def create(
-        self, code: str, title: str, value: DiscountValue, customer_gid: str | None
+        self,
+        code: str,
+        title: str,
+        value: DiscountValue,
+        customer_gid: str | None,
+        *,
+        min_subtotal_minor: int = 0,
     ) -> str | None:
         return None
 
