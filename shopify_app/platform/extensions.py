@@ -7,7 +7,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
 from rq import Queue
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -35,6 +36,9 @@ def init_app(app: Flask) -> None:
                 "connect_timeout", app.config["DATABASE_CONNECT_TIMEOUT"]
             )
     db.init_app(app)
+    if uri.startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "savepoint", _begin_before_first_savepoint)
     migrate.init_app(app, db, render_as_batch=True, directory=str(app.config["MIGRATIONS_DIR"]))
     app.extensions["redis"] = Redis.from_url(
         app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
@@ -60,6 +64,17 @@ def is_database_unreachable(error: BaseException) -> bool:
     if db.engine.dialect.name == "sqlite":
         return "unable to open database" in str(cause) or "disk I/O error" in str(cause)
     return sqlstate is None or sqlstate.startswith(("08", "57P"))
+
+
+def _begin_before_first_savepoint(conn: Connection, name: str) -> None:
+    """SQLite: open the transaction a SAVEPOINT would otherwise stand in for.
+
+    pysqlite sends BEGIN only before the first INSERT/UPDATE/DELETE; a SAVEPOINT issued before
+    any write then starts the transaction itself, and its RELEASE commits everything, so a
+    later rollback kept the write (a refused redeem left its row behind).
+    """
+    if not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN")
 
 
 def redis_conn(app: Flask | None = None) -> Redis:
