@@ -27,10 +27,13 @@ from shopify_app.platform.models import (
     ImportRowError,
     Invitation,
     InvitationBatch,
+    LoyaltyReward,
     OAuthState,
     Order,
+    PointBalance,
     PointsEntry,
     ProgramSettings,
+    Redemption,
     Referral,
     Refund,
     Reward,
@@ -374,6 +377,9 @@ def redact_shop(shop: Shop) -> None:
     import_ids = select(ImportJob.id).where(ImportJob.shop_id == shop.id)
     db.session.execute(delete(ImportRowError).where(ImportRowError.import_id.in_(import_ids)))
     for model in (
+        Redemption,
+        LoyaltyReward,
+        PointBalance,
         PointsEntry,
         Invitation,
         InvitationBatch,
