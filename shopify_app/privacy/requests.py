@@ -20,7 +20,9 @@ from shopify_app.platform.customer_store import email_key
 from shopify_app.platform.db import like_escaped
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
+    AttributeDefinition,
     Customer,
+    CustomerEvent,
     DataRequest,
     ExportJob,
     ImportJob,
@@ -209,6 +211,12 @@ def _erase_customer(shop: Shop, customer: Customer) -> None:
         .where(PointsEntry.shop_id == shop.id, PointsEntry.customer_id == customer.id)
         .values(description=REDACTED)
     )
+    # An event's properties are whatever the merchant's file said about the customer.
+    db.session.execute(
+        delete(CustomerEvent).where(
+            CustomerEvent.shop_id == shop.id, CustomerEvent.customer_id == customer.id
+        )
+    )
     if customer.shopify_id is not None:
         db.session.execute(
             delete(DataRequest).where(
@@ -377,6 +385,8 @@ def redact_shop(shop: Shop) -> None:
     import_ids = select(ImportJob.id).where(ImportJob.shop_id == shop.id)
     db.session.execute(delete(ImportRowError).where(ImportRowError.import_id.in_(import_ids)))
     for model in (
+        CustomerEvent,
+        AttributeDefinition,
         Redemption,
         LoyaltyReward,
         PointBalance,

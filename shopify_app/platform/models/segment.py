@@ -1,11 +1,16 @@
-"""Static segments: named lists of customers that imports fill and invitations target."""
+"""Segments: static ones are named lists that imports fill and the merchant picks by hand;
+dynamic ones are rules the app compiles to one SQL query whenever their members are needed."""
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.platform.models.base import Base, ShopOwned, TimestampMixin
+
+STATIC, DYNAMIC = "static", "dynamic"
 
 
 class Segment(ShopOwned, TimestampMixin, Base):
@@ -16,6 +21,12 @@ class Segment(ShopOwned, TimestampMixin, Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     is_program_audience: Mapped[bool] = mapped_column(default=False)
+    #: static (members are rows of segment_members) or dynamic (members match `rules`).
+    kind: Mapped[str] = mapped_column(String(16), default=STATIC, server_default=STATIC)
+    #: a dynamic segment's conditions, as the segment editor saves them.
+    rules: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: all or any of the rules.
+    match: Mapped[str] = mapped_column(String(8), default="all", server_default="all")
 
 
 class SegmentMember(ShopOwned, Base):
