@@ -39,13 +39,19 @@ CUSTOMERS, OTHER_ROWS, SHOPPER_ROWS = 20_000, 300_000, 5_000
 SEED_SQL = [
     f"""
     INSERT INTO customers (shop_id, shopify_id, email, email_key, email_canonical, first_name,
-        last_name, locale, state, is_member, tags, unsubscribed, points_balance, joined_at,
+        last_name, locale, state, is_member, tags, unsubscribed, joined_at,
         referral_code, total_referees, successful_referrals, referrer_revenue_minor,
         referee_revenue_minor, created_at, updated_at)
     SELECT :shop, 7000000000 + g, e, e, e, 'Ada', 'Lovelace', 'en', 'ENABLED', true, '', false,
-        CASE WHEN g = 1 THEN 25000 ELSE g % 900 END, now(), 'ADA-' || g, 0, 0, 0, 0, now(), now()
+        now(), 'ADA-' || g, 0, 0, 0, 0, now(), now()
     FROM generate_series(1, {CUSTOMERS}) g,
     LATERAL (SELECT 'ada.' || g || '@example.com' AS e) m
+    """,
+    """
+    INSERT INTO point_balances (customer_id, shop_id, balance, metafield_dirty)
+    SELECT id, shop_id, CASE WHEN shopify_id = 7000000001 THEN 25000
+                             ELSE (shopify_id - 7000000000) % 900 END, false
+    FROM customers WHERE shop_id = :shop
     """,
     # Other customers' ledger rows first, then the shopper's, interleaved by id with more.
     f"""

@@ -72,7 +72,7 @@ def seed(customers: int) -> int:
         cursor = db.session.connection().connection.driver_connection.cursor()
         columns = (
             "shop_id, shopify_id, email, email_key, email_canonical, first_name, last_name, "
-            "state, is_member, tags, unsubscribed, points_balance, total_referees, "
+            "state, is_member, tags, unsubscribed, total_referees, "
             "successful_referrals, referrer_revenue_minor, referee_revenue_minor, created_at, "
             "updated_at"
         )
@@ -81,17 +81,17 @@ def seed(customers: int) -> int:
                 email = f"customer{n}@example.com"
                 copy.write_row(
                     (shop_id, FIRST_ID + n, email, email, email, "Customer", str(n), "ENABLED",
-                     True, "", False, 50 + n % 500, 0, 0, 0, 0, "2025-01-01", "2025-01-01")
+                     True, "", False, 0, 0, 0, 0, "2025-01-01", "2025-01-01")
                 )  # fmt: skip
         # Last activities spread over a day, 13 months ago: each expires.
         db.session.execute(
             text(
-                "INSERT INTO point_balances (customer_id, shop_id, last_activity_at, "
-                "metafield_dirty) SELECT id, shop_id, "
+                "INSERT INTO point_balances (customer_id, shop_id, balance, last_activity_at, "
+                "metafield_dirty) SELECT id, shop_id, 50 + (shopify_id - :first) % 500, "
                 "now() - interval '13 months' - (id % 86400) * interval '1 second', false "
                 "FROM customers WHERE shop_id = :shop"
             ),
-            {"shop": shop_id},
+            {"shop": shop_id, "first": FIRST_ID},
         )
         db.session.commit()
         db.session.execute(text("ANALYZE customers"))
@@ -164,7 +164,7 @@ def main() -> None:
         entries, left = conn.execute(
             text(
                 "SELECT (SELECT count(*) FROM points_entries WHERE source = 'expiry'), "
-                "(SELECT count(*) FROM customers WHERE points_balance > 0)"
+                "(SELECT count(*) FROM point_balances WHERE balance > 0)"
             )
         ).one()
     engine.dispose()

@@ -85,18 +85,20 @@ def main() -> None:
         db.session.execute(
             text(
                 "INSERT INTO customers (shop_id, shopify_id, first_name, last_name, state, "
-                "is_member, tags, unsubscribed, points_balance, total_referees, "
+                "is_member, tags, unsubscribed, total_referees, "
                 "successful_referrals, referrer_revenue_minor, referee_revenue_minor, "
                 "created_at, updated_at) SELECT :shop, :first + n, '', '', 'ENABLED', true, '', "
-                "false, n % 1000, 0, 0, 0, 0, now(), now() FROM generate_series(0, :last) n"
+                "false, 0, 0, 0, 0, now(), now() FROM generate_series(0, :last) n"
             ),
             {"shop": shop.id, "first": first, "last": args.changes - 1},
         )
         db.session.execute(
             text(
-                "INSERT INTO point_balances (customer_id, shop_id, last_activity_at, "
-                "metafield_dirty) SELECT id, shop_id, now(), true FROM customers"
-            )
+                "INSERT INTO point_balances (customer_id, shop_id, balance, last_activity_at, "
+                "metafield_dirty) SELECT id, shop_id, (shopify_id - :first) % 1000, now(), true "
+                "FROM customers"
+            ),
+            {"first": first},
         )
         db.session.commit()
         db.session.execute(text("ANALYZE customers"))

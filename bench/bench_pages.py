@@ -46,12 +46,11 @@ SEED_SQL = [
     # Customers: 60% Members, 30% joined (with referral codes), two years of sign-ups.
     f"""
     INSERT INTO customers (shop_id, shopify_id, email, email_key, email_canonical, first_name,
-        last_name, locale, state, is_member, tags, unsubscribed, points_balance, joined_at,
+        last_name, locale, state, is_member, tags, unsubscribed, joined_at,
         referral_code, total_referees, successful_referrals, referrer_revenue_minor,
         referee_revenue_minor, created_at, updated_at)
     SELECT :shop, 7000000000 + g, e, e, e, f, l, 'en',
         CASE WHEN g % 5 < 3 THEN 'ENABLED' ELSE 'DISABLED' END, g % 5 < 3, '', false,
-        (g::bigint * 7919) % 1000,
         CASE WHEN g % 10 < 3 THEN timestamp '2024-06-01' + g * interval '30 seconds' END,
         CASE WHEN g % 10 < 3 THEN 'R' || g END, 0, 0, 0, 0,
         timestamp '2024-01-01' + g * interval '60 seconds', now()
@@ -59,6 +58,11 @@ SEED_SQL = [
     LATERAL (SELECT (ARRAY{FIRST!r})[1 + g % {len(FIRST)}] AS f,
                     (ARRAY{LAST!r})[1 + (g / {len(FIRST)}) % {len(LAST)}] AS l) n,
     LATERAL (SELECT lower(f || '.' || l || '.' || g || '@example.com') AS e) m
+    """,
+    """
+    INSERT INTO point_balances (customer_id, shop_id, balance, metafield_dirty)
+    SELECT id, shop_id, ((shopify_id - 7000000000) * 7919) % 1000, false
+    FROM customers WHERE shop_id = :shop
     """,
     # Referrals: 50% completed, 35% pending, 15% blocked, over two years; a fifth of them
     # by 50 heavy referrers. Ids follow g (fresh tables), so customers are addressed by g.

@@ -35,7 +35,14 @@ sys.path.insert(0, str(ROOT))
 
 from shopify_app import create_app  # noqa: E402
 from shopify_app.platform.extensions import db, queue, redis_conn
-from shopify_app.platform.models import Customer, InvitationBatch, Referral, Reward, WebhookEvent
+from shopify_app.platform.models import (
+    Customer,
+    InvitationBatch,
+    PointBalance,
+    Referral,
+    Reward,
+    WebhookEvent,
+)
 from shopify_app.platform.models.base import utcnow
 
 PG_URL = os.environ.get(
@@ -120,7 +127,6 @@ def seed_customers(shop, count: int) -> list[int]:
                 "is_member": True,
                 "tags": "",
                 "unsubscribed": False,
-                "points_balance": 0,
                 "total_referees": 0,
                 "successful_referrals": 0,
                 "referrer_revenue_minor": 0,
@@ -132,6 +138,12 @@ def seed_customers(shop, count: int) -> list[int]:
         )
     for start in range(0, count, 5000):
         db.session.execute(insert(Customer.__table__), rows[start : start + 5000])
+    db.session.execute(
+        insert(PointBalance).from_select(
+            ["customer_id", "shop_id"],
+            select(Customer.id, Customer.shop_id).where(Customer.shop_id == shop.id),
+        )
+    )
     db.session.commit()
     return db.session.scalars(
         select(Customer.id).where(Customer.shop_id == shop.id).order_by(Customer.id)

@@ -9,9 +9,19 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select, update
+
 from shopify_app.platform.customer_store import email_fields
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, Order, PointsEntry, Referral, Reward, Shop
+from shopify_app.platform.models import (
+    Customer,
+    Order,
+    PointBalance,
+    PointsEntry,
+    Referral,
+    Reward,
+    Shop,
+)
 from shopify_app.platform.models.referral import COMPLETED, USED
 
 _seq = itertools.count(1)
@@ -141,6 +151,24 @@ def make_reward(
     return reward
 
 
+def set_balance(customer: Customer, balance: int) -> None:
+    """Put the customer's balance at `balance` directly (no ledger row), flushed."""
+    customer.balance_row.balance = balance
+    db.session.flush()
+
+
+def set_balances(shop: Shop, balance: int, *, shopify_id: int | None = None) -> None:
+    """Every customer of the shop (or the one with `shopify_id`) at `balance`, no ledger rows."""
+    query = update(PointBalance).where(PointBalance.shop_id == shop.id).values(balance=balance)
+    if shopify_id is not None:
+        ids = select(Customer.id).where(
+            Customer.shop_id == shop.id, Customer.shopify_id == shopify_id
+        )
+        query = query.where(PointBalance.customer_id.in_(ids))
+    db.session.execute(query.execution_options(synchronize_session=False))
+    db.session.expire_all()
+
+
 def make_points(shop: Shop, customer: Customer, *deltas: tuple[int, str, str]) -> None:
     """Ledger rows with running balances, and the balance they end on."""
     balance = customer.points_balance
@@ -157,8 +185,7 @@ def make_points(shop: Shop, customer: Customer, *deltas: tuple[int, str, str]) -
                 created_at=T0 + timedelta(hours=n),
             )
         )
-    customer.points_balance = balance
-    db.session.flush()
+    set_balance(customer, balance)
 
 
 def seed_showcase(shop: Shop, *, customers: int = 60, now: datetime | None = None) -> Customer:

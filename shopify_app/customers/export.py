@@ -30,11 +30,13 @@ from sqlalchemy import (
 )
 
 from shopify_app.customers.queries import (
+    POINTS,
     TableQuery,
     count_matching,
     filter_conditions,
     iter_row_batches,
     sort_order,
+    with_balances,
 )
 from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.extensions import db
@@ -87,7 +89,7 @@ EXPORT_COLUMNS = (
     Customer.successful_referrals,
     Customer.referrer_revenue_minor,
     Customer.referee_revenue_minor,
-    Customer.points_balance,
+    POINTS,
 )
 
 
@@ -178,23 +180,24 @@ def copy_statement(shop: Shop, query: TableQuery) -> str:
     full = Customer.first_name.op("||")(literal_column("' '")).op("||")(Customer.last_name)
     name = func.btrim(full, literal(TRIMMED))
     link = literal(f"https://{shop.domain}/apps/referrals/r/").op("||")(Customer.referral_code)
+    cells = select(
+        Customer.id,
+        Customer.shopify_id,
+        func.nullif(_inert(name), ""),
+        func.nullif(_inert(Customer.email), ""),
+        case((Customer.is_member, "Member"), else_="Guest"),
+        case((Customer.joined_at.is_not(None), "Joined"), else_="Not joined"),
+        func.to_char(Customer.joined_at, "YYYY-MM-DD"),
+        _inert(link),
+        Customer.total_referees,
+        Customer.successful_referrals,
+        _money_sql(Customer.referrer_revenue_minor + Customer.referee_revenue_minor, digits),
+        _money_sql(Customer.referrer_revenue_minor, digits),
+        _money_sql(Customer.referee_revenue_minor, digits),
+        POINTS,
+    ).select_from(Customer)
     cells = (
-        select(
-            Customer.id,
-            Customer.shopify_id,
-            func.nullif(_inert(name), ""),
-            func.nullif(_inert(Customer.email), ""),
-            case((Customer.is_member, "Member"), else_="Guest"),
-            case((Customer.joined_at.is_not(None), "Joined"), else_="Not joined"),
-            func.to_char(Customer.joined_at, "YYYY-MM-DD"),
-            _inert(link),
-            Customer.total_referees,
-            Customer.successful_referrals,
-            _money_sql(Customer.referrer_revenue_minor + Customer.referee_revenue_minor, digits),
-            _money_sql(Customer.referrer_revenue_minor, digits),
-            _money_sql(Customer.referee_revenue_minor, digits),
-            Customer.points_balance,
-        )
+        with_balances(cells, shop, query)
         .where(*filter_conditions(shop, query))
         .order_by(*sort_order(query))
     )

@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from shopify_app.platform.db import like_escaped
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, Shop
+from shopify_app.platform.models import Customer, PointBalance, Shop
 
 PAGE_SIZE = 50
 MAX_SEARCH_LENGTH = 100
@@ -44,12 +44,23 @@ NAME_KEY = func.lower(
 )
 
 
+#: a customer's points: the narrow balance table's column (0 where a row is missing).
+POINTS = func.coalesce(PointBalance.balance, 0)
+
+
 @dataclass(frozen=True)
 class Sort:
     key: str
     label: str
     column: ColumnElement[Any]
     kind: str  # "int", "str" or "datetime": how a cursor value is decoded
+    #: the id that breaks ties, from the same table as `column` so one index serves both
+    #: (None: the customer's id).
+    id_column: ColumnElement[int] | None = None
+
+    @property
+    def tiebreak(self) -> ColumnElement[int]:
+        return Customer.id if self.id_column is None else self.id_column
 
 
 SORTS: dict[str, Sort] = {
@@ -57,7 +68,8 @@ SORTS: dict[str, Sort] = {
     for s in [
         Sort("date", "Date added", Customer.created_at, "datetime"),
         Sort("name", "Name", NAME_KEY, "str"),
-        Sort("points", "Points", Customer.points_balance, "int"),
+        # Walks point_balances' (shop_id, balance, customer_id) index, joining each customer.
+        Sort("points", "Points", PointBalance.balance, "int", PointBalance.customer_id),
         Sort("referrals", "Successful referrals", Customer.successful_referrals, "int"),
         Sort("referrer_revenue", "Referrer revenue", Customer.referrer_revenue_minor, "int"),
         Sort("referee_revenue", "Referee revenue", Customer.referee_revenue_minor, "int"),
@@ -207,7 +219,7 @@ ROW_COLUMNS = (
     Customer.successful_referrals,
     Customer.referrer_revenue_minor,
     Customer.referee_revenue_minor,
-    Customer.points_balance,
+    POINTS.label("points_balance"),
     Customer.created_at,
 )
 
@@ -255,8 +267,21 @@ class Page:
 def sort_order(query: TableQuery, *, reverse: bool = False) -> list[ColumnElement[Any]]:
     """ORDER BY for the table's sort: the key, then the id, both in the same direction."""
     descending = (query.direction == "desc") != reverse
-    keys = (SORTS[query.sort].column, Customer.id)
+    sort = SORTS[query.sort]
+    keys = (sort.column, sort.tiebreak)
     return [k.desc() if descending else k.asc() for k in keys]
+
+
+def with_balances(stmt: Select, shop: Shop, query: TableQuery) -> Select:
+    """The statement over customers joined to their balances.
+
+    Sorting by points needs the balance row (every customer has one) and walks its index;
+    other sorts keep the customers index and look each page's balances up.
+    """
+    on = PointBalance.customer_id == Customer.id
+    if query.sort == "points":
+        return stmt.join(PointBalance, on).where(PointBalance.shop_id == shop.id)
+    return stmt.outerjoin(PointBalance, on)
 
 
 def _ordered(
@@ -266,16 +291,14 @@ def _ordered(
     order = sort_order(query, reverse=reverse)
     # The cursor value as the driver returns it (no UTC wrapping): it only goes back to SQL.
     raw = type_coerce(sort.column, DateTime()) if sort.kind == "datetime" else sort.column
-    stmt = (
-        select(*columns, raw.label("sort_value"))
-        .where(*filter_conditions(shop, query))
-        .order_by(*order)
+    stmt = with_balances(
+        select(*columns, raw.label("sort_value")).select_from(Customer), shop, query
     )
-    return stmt, sort
+    return stmt.where(*filter_conditions(shop, query)).order_by(*order), sort
 
 
 def _after(stmt: Select, sort: Sort, cursor: tuple[Any, int], descending: bool) -> Select:
-    key = tuple_(sort.column, Customer.id)
+    key = tuple_(sort.column, sort.tiebreak)
     bound = tuple_(literal(cursor[0], type_=sort.column.type), literal(cursor[1]))
     return stmt.where(key < bound if descending else key > bound)
 

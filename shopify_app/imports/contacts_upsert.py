@@ -22,7 +22,7 @@ from shopify_app.imports.contacts_rows import (
     ContactsCounts,
     decide,
 )
-from shopify_app.platform.customer_store import canonical_email
+from shopify_app.platform.customer_store import add_balance_rows, canonical_email
 from shopify_app.platform.db import upsert_insert
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, SegmentMember
@@ -175,4 +175,5 @@ def _create(shop_id: int, rows: list[ContactRow], now) -> dict[str, int]:
         )
         for key, customer_id in db.session.execute(stmt, values[start : start + 1_000]):
             created[key] = customer_id
+    add_balance_rows(shop_id, sorted(created.values()))
     return created

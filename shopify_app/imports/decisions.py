@@ -16,7 +16,7 @@ from shopify_app.imports import points_rows
 from shopify_app.imports.preview import ImportStateError, PointsModeNeeded, find_duplicate
 from shopify_app.imports.row_errors import clear_row_errors
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, ImportJob, PointsEntry, Shop
+from shopify_app.platform.models import ImportJob, PointBalance, PointsEntry, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.imports import (
     CANCELLED,
@@ -152,8 +152,8 @@ def overdrawn_by_revert(shop: Shop, job: ImportJob) -> int:
     return db.session.execute(
         select(func.count())
         .select_from(per_customer)
-        .join(Customer, Customer.id == per_customer.c.customer_id)
-        .where(Customer.points_balance - per_customer.c.delta < 0)
+        .join(PointBalance, PointBalance.customer_id == per_customer.c.customer_id)
+        .where(PointBalance.balance - per_customer.c.delta < 0)
     ).scalar_one()
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, MetaData, Table, bindparam, select, update
+from sqlalchemy import Column, MetaData, Table, func, select
 from sqlalchemy.schema import CreateTable
 
 from shopify_app.imports.points_rows import (
@@ -21,6 +21,8 @@ from shopify_app.imports.points_rows import (
     negative_reason,
     unknown_reason,
 )
+from shopify_app.loyalty.ledger import move_balances
+from shopify_app.loyalty.metafields import request_sync
 from shopify_app.platform.db import (
     TableNames,
     driver_cursor,
@@ -29,7 +31,7 @@ from shopify_app.platform.db import (
     upsert_insert,
 )
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, PointsEntry
+from shopify_app.platform.models import Customer, PointBalance, PointsEntry
 from shopify_app.platform.models.base import utcnow
 
 
@@ -64,7 +66,7 @@ def apply_points(
 
 
 # Raw SQL for the COPY path names the tables through the models, so it follows a rename.
-_E, _C = TableNames(PointsEntry), TableNames(Customer)
+_E, _C, _B = TableNames(PointsEntry), TableNames(Customer), TableNames(PointBalance)
 _entry, _customer = PointsEntry.__table__.c, Customer.__table__.c
 #: the batch as COPY fills it, then resolved to customers; its own names, the models' types.
 _STAGE = Table(
@@ -75,7 +77,7 @@ _STAGE = Table(
     Column("delta", _entry.delta.type),
     Column("description", _entry.description.type),
     Column("customer_id", _entry.customer_id.type),
-    Column("balance", _customer.points_balance.type),
+    Column("balance", PointBalance.__table__.c.balance.type),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DELETE ROWS",
 )
@@ -95,13 +97,21 @@ WITH inserted AS (
 ), totals AS (
     SELECT customer_id, sum(delta) AS delta, count(*) AS entries FROM inserted
     GROUP BY customer_id ORDER BY customer_id
-), updated AS (
-    UPDATE {_C} c SET {_C.points_balance} = c.{_C.points_balance} + t.delta,
-                      {_C.updated_at} = %(now)s
-    FROM totals t WHERE c.{_C.id} = t.customer_id AND c.{_C.shop_id} = %(shop)s
-    RETURNING t.entries
+), moved AS (
+    -- An upsert, not an UPDATE: a customer without a balance row still gets the points.
+    INSERT INTO {_B} AS b ({_B.columns("customer_id", "shop_id", "balance", "metafield_dirty")},
+                          {_B.columns("last_activity_at", "reminded_at")})
+    SELECT customer_id, %(shop)s, delta, true, CAST(%(activity)s AS timestamp), NULL FROM totals
+    ON CONFLICT ({_B.customer_id}) DO UPDATE
+        SET {_B.balance} = b.{_B.balance} + excluded.{_B.balance}, {_B.metafield_dirty} = true,
+            {_B.last_activity_at} = coalesce(excluded.{_B.last_activity_at},
+                                             b.{_B.last_activity_at}),
+            {_B.reminded_at} = CASE WHEN excluded.{_B.last_activity_at} IS NULL
+                                    THEN b.{_B.reminded_at} END
+        WHERE b.{_B.shop_id} = %(shop)s
+    RETURNING 1
 )
-SELECT coalesce(sum(entries), 0) FROM updated
+SELECT (SELECT coalesce(sum(entries), 0) FROM totals), (SELECT count(*) FROM moved)
 """
 
 
@@ -140,10 +150,14 @@ def _apply_postgresql(
     cursor.execute("SET LOCAL work_mem = '64MB'")
     with cursor.copy("COPY points_stage (row_number, ref, delta, description) FROM STDIN") as copy:
         copy.write(staged)
-    params = {"shop": shop_id, "import": import_id, "source": source, "now": utcnow()}
+    now = utcnow()
+    params = {"shop": shop_id, "import": import_id, "source": source, "now": now}
+    params["activity"] = now if source == SOURCE else None
     cursor.execute(
-        f"UPDATE points_stage s SET customer_id = c.{_C.id}, balance = c.{_C.points_balance} "
-        f"FROM {_C} c WHERE c.{_C.shop_id} = %(shop)s AND c.{ref} = s.ref{alive}",
+        f"UPDATE points_stage s SET customer_id = c.{_C.id}, "
+        f"balance = coalesce(b.{_B.balance}, 0) "
+        f"FROM {_C} c LEFT JOIN {_B} b ON b.{_B.customer_id} = c.{_C.id} "
+        f"WHERE c.{_C.shop_id} = %(shop)s AND c.{ref} = s.ref{alive}",
         params,
     )
     cursor.execute("DELETE FROM points_stage WHERE customer_id IS NULL RETURNING row_number, ref")
@@ -154,9 +168,10 @@ def _apply_postgresql(
     # A balance to set is reached from the balance under the lock; additions need no lock.
     touched = "" if set_balance else " WHERE delta < 0"
     cursor.execute(
-        f"SELECT c.{_C.id}, c.{_C.points_balance} FROM {_C} c WHERE c.{_C.shop_id} = %(shop)s "
-        f"AND c.{_C.id} IN (SELECT customer_id FROM points_stage{touched}) "
-        f"ORDER BY c.{_C.id} FOR NO KEY UPDATE",
+        f"SELECT b.{_B.customer_id}, b.{_B.balance} FROM {_B} b "
+        f"WHERE b.{_B.shop_id} = %(shop)s "
+        f"AND b.{_B.customer_id} IN (SELECT customer_id FROM points_stage{touched}) "
+        f"ORDER BY b.{_B.customer_id} FOR NO KEY UPDATE",
         params,
     )
     at_risk = dict(cursor.fetchall())
@@ -178,7 +193,10 @@ def _apply_postgresql(
         if dropped:
             cursor.execute("DELETE FROM points_stage WHERE row_number = ANY(%s)", (dropped,))
     cursor.execute(_APPLY_SQL, params)
-    return int(cursor.fetchone()[0]) + unchanged, rejections
+    applied, moved = cursor.fetchone()
+    if moved:
+        request_sync(shop_id)
+    return int(applied) + unchanged, rejections
 
 
 def _refresh_stage_balances(cursor: Any, locked: dict[int, int]) -> None:
@@ -243,8 +261,10 @@ def _apply_batched(
     refs = list({row[1] for row in rows})
     customers: dict[int, list[int]] = {}
     for start in range(0, len(refs), 5_000):
-        query = select(ref_column, Customer.id, Customer.points_balance).where(
-            Customer.shop_id == shop_id, ref_column.in_(refs[start : start + 5_000])
+        query = (
+            select(ref_column, Customer.id, func.coalesce(PointBalance.balance, 0))
+            .outerjoin(PointBalance, PointBalance.customer_id == Customer.id)
+            .where(Customer.shop_id == shop_id, ref_column.in_(refs[start : start + 5_000]))
         )
         if not by_customer_id:
             query = query.where(Customer.deleted_at.is_(None), Customer.redacted_at.is_(None))
@@ -273,7 +293,8 @@ def _apply_batched(
             _entry(shop_id, import_id, found[0], delta, found[1], description, source, row_number)
         )
         entries[-1]["created_at"] = now
-    return _insert_entries(shop_id, entries, now) + unchanged, rejections
+    activity = now if source == SOURCE else None
+    return _insert_entries(shop_id, entries, activity) + unchanged, rejections
 
 
 def _entry(
@@ -298,7 +319,9 @@ def _entry(
     }
 
 
-def _insert_entries(shop_id: int, entries: list[dict[str, Any]], now: datetime) -> int:
+def _insert_entries(
+    shop_id: int, entries: list[dict[str, Any]], activity_at: datetime | None
+) -> int:
     """Insert new ledger rows and move balances by what was actually inserted."""
     totals: dict[int, int] = {}
     applied = 0
@@ -311,12 +334,5 @@ def _insert_entries(shop_id: int, entries: list[dict[str, Any]], now: datetime) 
         for customer_id, delta in db.session.execute(stmt, entries[start : start + 500]):
             totals[customer_id] = totals.get(customer_id, 0) + delta
             applied += 1
-    if totals:
-        table = Customer.__table__
-        db.session.connection().execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"), table.c.shop_id == shop_id)
-            .values(points_balance=table.c.points_balance + bindparam("b_delta"), updated_at=now),
-            [{"b_id": customer_id, "b_delta": delta} for customer_id, delta in totals.items()],
-        )
+    move_balances(shop_id, totals, activity_at)
     return applied

@@ -24,7 +24,7 @@ from shopify_app.imports.reading import collect_batch_garbage
 from shopify_app.imports.row_errors import RowError
 from shopify_app.platform.db import TableNames, driver_cursor, is_postgresql
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer
+from shopify_app.platform.models import Customer, PointBalance
 
 #: shops up to this size have every balance read at once by the validation pass (~100 MB).
 PRELOAD_CUSTOMERS = 1_000_000
@@ -180,23 +180,28 @@ def known_balances(shop_id: int, shopify_ids: set[int] | None) -> dict[int, int]
     found: dict[int, int] = {}
     if is_postgresql():
         cursor = driver_cursor(binary=True)
-        c = TableNames(Customer)
+        c, b = TableNames(Customer), TableNames(PointBalance)
         query = (
-            f"SELECT {c.shopify_id}, {c.points_balance} FROM {c} WHERE {c.shop_id} = %s "
-            f"AND {c.shopify_id} IS NOT NULL AND {c.deleted_at} IS NULL "
-            f"AND {c.redacted_at} IS NULL"
+            f"SELECT c.{c.shopify_id}, coalesce(b.{b.balance}, 0) FROM {c} c "
+            f"LEFT JOIN {b} b ON b.{b.customer_id} = c.{c.id} WHERE c.{c.shop_id} = %s "
+            f"AND c.{c.shopify_id} IS NOT NULL AND c.{c.deleted_at} IS NULL "
+            f"AND c.{c.redacted_at} IS NULL"
         )
         if shopify_ids is None:
             cursor.execute(query, (shop_id,))
         else:
-            cursor.execute(query + f" AND {c.shopify_id} = ANY(%s)", (shop_id, list(shopify_ids)))
+            cursor.execute(query + f" AND c.{c.shopify_id} = ANY(%s)", (shop_id, list(shopify_ids)))
         found.update(cursor.fetchall())
         return found
-    query = select(Customer.shopify_id, Customer.points_balance).where(
-        Customer.shop_id == shop_id,
-        Customer.shopify_id.is_not(None),
-        Customer.deleted_at.is_(None),
-        Customer.redacted_at.is_(None),
+    query = (
+        select(Customer.shopify_id, func.coalesce(PointBalance.balance, 0))
+        .outerjoin(PointBalance, PointBalance.customer_id == Customer.id)
+        .where(
+            Customer.shop_id == shop_id,
+            Customer.shopify_id.is_not(None),
+            Customer.deleted_at.is_(None),
+            Customer.redacted_at.is_(None),
+        )
     )
     if shopify_ids is None:
         found.update({shopify_id: balance for shopify_id, balance in db.session.execute(query)})

@@ -15,10 +15,10 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 
-from shopify_app.loyalty.ledger import touch_balances
+from shopify_app.loyalty.ledger import move_balances
 from shopify_app.platform.db import upsert_insert
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, PointsEntry, Shop
+from shopify_app.platform.models import PointBalance, PointsEntry, Shop
 from shopify_app.platform.models.base import utcnow
 
 #: rows per executemany: a bounded batch whatever the run's size.
@@ -58,17 +58,11 @@ def add_credits(shop: Shop, credits: list[Credit], *, when: datetime | None = No
     totals: defaultdict[int, int] = defaultdict(int)
     for credit in recorded:
         totals[credit.customer_id] += credit.points
-    customers = Customer.__table__
-    db.session.execute(
-        update(customers)
-        .where(customers.c.id == bindparam("cid"), customers.c.shop_id == shop.id)
-        .values(points_balance=customers.c.points_balance + bindparam("add")),
-        [{"cid": cid, "add": totals[cid]} for cid in sorted(totals)],  # id order: no deadlocks
-    )
+    move_balances(shop.id, dict(totals), now)
     balances = dict(
         db.session.execute(
-            select(Customer.id, Customer.points_balance).where(
-                Customer.shop_id == shop.id, Customer.id.in_(list(totals))
+            select(PointBalance.customer_id, PointBalance.balance).where(
+                PointBalance.shop_id == shop.id, PointBalance.customer_id.in_(list(totals))
             )
         ).all()
     )
@@ -85,8 +79,6 @@ def add_credits(shop: Shop, credits: list[Credit], *, when: datetime | None = No
         .values(balance_after=bindparam("after")),
         after,
     )
-    touch_balances(shop.id, sorted(totals), now)
-    _forget_loaded_balances(list(totals))
     return recorded
 
 
@@ -121,11 +113,3 @@ def _insert(shop: Shop, credits: list[Credit], now: datetime) -> dict[str, int]:
         for c in credits
     ]
     return {key: entry_id for key, entry_id in db.session.execute(statement, rows).all()}
-
-
-def _forget_loaded_balances(customer_ids: list[int]) -> None:
-    """Customers already loaded in the session hold the old balance: read it again on use."""
-    for customer_id in customer_ids:
-        loaded = db.session.identity_map.get(db.session.identity_key(Customer, customer_id))
-        if loaded is not None:
-            db.session.expire(loaded, ["points_balance"])

@@ -9,8 +9,10 @@ counts from it) and that the balance metafield lags behind (the sync sends it).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shopify_app.loyalty.metafields import request_sync
 from shopify_app.platform.db import upsert_insert
@@ -49,27 +51,25 @@ def add_points(
     """
     if customer.shop_id != shop.id:
         raise ValueError("customer belongs to another shop")
-    balance = Customer.points_balance
+    now = when or utcnow()
+    mine = (PointBalance.customer_id == customer.id, PointBalance.shop_id == shop.id)
     with db.session.begin_nested() as savepoint:
         if partial and delta < 0:
             held = db.session.execute(
-                select(balance)
-                .where(Customer.id == customer.id, Customer.shop_id == shop.id)
-                .with_for_update()
+                select(PointBalance.balance).where(*mine).with_for_update()
             ).scalar_one_or_none()
             delta = max(delta, -(held or 0))
         row = db.session.execute(
-            update(Customer)
-            .where(Customer.id == customer.id, Customer.shop_id == shop.id, balance + delta >= 0)
-            .values(points_balance=balance + delta)
-            .returning(Customer.points_balance)
+            update(PointBalance)
+            .where(*mine, PointBalance.balance + delta >= 0)
+            .values(balance=PointBalance.balance + delta, **point_state(now if activity else None))
+            .returning(PointBalance.balance)
             .execution_options(synchronize_session=False)
         ).scalar_one_or_none()
         if row is None:
             raise NegativeBalance(
-                f"balance would go below zero ({customer.points_balance} {delta:+})"
+                f"balance would go below zero ({balance_of(shop, customer.id)} {delta:+})"
             )
-        now = when or utcnow()
         entry_id = db.session.execute(
             upsert_insert(PointsEntry)
             .values(
@@ -93,31 +93,40 @@ def add_points(
         if entry_id is None:
             savepoint.rollback()
             return None
-        touch_balances(shop.id, [customer.id], now if activity else None)
-    customer.points_balance = row
+    request_sync(shop.id)
+    loaded = db.session.identity_map.get(db.session.identity_key(PointBalance, customer.id))
+    if loaded is not None:
+        set_committed_value(loaded, "balance", row)
     return db.session.get(PointsEntry, entry_id)
 
 
-def touch_balances(shop_id: int, customer_ids: list[int], activity_at: datetime | None) -> None:
-    """Mark the customers' point state after a change: the metafield lags; maybe activity.
-
-    Also queues the shop's metafield sync for after the commit (one job a shop per commit).
-    """
-    if not customer_ids:
-        return
-    values: dict[str, object] = {"metafield_dirty": True}
+def point_state(activity_at: datetime | None) -> dict[str, Any]:
+    """What a balance change also sets: the metafield lags; an earning or redeeming postpones
+    expiry (and re-arms its reminder)."""
+    values: dict[str, Any] = {"metafield_dirty": True}
     if activity_at is not None:
         values["last_activity_at"] = activity_at
         values["reminded_at"] = None
-    rows = [{"customer_id": cid, "shop_id": shop_id, **values} for cid in customer_ids]
-    statement = upsert_insert(PointBalance)
+    return values
+
+
+def move_balances(shop_id: int, deltas: dict[int, int], activity_at: datetime | None) -> None:
+    """Add each customer's delta to their balance, in one statement; never below zero is the
+    caller's check (ledger rows are written beside). Queues the metafield sync."""
+    if not deltas:
+        return
+    table = PointBalance.__table__  # Core: an executemany, not the ORM's update by key
     db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["customer_id"],
-            set_={key: getattr(statement.excluded, key) for key in values},
-        ),
-        rows,
+        update(table)
+        .where(table.c.shop_id == shop_id, table.c.customer_id == bindparam("b_customer"))
+        .values(balance=table.c.balance + bindparam("b_delta"), **point_state(activity_at)),
+        # Customer id order: two writers lock rows in the same order and cannot deadlock.
+        [{"b_customer": cid, "b_delta": deltas[cid]} for cid in sorted(deltas)],
     )
+    for cid in deltas:
+        loaded = db.session.identity_map.get(db.session.identity_key(PointBalance, cid))
+        if loaded is not None:
+            db.session.expire(loaded, ["balance"])
     request_sync(shop_id)
 
 
@@ -125,8 +134,8 @@ def balance_of(shop: Shop, customer_id: int) -> int:
     """The customer's balance now (0 for another shop's customer)."""
     return (
         db.session.execute(
-            select(Customer.points_balance).where(
-                Customer.id == customer_id, Customer.shop_id == shop.id
+            select(PointBalance.balance).where(
+                PointBalance.customer_id == customer_id, PointBalance.shop_id == shop.id
             )
         ).scalar_one_or_none()
         or 0

@@ -142,7 +142,7 @@ def release_unsendable(shop: Shop) -> int:
 def dirty_balances(shop: Shop, after: int, limit: int = PER_BATCH) -> list[DirtyBalance]:
     """The next dirty rows after `after` (customer id), with what to send."""
     rows = db.session.execute(
-        select(PointBalance.customer_id, Customer.shopify_id, Customer.points_balance)
+        select(PointBalance.customer_id, Customer.shopify_id, PointBalance.balance)
         .join(Customer, Customer.id == PointBalance.customer_id)
         .where(
             PointBalance.shop_id == shop.id,
@@ -155,7 +155,7 @@ def dirty_balances(shop: Shop, after: int, limit: int = PER_BATCH) -> list[Dirty
         .order_by(PointBalance.customer_id)
         .limit(limit)
     ).all()
-    return [DirtyBalance(r.customer_id, r.shopify_id, r.points_balance) for r in rows]
+    return [DirtyBalance(r.customer_id, r.shopify_id, r.balance) for r in rows]
 
 
 def send_balances(
@@ -188,7 +188,7 @@ def send_balances(
 def record_sent(shop: Shop, sent: dict[int, int], given_up: set[int]) -> int:
     """Store what Shopify holds; clean a row only if its balance is still the value sent.
 
-    The customers' rows are locked first (as the ledger locks them to change a balance), so a
+    The balance rows are locked first (as the ledger locks them to change a balance), so a
     change cannot commit between the comparison and the write. Returns rows still dirty.
     """
     ids = sorted(sent.keys() | given_up)
@@ -196,9 +196,9 @@ def record_sent(shop: Shop, sent: dict[int, int], given_up: set[int]) -> int:
         return 0
     balances = dict(
         db.session.execute(
-            select(Customer.id, Customer.points_balance)
-            .where(Customer.shop_id == shop.id, Customer.id.in_(ids))
-            .order_by(Customer.id)
+            select(PointBalance.customer_id, PointBalance.balance)
+            .where(PointBalance.shop_id == shop.id, PointBalance.customer_id.in_(ids))
+            .order_by(PointBalance.customer_id)
             .with_for_update()
         ).all()
     )

@@ -23,7 +23,14 @@ from shopify_app.loyalty.ledger import NegativeBalance, add_points
 from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.errors import ShopifyAPIError, ShopNotInstalled
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, LoyaltyReward, Order, Redemption, Shop
+from shopify_app.platform.models import (
+    Customer,
+    LoyaltyReward,
+    Order,
+    PointBalance,
+    Redemption,
+    Shop,
+)
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.loyalty import (
     REDEMPTION_FAILED,
@@ -137,16 +144,25 @@ def _lock_customer(shop: Shop, customer: Customer) -> Customer:
     transaction, so the savepoints that follow nest inside it rather than commit on release).
     """
     mine = (Customer.id == customer.id, Customer.shop_id == shop.id)
+    balance = (PointBalance.customer_id == customer.id, PointBalance.shop_id == shop.id)
     if not is_postgresql():
         db.session.execute(
-            update(Customer)
-            .where(*mine)
-            .values(points_balance=Customer.points_balance)
+            update(PointBalance)
+            .where(*balance)
+            .values(balance=PointBalance.balance)
             .execution_options(synchronize_session=False)
         )
-    return db.session.execute(
+    locked = db.session.execute(
         select(Customer).where(*mine).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
+    # The balance as of the lock (the session may hold an older copy).
+    db.session.execute(
+        select(PointBalance)
+        .where(*balance)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    return locked
 
 
 def _by_request(shop: Shop, customer_id: int, request_id: str) -> Redemption | None:

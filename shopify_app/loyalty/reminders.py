@@ -60,7 +60,7 @@ def claim_reminders(
     """Mark the next due reminders as sent (the caller commits before sending)."""
     cutoff, remind_until = reminder_window(settings, now)
     query = (
-        select(PointBalance.customer_id, PointBalance.last_activity_at, Customer.points_balance)
+        select(PointBalance.customer_id, PointBalance.last_activity_at, PointBalance.balance)
         .join(Customer, Customer.id == PointBalance.customer_id)
         .where(
             PointBalance.shop_id == shop.id,
@@ -68,7 +68,7 @@ def claim_reminders(
             PointBalance.last_activity_at > cutoff,
             PointBalance.last_activity_at <= remind_until,
             Customer.shop_id == shop.id,
-            Customer.points_balance > 0,
+            PointBalance.balance > 0,
             Customer.unsubscribed.is_(False),
             Customer.email.is_not(None),
             Customer.deleted_at.is_(None),
@@ -78,7 +78,7 @@ def claim_reminders(
         .with_for_update(of=PointBalance, skip_locked=True)
     )
     due = [
-        Reminder(r.customer_id, r.points_balance, expires_on(settings, r.last_activity_at))
+        Reminder(r.customer_id, r.balance, expires_on(settings, r.last_activity_at))
         for r in db.session.execute(query)
     ]
     if due:

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from shopify_app.platform.db import upsert_insert
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, Shop, is_member_state
+from shopify_app.platform.models import Customer, PointBalance, Shop, is_member_state
 
 GID_PREFIX = "gid://shopify/Customer/"
 GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
@@ -22,6 +23,17 @@ def email_key(email: str | None) -> str | None:
         return None
     key = email.strip().lower()
     return key or None
+
+
+def add_balance_rows(shop_id: int, customer_ids: list[int]) -> None:
+    """Give customers inserted in bulk (without the ORM, which makes one with each customer)
+    their balance row: the points sort walks that table, so every customer needs one."""
+    for start in range(0, len(customer_ids), 1_000):
+        chunk = customer_ids[start : start + 1_000]
+        db.session.execute(
+            upsert_insert(PointBalance).on_conflict_do_nothing(index_elements=["customer_id"]),
+            [{"customer_id": cid, "shop_id": shop_id, "balance": 0} for cid in chunk],
+        )
 
 
 def canonical_email(email: str | None) -> str | None:

@@ -10,13 +10,13 @@ import tracemalloc
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from shopify_app.customers import queries as table
 from shopify_app.customers.export import copy_chunks, python_chunks
 from shopify_app.customers.export_jobs import run_export
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, ExportJob
+from shopify_app.platform.models import Customer, ExportJob, PointBalance
 from shopify_app.platform.spreadsheet import neutralise
 from tests.factories import T0, make_customer
 from tests.helpers import AdminClient, make_shop, run_jobs
@@ -116,7 +116,6 @@ def _bulk_customers(shop, count: int, *, members: int) -> None:
             "is_member": n < members,
             "tags": "",
             "unsubscribed": False,
-            "points_balance": n,
             "total_referees": 0,
             "successful_referrals": 0,
             "referrer_revenue_minor": 0,
@@ -128,6 +127,14 @@ def _bulk_customers(shop, count: int, *, members: int) -> None:
     ]
     for start in range(0, count, 20_000):
         db.session.execute(insert(Customer), rows[start : start + 20_000])
+    db.session.execute(
+        insert(PointBalance).from_select(
+            ["customer_id", "shop_id", "balance"],
+            select(Customer.id, Customer.shop_id, Customer.referee_revenue_minor).where(
+                Customer.shop_id == shop.id, Customer.last_name == "Bulk"
+            ),
+        )
+    )
     db.session.commit()
 
 

@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 
 from shopify_app.imports.preview import create_import
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, ImportJob, ImportRowError, PointsEntry, Shop
+from shopify_app.platform.models import (
+    Customer,
+    ImportJob,
+    ImportRowError,
+    PointBalance,
+    PointsEntry,
+    Shop,
+)
 from tests.factories import make_customers
 from tests.helpers import AdminClient
 
@@ -41,9 +48,9 @@ def add_customers(shop: Shop, count: int, *, first_id: int = 7_000_000_001, bala
 def balance(shop: Shop, shopify_id: int) -> int:
     db.session.expire_all()
     return db.session.execute(
-        select(Customer.points_balance).where(
-            Customer.shop_id == shop.id, Customer.shopify_id == shopify_id
-        )
+        select(PointBalance.balance)
+        .join(Customer, Customer.id == PointBalance.customer_id)
+        .where(Customer.shop_id == shop.id, Customer.shopify_id == shopify_id)
     ).scalar_one()
 
 

@@ -11,7 +11,7 @@ import re
 from sqlalchemy import update
 
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, ImportJob
+from shopify_app.platform.models import ImportJob
 from tests.csv_imports.importing import (
     add_customers,
     balance,
@@ -21,6 +21,7 @@ from tests.csv_imports.importing import (
     ledger,
     upload_ok,
 )
+from tests.factories import set_balances
 from tests.helpers import make_shop, run_jobs
 from tests.pages import button_link, post_form, text_of
 
@@ -74,7 +75,7 @@ def test_revert_is_a_link_to_a_page_that_counts_what_it_takes_back(app, admin, s
 
 def test_revert_page_says_why_it_cannot_revert_and_offers_no_button(app, admin, shop):
     import_id = finished_points_import(app, admin, shop)
-    db.session.execute(update(Customer).where(Customer.shopify_id == B).values(points_balance=1))
+    set_balances(shop, 1, shopify_id=B)
     db.session.commit()
 
     body = admin.get(f"/imports/{import_id}/revert").get_data(as_text=True)

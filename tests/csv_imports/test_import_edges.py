@@ -17,7 +17,7 @@ from sqlalchemy import select
 from shopify_app.imports.decisions import DuplicateFileNotConfirmed, confirm_import
 from shopify_app.imports.runs import queue_import
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, ImportJob, PointsEntry, Shop
+from shopify_app.platform.models import ImportJob, PointsEntry, Shop
 from tests.csv_imports.importing import (
     add_customers,
     balance,
@@ -30,6 +30,7 @@ from tests.csv_imports.importing import (
     upload,
     upload_ok,
 )
+from tests.factories import set_balances
 from tests.helpers import run_jobs
 
 A, B, C = 7_000_000_001, 7_000_000_002, 7_000_000_003
@@ -242,8 +243,7 @@ def test_set_balance_reads_the_balance_at_apply_time_and_refuses_negative(app, a
     import_id = upload_ok(admin, content, points_mode="set")
     assert row_errors(import_id)[3].reason == "balance is a balance and cannot be below zero"
     # Points earned between the preview and the run are not lost on top of the set balance.
-    customer = db.session.execute(select(Customer).where(Customer.shopify_id == A)).scalar_one()
-    customer.points_balance = 500
+    set_balances(shop, 500, shopify_id=A)
     db.session.commit()
     confirm(admin, import_id)
     run_jobs(app)

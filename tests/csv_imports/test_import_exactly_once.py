@@ -12,7 +12,7 @@ from shopify_app.imports.jobs import run_import, sweep_imports
 from shopify_app.imports.points_ledger import apply_points
 from shopify_app.imports.runs import queue_import
 from shopify_app.platform.extensions import db, queue
-from shopify_app.platform.models import Customer, ImportJob, PointsEntry
+from shopify_app.platform.models import Customer, ImportJob, PointBalance, PointsEntry
 from shopify_app.platform.models.base import utcnow
 from tests.csv_imports.importing import (
     add_customers,
@@ -75,7 +75,7 @@ def test_two_workers_on_the_same_import_apply_each_row_once(app, admin, shop, wo
     workers.start()
     workers.start()
     wait_for(lambda: get_import(import_id).status == "done", timeout=120)
-    total = db.session.execute(select(func.sum(Customer.points_balance))).scalar_one()
+    total = db.session.execute(select(func.sum(PointBalance.balance))).scalar_one()
     assert total == 60_000
     assert count(PointsEntry) == 60_000
     assert get_import(import_id).attempts == 1
@@ -140,7 +140,7 @@ def test_worker_killed_mid_import_resumes_and_applies_each_row_once(app, admin, 
     job = get_import(import_id)
     assert job.attempts == 2 and killed_at < job.processed_rows == 300_000
     assert job.applied_rows == 299_700 and job.error_rows == 300
-    total = db.session.execute(select(func.sum(Customer.points_balance))).scalar_one()
+    total = db.session.execute(select(func.sum(PointBalance.balance))).scalar_one()
     assert total == _valid_sum(rows)
     assert count(PointsEntry) == 299_700
 

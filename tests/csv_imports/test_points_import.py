@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from shopify_app.imports.reports import progress
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, ImportJob, PointsEntry
+from shopify_app.platform.models import ImportJob, PointsEntry
 from tests.csv_imports.importing import (
     add_customers,
     balance,
@@ -21,6 +21,7 @@ from tests.csv_imports.importing import (
     row_errors,
     upload_ok,
 )
+from tests.factories import set_balances
 from tests.helpers import AdminClient, make_shop, run_jobs
 
 A, B, C = 7_000_000_001, 7_000_000_002, 7_000_000_003
@@ -125,7 +126,7 @@ def test_overdraw_is_checked_against_the_balance_at_apply_time(app, admin, shop)
     import_id = upload_ok(admin, content)
     assert get_import(import_id).summary["preview"]["error_rows"] == 1  # 100-60-30 → -20 fails
     # The customer spends points between the preview and the run.
-    db.session.execute(update(Customer).values(points_balance=70))
+    set_balances(shop, 70)
     db.session.commit()
     confirm(admin, import_id)
     run_jobs(app)
@@ -168,7 +169,7 @@ def test_all_or_nothing_imports_nothing_when_a_row_is_rejected_at_apply_time(app
     content = csv_bytes([["shopify_id", "points_to_add"], [A, 10], [B, -80]])
     import_id = upload_ok(admin, content)
     confirm(admin, import_id, apply_with_errors="0")
-    db.session.execute(update(Customer).where(Customer.shopify_id == B).values(points_balance=5))
+    set_balances(shop, 5, shopify_id=B)
     db.session.commit()
     run_jobs(app)
 
@@ -224,7 +225,7 @@ def test_revert_is_refused_when_points_were_spent_since(app, admin, shop):
     import_id = upload_ok(admin, csv_bytes([["shopify_id", "points_to_add"], [A, 30]]))
     confirm(admin, import_id)
     run_jobs(app)
-    db.session.execute(update(Customer).values(points_balance=10))
+    set_balances(shop, 10)
     db.session.commit()
     admin.post(f"/imports/{import_id}/revert")
     run_jobs(app)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from shopify_app.loyalty.catalogue import RewardChanges, add_reward
 from shopify_app.loyalty.ledger import add_points
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, LoyaltyReward, PointsEntry, Shop
+from shopify_app.platform.models import Customer, LoyaltyReward, PointBalance, PointsEntry, Shop
 from shopify_app.platform.shopify.discounts import FIXED_AMOUNT, DiscountValue
 from shopify_app.program.config import get_settings
 from shopify_double import ShopifyDouble
@@ -111,9 +111,9 @@ def set_rules(shop: Shop, **values: Any) -> None:
 def balance(shop: Shop, shopify_customer_id: int) -> int:
     db.session.expire_all()
     return db.session.execute(
-        select(Customer.points_balance).where(
-            Customer.shop_id == shop.id, Customer.shopify_id == shopify_customer_id
-        )
+        select(PointBalance.balance)
+        .join(Customer, Customer.id == PointBalance.customer_id)
+        .where(Customer.shop_id == shop.id, Customer.shopify_id == shopify_customer_id)
     ).scalar_one()
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from shopify_app.loyalty.ledger import add_points
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, PointsEntry
+from shopify_app.platform.models import PointBalance, PointsEntry
 from tests.factories import make_contact
 from tests.helpers import make_shop
 
@@ -25,7 +25,9 @@ def history(customer) -> list[tuple[int, str, str]]:
 
 
 def balance(customer) -> int:
-    return db.session.scalar(select(Customer.points_balance).where(Customer.id == customer.id))
+    return db.session.scalar(
+        select(PointBalance.balance).where(PointBalance.customer_id == customer.id)
+    )
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from shopify_app.loyalty.daily_run import queue_shops, run_shop
 from shopify_app.loyalty.expiry import add_months, run_expiry
 from shopify_app.loyalty.ledger import add_points
 from shopify_app.platform.extensions import db, queue
-from shopify_app.platform.models import Customer, PointBalance, PointsEntry
+from shopify_app.platform.models import PointBalance, PointsEntry
 from shopify_app.platform.models.base import utcnow
 from shopify_app.program.config import get_settings
 from tests.factories import make_contact, make_customer
@@ -47,7 +47,9 @@ def expiry_rows(customer=None) -> list[PointsEntry]:
 
 
 def balance(customer) -> int:
-    return db.session.scalar(select(Customer.points_balance).where(Customer.id == customer.id))
+    return db.session.scalar(
+        select(PointBalance.balance).where(PointBalance.customer_id == customer.id)
+    )
 
 
 def lapsed(months: int = 12, days: int = 1):

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from shopify_app.loyalty import metafields
 from shopify_app.loyalty.ledger import add_points
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, PointBalance
+from shopify_app.platform.models import PointBalance
 from shopify_app.platform.shopify.client import AdminClient
 from tests.factories import make_contact
 from tests.helpers import make_shop, run_jobs
@@ -89,9 +89,9 @@ def test_a_change_during_the_sync_stays_dirty_and_goes_in_the_next_one(app, shop
     def another_worker_earns() -> None:
         with db.engine.begin() as conn:
             conn.execute(
-                update(Customer.__table__)
-                .where(Customer.__table__.c.id == ana.id)
-                .values(points_balance=80)
+                update(PointBalance.__table__)
+                .where(PointBalance.__table__.c.customer_id == ana.id)
+                .values(balance=80)
             )
 
     client = AdminClient(shop, http=ChangeDuringCall(another_worker_earns))

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopify_app.platform.models.base import Base, IndexExpression, ShopOwned, TimestampMixin
+from shopify_app.platform.models.loyalty import PointBalance
 
 MEMBER_STATES = frozenset({"ENABLED"})
 
@@ -31,10 +32,9 @@ def is_member_state(state: str | None) -> bool:
 class Customer(ShopOwned, TimestampMixin, Base):
     __tablename__ = "customers"
     # Every sort of the customers table has a (shop_id, <sort key>, id) index, so a keyset page
-    # is an index range scan whatever its depth. There is deliberately no index on
-    # points_balance: imports update it in bulk, and an indexed column turns those updates from
-    # HOT (heap-only) into full index rewrites (measured 2.5x slower); a lower fillfactor leaves
-    # room on each page for HOT updates.
+    # is an index range scan whatever its depth. The points balance lives in the narrow
+    # point_balances table: earning, redeeming, expiry and imports update it often, and on this
+    # wide row each update rewrote every index (no HOT updates).
     __table_args__ = (
         Index(
             "uq_customers_shop_id_shopify_id",
@@ -110,8 +110,6 @@ class Customer(ShopOwned, TimestampMixin, Base):
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     unsubscribed: Mapped[bool] = mapped_column(default=False)
 
-    points_balance: Mapped[int] = mapped_column(BigInteger, default=0)
-
     joined_at: Mapped[datetime | None]
     referral_code: Mapped[str | None] = mapped_column(String(32), unique=True)
 
@@ -126,6 +124,23 @@ class Customer(ShopOwned, TimestampMixin, Base):
     #: Set by customers/delete; a late update never brings the customer back.
     deleted_at: Mapped[datetime | None]
     redacted_at: Mapped[datetime | None]
+
+    #: the customer's points and point state; every customer has one (made with the customer).
+    balance_row: Mapped[PointBalance] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="select"
+    )
+
+    def __init__(self, *, points_balance: int = 0, **kwargs: Any) -> None:
+        """`points_balance`: a new customer's starting balance (seeds, tests); later changes
+        go through the ledger."""
+        super().__init__(**kwargs)
+        if self.balance_row is None:
+            self.balance_row = PointBalance(shop_id=self.shop_id, balance=points_balance)
+
+    @property
+    def points_balance(self) -> int:
+        """Read-only: balances change through the ledger (`loyalty.ledger.add_points`)."""
+        return self.balance_row.balance if self.balance_row is not None else 0
 
     @property
     def is_joined(self) -> bool:

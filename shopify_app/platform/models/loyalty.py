@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.platform.models.base import Base, BigIntegerPK, ShopOwned, TimestampMixin
@@ -74,26 +74,37 @@ class Redemption(ShopOwned, TimestampMixin, Base):
 
 
 class PointBalance(ShopOwned, Base):
-    """Per customer: when points last moved (for expiry), the reminder, the metafield's value.
+    """Per customer: the balance, when points last moved (for expiry), the reminder, and the
+    metafield's value.
 
-    Narrow on purpose: expiry and the metafield sync scan and update it without rewriting the
-    wide, heavily indexed customers row.
+    Narrow on purpose: earning, redeeming, expiry, imports and the metafield sync update it
+    without rewriting the wide, heavily indexed customers row, and the customers table's
+    points sort walks its (shop_id, balance, customer_id) index.
     """
 
     __tablename__ = "point_balances"
     __table_args__ = (
+        Index("ix_point_balances_shop_id_balance_customer_id", "shop_id", "balance", "customer_id"),
         Index("ix_point_balances_shop_id_last_activity_at", "shop_id", "last_activity_at"),
-        Index("ix_point_balances_shop_id_metafield_dirty", "shop_id", "metafield_dirty"),
+        # Only the lagging rows: the sync walks them in customer order.
+        Index(
+            "ix_point_balances_shop_id_customer_id_dirty",
+            "shop_id",
+            "customer_id",
+            postgresql_where=text("metafield_dirty"),
+            sqlite_where=text("metafield_dirty"),
+        ),
     )
 
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
     )
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    balance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     #: the last earning or redemption (not an expiry): points expire N months after it.
     last_activity_at: Mapped[datetime | None]
     #: the reminder for the expiry that follows last_activity_at was sent.
     reminded_at: Mapped[datetime | None]
     #: the balance the metafield holds, and whether it lags behind the ledger.
     metafield_value: Mapped[int | None] = mapped_column(BigInteger)
-    metafield_dirty: Mapped[bool] = mapped_column(default=False)
+    metafield_dirty: Mapped[bool] = mapped_column(default=False, server_default=false())
