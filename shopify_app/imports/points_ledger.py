@@ -83,19 +83,12 @@ _STAGE = Table(
 )
 _STAGE_DDL = postgresql_ddl(CreateTable(_STAGE, if_not_exists=True))
 
+# Balances first, then the ledger: the upsert returns each customer's new balance, from which
+# the rows' running balances follow (new - batch total + running sum), so no statement looks
+# the balances up. Rows already in the ledger (a batch run twice) left the stage before this.
 _APPLY_SQL = f"""
-WITH inserted AS (
-    INSERT INTO {_E} ({_E.columns("shop_id", "customer_id", "delta", "balance_after")},
-                      {_E.columns("description", "source", "import_id", "row_number")},
-                      {_E.created_at})
-    SELECT %(shop)s, customer_id, delta,
-           balance + sum(delta) OVER (PARTITION BY customer_id ORDER BY row_number),
-           description, %(source)s, %(import)s, row_number, %(now)s
-    FROM points_stage
-    ON CONFLICT ({_E.columns("import_id", "row_number", "source")}) DO NOTHING
-    RETURNING {_E.customer_id} AS customer_id, {_E.delta} AS delta
-), totals AS (
-    SELECT customer_id, sum(delta) AS delta, count(*) AS entries FROM inserted
+WITH totals AS (
+    SELECT customer_id, sum(delta) AS delta FROM points_stage
     GROUP BY customer_id ORDER BY customer_id
 ), moved AS (
     -- An upsert, not an UPDATE: a customer without a balance row still gets the points.
@@ -109,16 +102,43 @@ WITH inserted AS (
             {_B.reminded_at} = CASE WHEN excluded.{_B.last_activity_at} IS NULL
                                     THEN b.{_B.reminded_at} END
         WHERE b.{_B.shop_id} = %(shop)s
+    RETURNING b.{_B.customer_id} AS customer_id, b.{_B.balance} AS balance
+), before AS (
+    SELECT m.customer_id, m.balance - t.delta AS balance
+    FROM moved m JOIN totals t ON t.customer_id = m.customer_id
+), inserted AS (
+    INSERT INTO {_E} ({_E.columns("shop_id", "customer_id", "delta", "balance_after")},
+                      {_E.columns("description", "source", "import_id", "row_number")},
+                      {_E.created_at})
+    SELECT %(shop)s, s.customer_id, s.delta,
+           b.balance + sum(s.delta) OVER (PARTITION BY s.customer_id ORDER BY s.row_number),
+           s.description, %(source)s, %(import)s, s.row_number, %(now)s
+    FROM points_stage s JOIN before b ON b.customer_id = s.customer_id
     RETURNING 1
 )
-SELECT (SELECT coalesce(sum(entries), 0) FROM totals), (SELECT count(*) FROM moved)
+SELECT (SELECT count(*) FROM inserted)
+"""
+
+#: a batch run twice: its rows already in the ledger leave the stage (one range probe when
+#: there are none, the usual case).
+_ALREADY_APPLIED_SQL = f"""
+SELECT EXISTS (
+    SELECT 1 FROM {_E} WHERE {_E.import_id} = %(import)s AND {_E.source} = %(source)s
+      AND {_E.row_number} BETWEEN (SELECT min(row_number) FROM points_stage)
+                              AND (SELECT max(row_number) FROM points_stage)
+)
+"""
+_DROP_APPLIED_SQL = f"""
+DELETE FROM points_stage s USING {_E} e
+WHERE e.{_E.import_id} = %(import)s AND e.{_E.source} = %(source)s
+  AND e.{_E.row_number} = s.row_number
 """
 
 
 _SET_DELTAS_SQL = """
 UPDATE points_stage s SET delta = s.delta - t.before FROM (
     SELECT row_number,
-           coalesce(lag(delta) OVER (PARTITION BY customer_id ORDER BY row_number), balance)
+           coalesce(lag(delta) OVER (PARTITION BY customer_id ORDER BY row_number), balance, 0)
                AS before
     FROM points_stage
 ) t WHERE s.row_number = t.row_number
@@ -135,8 +155,8 @@ def _apply_postgresql(
 ) -> tuple[int, list[Rejection]]:
     """COPY the batch in, resolve and reject in the stage, then one insert-and-update.
 
-    The stage is resolved to customer ids and balances once, so the insert joins nothing.
-    Only customers with a negative delta in the batch are locked and walked row by row: a
+    The stage is resolved to customer ids once; the balances are read by the upsert that moves
+    them. Only customers with a negative delta in the batch are locked and walked row by row: a
     batch of additions cannot overdraw anyone, so it needs neither.
     """
     ref = _C.id if by_customer_id else _C.shopify_id
@@ -154,9 +174,7 @@ def _apply_postgresql(
     params = {"shop": shop_id, "import": import_id, "source": source, "now": now}
     params["activity"] = now if source == SOURCE else None
     cursor.execute(
-        f"UPDATE points_stage s SET customer_id = c.{_C.id}, "
-        f"balance = coalesce(b.{_B.balance}, 0) "
-        f"FROM {_C} c LEFT JOIN {_B} b ON b.{_B.customer_id} = c.{_C.id} "
+        f"UPDATE points_stage s SET customer_id = c.{_C.id} FROM {_C} c "
         f"WHERE c.{_C.shop_id} = %(shop)s AND c.{ref} = s.ref{alive}",
         params,
     )
@@ -165,6 +183,9 @@ def _apply_postgresql(
         (row_number, "shopify_id", str(unknown), unknown_reason(unknown))
         for row_number, unknown in cursor.fetchall()
     ]
+    cursor.execute(_ALREADY_APPLIED_SQL, params)
+    if cursor.fetchone()[0]:
+        cursor.execute(_DROP_APPLIED_SQL, params)
     # A balance to set is reached from the balance under the lock; additions need no lock.
     touched = "" if set_balance else " WHERE delta < 0"
     cursor.execute(
@@ -187,20 +208,18 @@ def _apply_postgresql(
             "WHERE customer_id = ANY(%s) ORDER BY customer_id, row_number",
             (list(at_risk),),
         )
-        locked = dict(at_risk)
         dropped = _overdrawn_rows(cursor.fetchall(), at_risk, rejections)
-        _refresh_stage_balances(cursor, locked)
         if dropped:
             cursor.execute("DELETE FROM points_stage WHERE row_number = ANY(%s)", (dropped,))
     cursor.execute(_APPLY_SQL, params)
-    applied, moved = cursor.fetchone()
-    if moved:
+    applied = int(cursor.fetchone()[0])
+    if applied:
         request_sync(shop_id)
-    return int(applied) + unchanged, rejections
+    return applied + unchanged, rejections
 
 
 def _refresh_stage_balances(cursor: Any, locked: dict[int, int]) -> None:
-    """Balances read under the lock are the ones the running balance starts from."""
+    """Balances read under the lock are the ones a balance to set is reached from."""
     if locked:
         cursor.execute(
             "UPDATE points_stage s SET balance = b.balance FROM unnest(%s::bigint[], "
