@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,7 +21,6 @@ from shopify_app.imports.points_rows import (
     negative_reason,
     unknown_reason,
 )
-from shopify_app.imports.reading import collect_batch_garbage
 from shopify_app.imports.row_errors import RowError
 from shopify_app.platform.db import TableNames, driver_cursor, is_postgresql
 from shopify_app.platform.extensions import db
@@ -81,22 +81,16 @@ def preview_points(
     if count_customers(shop_id) <= PRELOAD_CUSTOMERS:
         preview.balances.update(known_balances(shop_id, None))
         preview.preloaded = True
-    records: list[tuple[int, list[str]]] = []
-    parsed: list[PointsRow] = []
-    errors: list[RowError] = []
-    for record in rows:
-        records.append(record)
-        result = parser(*record)
-        if result.__class__ is tuple:
-            parsed.append(result)  # type: ignore[arg-type]
-        else:
-            errors.append(result)  # type: ignore[arg-type]
-        if len(records) >= chunk_size:
-            _preview_chunk(shop_id, records, parsed, errors, parser, preview, on_errors)
-            if on_chunk is not None:
-                on_chunk(records, parsed, errors)
-            records, parsed, errors = [], [], []
-    if records:
+    stream = iter(rows)
+    while records := list(islice(stream, chunk_size)):
+        results = [parser(row_number, values) for row_number, values in records]
+        parsed: list[PointsRow] = [r for r in results if r.__class__ is tuple]  # type: ignore[misc]
+        errors: list[RowError] = (
+            [r for r in results if r.__class__ is not tuple]  # type: ignore[misc]
+            if len(parsed) < len(results)
+            else []
+        )
+        del results
         _preview_chunk(shop_id, records, parsed, errors, parser, preview, on_errors)
         if on_chunk is not None:
             on_chunk(records, parsed, errors)
@@ -126,8 +120,9 @@ def _preview_chunk(
     customers = preview.customers
     points_total = applied = 0
     set_balance = parser.mode == SET
+    known, touched = balances.get, customers.add  # the hot loop of a million-row preview
     for row_number, shopify_id, number, _ in parsed:
-        balance = balances.get(shopify_id)
+        balance = known(shopify_id)
         if balance is None:
             values = _values_of(chunk, row_number)
             errors.append(
@@ -155,7 +150,7 @@ def _preview_chunk(
         else:
             balances[shopify_id] = balance + delta
             if delta:
-                customers.add(shopify_id)
+                touched(shopify_id)
             else:
                 preview.unchanged += 1
             points_total += delta
@@ -166,7 +161,6 @@ def _preview_chunk(
     if errors:
         errors.sort(key=lambda e: e.row_number)
         on_errors(errors)
-    collect_batch_garbage()
 
 
 def _values_of(chunk: list[tuple[int, list[str]]], row_number: int) -> list[str]:

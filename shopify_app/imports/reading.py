@@ -162,16 +162,6 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def collect_batch_garbage() -> None:
-    """Free the few reference cycles a batch leaves while the collector is paused.
-
-    Only the young generations: they hold everything allocated since the last batch, while a
-    full collection also walks every long-lived object (a shop's balances, the ORM, the
-    modules) and cost a quarter of a second per batch.
-    """
-    gc.collect(1)
-
-
 def normalize_header(name: str) -> str:
     """`  First Name ` → `first_name`, `E-mail` → `e_mail`: case, spaces and punctuation."""
     return _HEADER_JUNK.sub("_", name.strip().lstrip("\ufeff").lower()).strip("_")
