@@ -135,7 +135,10 @@ def search_conditions(q: str) -> ColumnElement[bool] | None:
     )
 
 
-def filter_conditions(shop: Shop, query: TableQuery) -> list[ColumnElement[bool]]:
+def filter_conditions(
+    shop: Shop, query: TableQuery, *, per_row: bool = False
+) -> list[ColumnElement[bool]]:
+    """The table's WHERE; `per_row` shapes a dynamic segment for one keyset page."""
     conditions: list[ColumnElement[bool]] = [
         Customer.shop_id == shop.id,
         Customer.deleted_at.is_(None),
@@ -156,7 +159,7 @@ def filter_conditions(shop: Shop, query: TableQuery) -> list[ColumnElement[bool]
         segment = find_segment(shop, query.segment)
         if segment is None:
             raise NotFound("segment not found")
-        conditions.append(membership(shop, segment).condition)
+        conditions.append(membership(shop, segment, per_row=per_row).condition)
     return conditions
 
 
@@ -273,7 +276,12 @@ def sort_order(query: TableQuery, *, reverse: bool = False) -> list[ColumnElemen
 
 
 def _ordered(
-    shop: Shop, query: TableQuery, *, reverse: bool, columns: tuple = ROW_COLUMNS
+    shop: Shop,
+    query: TableQuery,
+    *,
+    reverse: bool,
+    columns: tuple = ROW_COLUMNS,
+    per_row: bool = False,
 ) -> tuple[Select, Sort]:
     sort = SORTS[query.sort]
     order = sort_order(query, reverse=reverse)
@@ -281,7 +289,7 @@ def _ordered(
     raw = type_coerce(sort.column, DateTime()) if sort.kind == "datetime" else sort.column
     stmt = (
         select(*columns, raw.label("sort_value"))
-        .where(*filter_conditions(shop, query))
+        .where(*filter_conditions(shop, query, per_row=per_row))
         .order_by(*order)
     )
     return stmt, sort
@@ -300,7 +308,7 @@ def customer_page(shop: Shop, query: TableQuery, page_size: int = PAGE_SIZE) -> 
     the rows, so every page is one index range scan of page_size + 1 rows.
     """
     backwards = query.before is not None or (query.last and query.after is None)
-    stmt, sort = _ordered(shop, query, reverse=backwards)
+    stmt, sort = _ordered(shop, query, reverse=backwards, per_row=True)
     descending = (query.direction == "desc") != backwards
     cursor_text = query.before if backwards else query.after
     if cursor_text:

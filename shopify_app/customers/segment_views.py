@@ -61,8 +61,9 @@ def show(id: int):
 
 
 def _render_editor(segment: Segment | None, form: SegmentForm, status: int = 200):
+    stored = request.method == "GET" and segment is not None
     rows = [row.data for row in form.rows]
-    if request.method == "GET" and segment is not None:
+    if stored:
         rows = rule_rows(segment.rules, g.shop.currency)
     blank = {"what": "", "op": "", "value": "", "event": "", "times": "", "days": ""}
     if not rows or rows[-1].get("what") or request.form.get("add"):
@@ -71,8 +72,8 @@ def _render_editor(segment: Segment | None, form: SegmentForm, status: int = 200
     return render_template(
         "segments/edit.html",
         segment=segment,
-        name=form.name.data if form.name.data is not None else (segment.name if segment else ""),
-        match=form.match.data or (segment.match if segment else "all"),
+        name=segment.name if stored else form.name.data or "",
+        match=segment.match if stored else form.match.data or "all",
         rows=rows,
         errors=form.field_errors() if status != 200 else {},
         fields=FIELDS,

@@ -2,10 +2,15 @@
 
 A segment's rules are stored as the editor saves them (plain dicts, see `FIELDS` and `OPS`) and
 become one WHERE clause: columns for Member/Guest, program status, points and referral stats;
-the `customers.attributes` JSON, compared typed; event counts as an uncorrelated
-`customer_id IN (… GROUP BY … HAVING count(*) >= N)` over the (shop_id, name, occurred_at)
-index. Nothing is evaluated row by row in Python, and the same clause serves the count, the
-member pages, the export and targeting, on PostgreSQL and SQLite alike.
+the `customers.attributes` JSON, compared typed; and events. Nothing is evaluated row by row in
+Python, on PostgreSQL and SQLite alike.
+
+Events take one of two shapes, for the two ways the clause is used. Counting, exporting and
+targeting want every member: the event's customers are computed once, set-wise, from the
+(shop_id, name, occurred_at) index (`GROUP BY … HAVING count(*) >= N`), and the customers
+they name are looked up by id. A member page wants 50 members in the table's order: it walks
+the sort's index and checks each customer's own events on the (customer_id, occurred_at)
+index (`per_row=True`), so a page costs what it shows, not the whole segment.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     and_,
+    any_,
     case,
     cast,
+    exists,
     false,
     func,
     literal,
@@ -125,12 +132,18 @@ def compile_rules(
     match: str = "all",
     *,
     now: datetime | None = None,
+    per_row: bool = False,
 ) -> Compiled:
-    """The rules as one condition on `Customer` (joined with all or any); no rules: everyone."""
+    """The rules as one condition on `Customer` (joined with all or any); no rules: everyone.
+
+    Args:
+        per_row: the shape for a page of members in a sort order (see the module's doc).
+    """
     now = now or utcnow()
     kinds = attribute_kinds(shop) if any(r.get("field") == "attribute" for r in rules or ()) else {}
     problems: list[str] = []
-    parts = [_condition(shop, rule, kinds, now, problems) for rule in rules or ()]
+    shape = "row" if per_row else ("any" if match == "any" else "all")
+    parts = [_condition(shop, rule, kinds, now, problems, shape) for rule in rules or ()]
     if not parts:
         combined: ColumnElement[bool] = true()
     elif match == "any":
@@ -141,7 +154,12 @@ def compile_rules(
 
 
 def _condition(
-    shop: Shop, rule: Mapping[str, Any], kinds: Mapping[str, str], now: datetime, problems: list
+    shop: Shop,
+    rule: Mapping[str, Any],
+    kinds: Mapping[str, str],
+    now: datetime,
+    problems: list,
+    shape: str,
 ) -> ColumnElement[bool]:
     kind, op = rule.get("field"), rule.get("op")
     if kind == "status":
@@ -155,7 +173,7 @@ def _condition(
     if kind == "referrer_revenue":
         return _compare(Customer.referrer_revenue_minor, op, int(rule["value"]))
     if kind == "event":
-        return _event(shop, rule, now)
+        return _event(shop, rule, now, shape)
     if kind == "attribute":
         name = str(rule.get("name", ""))
         if name not in kinds:
@@ -183,22 +201,35 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     return column == value
 
 
-def _event(shop: Shop, rule: Mapping[str, Any], now: datetime) -> ColumnElement[bool]:
+def _event(shop: Shop, rule: Mapping[str, Any], now: datetime, shape: str) -> ColumnElement[bool]:
     """Did (or did not) do the event at least N times in the last D days.
 
-    Uncorrelated, so PostgreSQL reads the (shop_id, name, occurred_at) range once and
-    semi-joins (or anti-joins) it to the customers, whatever their number.
+    Set-wise, the customers who did are one index-only scan and a GROUP BY; under "all" on
+    PostgreSQL they become `id = ANY(ARRAY(…))`, which the planner serves from the primary
+    key whatever it guesses of the group count (an IN join's guess led it to read every
+    customer), and under "any" (an OR) or "did not" a hashed `IN`. Per row (`shape` "row"), a
+    customer's own events are counted on the (customer_id, occurred_at) index.
     """
     times, days = int(rule.get("times") or 1), int(rule.get("days") or 0)
-    who = select(CustomerEvent.customer_id).where(
-        CustomerEvent.shop_id == shop.id, CustomerEvent.name == str(rule["name"])
-    )
+    scope = [CustomerEvent.shop_id == shop.id, CustomerEvent.name == str(rule["name"])]
     if days:
-        who = who.where(CustomerEvent.occurred_at >= now - timedelta(days=days))
+        scope.append(CustomerEvent.occurred_at >= now - timedelta(days=days))
+    did_not = rule.get("op") != "did"
+    if shape == "row":
+        own = CustomerEvent.customer_id == Customer.id
+        if times == 1:
+            did = exists().where(own, *scope)
+        else:
+            did = select(func.count()).where(own, *scope).scalar_subquery() >= times
+        return ~did if did_not else did
+    who = select(CustomerEvent.customer_id).where(*scope)
     if times > 1:
         who = who.group_by(CustomerEvent.customer_id).having(func.count() >= times)
-    did = Customer.id.in_(who)
-    return did if rule.get("op") == "did" else ~did
+    if did_not:
+        return ~Customer.id.in_(who)
+    if shape == "all" and is_postgresql():
+        return Customer.id == any_(func.array(who.scalar_subquery()))
+    return Customer.id.in_(who)
 
 
 def _attribute_text(name: str) -> ColumnElement[str]:
@@ -207,14 +238,19 @@ def _attribute_text(name: str) -> ColumnElement[str]:
 
 
 def _attribute_number(name: str) -> ColumnElement[float]:
-    """The attribute as a number, NULL when it holds anything else (never a cast error)."""
+    """The attribute as a number, NULL when it holds anything else (never a cast error).
+
+    JSON numbers are cast straight away; text is cast only when it reads as a number ("3"),
+    so the common case costs no pattern match.
+    """
     text = _attribute_text(name)
     if is_postgresql():
-        return case((text.regexp_match(NUMERIC_TEXT), cast(text, Float)), else_=None)
+        kind = func.json_typeof(Customer.attributes[name])
+        numeric = and_(kind == "string", text.regexp_match(NUMERIC_TEXT))
+        return case((kind == "number", cast(text, Float)), (numeric, cast(text, Float)))
     kind = func.json_type(Customer.attributes, f'$."{name}"')
-    numeric_text = and_(
-        kind == "text", func.trim(text) != "", ~func.trim(text).op("GLOB")("*[^0-9.-]*")
-    )
+    trimmed = func.trim(text)
+    numeric_text = and_(kind == "text", trimmed != "", ~trimmed.op("GLOB")("*[^0-9.-]*"))
     return case((or_(kind.in_(("integer", "real")), numeric_text), cast(text, Float)), else_=None)
 
 

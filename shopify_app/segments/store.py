@@ -103,12 +103,13 @@ def get_or_create_segment(shop: Shop, name: str) -> Segment:
     return segment
 
 
-def membership(shop: Shop, segment: Segment) -> Compiled:
-    """The segment's members as a condition on `Customer`: its rows, or its compiled rules."""
+def membership(shop: Shop, segment: Segment, *, per_row: bool = False) -> Compiled:
+    """The segment's members as a condition on `Customer`: its rows, or its compiled rules
+    (`per_row`: shaped for a page of members, see `rules`)."""
     if segment.shop_id != shop.id:
         raise ValueError("segment belongs to another shop")
     if segment.kind == DYNAMIC:
-        return compile_rules(shop, segment.rules, segment.match)
+        return compile_rules(shop, segment.rules, segment.match, per_row=per_row)
     rows = select(SegmentMember.customer_id).where(
         SegmentMember.segment_id == segment.id, SegmentMember.shop_id == shop.id
     )

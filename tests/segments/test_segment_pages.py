@@ -296,3 +296,33 @@ def test_other_shop_admin_sees_only_its_own_segments(client, store, shopify_doub
     other_admin = AdminClient(client, store["other"].domain, shopify_double)
     page = other_admin.get("/segments").get_data(as_text=True)
     assert "Theirs" in page and "VIP" not in page
+
+
+def test_the_edit_page_shows_the_saved_conditions_and_saving_them_keeps_them(admin, shop):
+    rules = [
+        {"field": "event", "op": "did_not", "name": "purchase", "times": 2, "days": 90},
+        {"field": "referrer_revenue", "op": "gte", "value": 1250},
+    ]
+    segment = dynamic_segment(shop, "Lapsed referrers", rules, match="any")
+    db.session.commit()
+    page = admin.get(f"/segments/{segment.id}/edit").get_data(as_text=True)
+    assert '<option value="any" selected>' in page
+    assert 'name="rows-0-event" value="purchase"' in page
+    assert 'name="rows-0-days" value="90"' in page
+    assert 'name="rows-1-value" value="12.50"' in page
+    form = dict(re.findall(r'<input[^>]* name="(rows-\d-\w+)" value="([^"]*)"', page))
+    form.update(
+        re.findall(
+            r'<select[^>]* name="(rows-\d-\w+)"[^>]*>.*?<option value="([^"]*)"'
+            r"[^>]* selected>",
+            page,
+            re.S,
+        )
+    )
+    response = admin.post(
+        f"/segments/{segment.id}/edit", {**form, "name": "Lapsed", "match": "any"}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(Segment, segment.id)
+    assert (saved.name, saved.match, saved.rules) == ("Lapsed", "any", rules)

@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from shopify_app.invitations.jobs import sweep_audiences
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, Invitation, Segment, SegmentEnrolment
+from shopify_app.platform.models import Customer, Invitation, Segment, SegmentEnrolment, Shop
 from shopify_app.platform.models.segment import DYNAMIC
+from shopify_app.privacy.requests import redact_shop
 from shopify_app.program.config import get_settings, join_program
 from tests.csv_imports.importing import confirm, upload_ok
 from tests.factories import make_customer
@@ -155,3 +156,14 @@ def test_an_audience_enrols_only_its_own_shops_customers(admin, app, shop, shopi
         sweep_audiences()
     assert joined(mine, theirs) == [True, False]
     assert set(enrolments(segment)) == {mine.id}
+
+
+def test_shop_redact_erases_the_enrolment_log(admin, app, shop):
+    segment = static_segment(shop, "VIP", [make_customer(shop, first_name="Ann")])
+    db.session.commit()
+    target(admin, app, segment, send=False)
+    assert len(enrolments(segment)) == 1
+    get_settings(shop)
+    redact_shop(db.session.get(Shop, shop.id))
+    db.session.commit()
+    assert db.session.execute(select(func.count()).select_from(SegmentEnrolment)).scalar() == 0
