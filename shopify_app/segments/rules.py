@@ -143,11 +143,21 @@ def compile_rules(
     kinds = attribute_kinds(shop) if any(r.get("field") == "attribute" for r in rules or ()) else {}
     problems: list[str] = []
     shape = "row" if per_row else ("any" if match == "any" else "all")
-    parts = [_condition(shop, rule, kinds, now, problems, shape) for rule in rules or ()]
+    rules = list(rules or ())
+    if per_row and match != "any":
+        # "Did EVENT" is the cheap, selective check per customer: first (see below).
+        rules.sort(key=lambda rule: not (rule.get("field") == "event" and rule.get("op") == "did"))
+    parts = [_condition(shop, rule, kinds, now, problems, shape) for rule in rules]
     if not parts:
         combined: ColumnElement[bool] = true()
     elif match == "any":
         combined = or_(*parts)
+    elif per_row and len(parts) > 1 and rules[0].get("field") == "event":
+        # PostgreSQL orders a WHERE's terms by its cost guesses, which put the JSON attribute
+        # tests before an event subquery; a CASE keeps the order, so a member page parses the
+        # attributes of the few customers who did the event only (bench_segments.py: a
+        # page's query went from 57 to 39 ms).
+        combined = case((parts[0], and_(*parts[1:])), else_=false())
     else:
         combined = and_(*parts)
     return Compiled(and_(Customer.shop_id == shop.id, combined), problems)

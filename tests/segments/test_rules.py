@@ -20,8 +20,14 @@ NOW = datetime(2026, 6, 1, 12, 0)
 _keys = iter(range(1, 10**9))
 
 
-def matching(shop, rules, match="all") -> set[str]:
-    compiled = compile_rules(shop, rules, match, now=NOW)
+@pytest.fixture(params=[False, True], ids=["set-wise", "per-row"])
+def per_row(request) -> bool:
+    """Every rule is checked in both shapes: counts and exports, and member pages."""
+    return request.param
+
+
+def matching(shop, rules, match="all", *, per_row: bool) -> set[str]:
+    compiled = compile_rules(shop, rules, match, now=NOW, per_row=per_row)
     rows = db.session.execute(
         select(Customer.first_name).where(compiled.condition, live_customers(shop))
     )
@@ -110,8 +116,10 @@ def people(shop):
         ({"field": "attribute", "name": "vip", "op": "is_false"}, {"bob"}),
     ],
 )
-def test_each_kind_of_condition_matches_exactly_its_customers(people, shop, rule, expected):
-    assert matching(shop, [rule]) == expected
+def test_each_kind_of_condition_matches_exactly_its_customers(
+    people, shop, rule, expected, per_row
+):
+    assert matching(shop, [rule], per_row=per_row) == expected
 
 
 @pytest.mark.parametrize(
@@ -127,36 +135,45 @@ def test_each_kind_of_condition_matches_exactly_its_customers(people, shop, rule
         ({"op": "did_not", "times": 3, "days": 0}, {"bob", "cy", "eve"}),
     ],
 )
-def test_events_did_or_did_not_at_least_n_times_in_the_last_d_days(people, shop, rule, expected):
-    assert matching(shop, [{"field": "event", "name": "purchase", **rule}]) == expected
+def test_events_did_or_did_not_at_least_n_times_in_the_last_d_days(
+    people, shop, rule, expected, per_row
+):
+    assert (
+        matching(shop, [{"field": "event", "name": "purchase", **rule}], per_row=per_row)
+        == expected
+    )
 
 
-def test_all_needs_every_condition_and_any_one_of_them(people, shop):
+def test_all_needs_every_condition_and_any_one_of_them(people, shop, per_row):
     rules = [
         {"field": "status", "op": "members"},
         {"field": "event", "op": "did", "name": "purchase", "times": 1, "days": 30},
     ]
-    assert matching(shop, rules, "all") == {"ada"}
-    assert matching(shop, rules, "any") == {"ada", "bob", "cy"}
-    assert matching(shop, [], "all") == {"ada", "bob", "cy", "eve"}
+    assert matching(shop, rules, "all", per_row=per_row) == {"ada"}
+    many_orders = {"field": "attribute", "name": "orders", "op": "gte", "value": 20}
+    assert matching(shop, [*rules, many_orders], "all", per_row=per_row) == set()
+    twice = {"field": "event", "op": "did", "name": "purchase", "times": 2, "days": 7}
+    assert matching(shop, [{**many_orders, "value": 12}, twice], "all", per_row=per_row) == {"ada"}
+    assert matching(shop, rules, "any", per_row=per_row) == {"ada", "bob", "cy"}
+    assert matching(shop, [], "all", per_row=per_row) == {"ada", "bob", "cy", "eve"}
 
 
-def test_an_attribute_that_no_longer_exists_matches_nobody_and_says_so(people, shop):
+def test_an_attribute_that_no_longer_exists_matches_nobody_and_says_so(people, shop, per_row):
     gone = {"field": "attribute", "name": "loyalty_tier", "op": "eq", "value": "gold"}
     compiled = compile_rules(shop, [gone], "all", now=NOW)
     assert compiled.problems and "loyalty_tier" in compiled.problems[0]
-    assert matching(shop, [gone]) == set()
+    assert matching(shop, [gone], per_row=per_row) == set()
     members = {"field": "status", "op": "members"}
-    assert matching(shop, [gone, members], "any") == {"ada", "cy"}
+    assert matching(shop, [gone, members], "any", per_row=per_row) == {"ada", "cy"}
 
 
-def test_a_comparison_that_no_longer_fits_the_attribute_matches_nobody(people, shop):
+def test_a_comparison_that_no_longer_fits_the_attribute_matches_nobody(people, shop, per_row):
     rule = {"field": "attribute", "name": "vip", "op": "gte", "value": 1}
     assert compile_rules(shop, [rule]).problems
-    assert matching(shop, [rule]) == set()
+    assert matching(shop, [rule], per_row=per_row) == set()
 
 
-def test_rules_never_match_another_shops_customers_or_events(people, shop, shopify_double):
+def test_rules_never_match_another_shops_customers_or_events(people, shop, shopify_double, per_row):
     other = make_shop(shopify_double, "other-shop.myshopify.com")
     attribute(other, "tier", TEXT)
     stranger = make_customer(
@@ -167,15 +184,19 @@ def test_rules_never_match_another_shops_customers_or_events(people, shop, shopi
     # An event of the other shop recorded against this shop's customer id must not count.
     event(other, people["cy"], "purchase", 1)
     db.session.commit()
-    assert matching(shop, [{"field": "points", "op": "gte", "value": 0}]) == {
+    assert matching(shop, [{"field": "points", "op": "gte", "value": 0}], per_row=per_row) == {
         "ada",
         "bob",
         "cy",
         "eve",
     }
     assert matching(
-        shop, [{"field": "event", "op": "did", "name": "purchase", "times": 1, "days": 30}]
+        shop,
+        [{"field": "event", "op": "did", "name": "purchase", "times": 1, "days": 30}],
+        per_row=per_row,
     ) == {"ada", "bob"}
     assert matching(
-        other, [{"field": "attribute", "name": "tier", "op": "eq", "value": "gold"}]
+        other,
+        [{"field": "attribute", "name": "tier", "op": "eq", "value": "gold"}],
+        per_row=per_row,
     ) == {"zed"}
