@@ -16,13 +16,14 @@ from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
     AttributeDefinition,
     CustomerEvent,
+    Invitation,
     Segment,
     SegmentMember,
 )
 from shopify_app.platform.models.people import NUMBER
 from shopify_app.platform.models.segment import DYNAMIC
 from tests.factories import T0, make_customer
-from tests.helpers import AdminClient, make_shop
+from tests.helpers import AdminClient, make_shop, run_jobs
 from tests.pages import button_link, post_form, text_of
 
 POINTS_300 = [{"field": "points", "op": "gte", "value": 300}]
@@ -326,3 +327,21 @@ def test_the_edit_page_shows_the_saved_conditions_and_saving_them_keeps_them(adm
     db.session.expire_all()
     saved = db.session.get(Segment, segment.id)
     assert (saved.name, saved.match, saved.rules) == ("Lapsed", "any", rules)
+
+
+def test_select_all_matching_on_a_segment_invites_exactly_its_members(
+    admin, app, shop, store, inbox
+):
+    from_page = admin.get(f"/segments/{store['rich'].id}").get_data(as_text=True)
+    assert f'<input type="hidden" name="segment" value="{store["rich"].id}">' in from_page
+    response = admin.get(
+        "/invitations/new", query_string={"matching": "1", "segment": store["rich"].id}
+    )
+    assert "Will be invited: 60" in text_of(response.get_data(as_text=True))
+    assert (
+        admin.post("/invitations", {"matching": "1", "segment": store["rich"].id}).status_code
+        == 302
+    )
+    run_jobs(app)
+    invited = set(db.session.execute(select(Invitation.customer_id)).scalars())
+    assert invited == {p.id for p in store["people"] if p.points_balance >= 300}
