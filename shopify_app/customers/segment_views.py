@@ -34,8 +34,18 @@ bp = Blueprint("segments", __name__, url_prefix="/segments")
 @bp.get("")
 @shop_required
 def index():
-    """Every segment, static and dynamic, with its member count."""
-    return render_template("segments/index.html", segments=store.list_segments(g.shop, None))
+    """Every segment with its member count; dynamic ones are counted by `count_members` after
+    the page renders (each is a query over every customer)."""
+    segments = store.list_segments(g.shop, None, count_dynamic=False)
+    return render_template("segments/index.html", segments=segments)
+
+
+@bp.get("/<int:id>/count.json")
+@shop_required
+def count_members(id: int):
+    """How many customers the segment holds now."""
+    segment = get_for_shop_or_404(Segment, id, g.shop)
+    return {"count": store.count_members(g.shop, segment)}
 
 
 @bp.get("/<int:id>")

@@ -3,6 +3,8 @@ live count arriving from count.json as the page's script asks for it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from shopify_app.platform.auth.demo_tokens import DEMO_SHOP
@@ -34,6 +36,7 @@ def test_segments_pages_and_the_live_count_in_chromium(demo_url, segment, artifa
     segment_id, members = segment
     listing = _page(f"{demo_url}/segments?shop={DEMO_SHOP}", artifacts / "segments.png")
     assert "Members" in listing and "Dynamic" in listing
+    assert re.search(rf"data-members[^>]*>\s*{members:,}\s*<", listing)  # counted after render
     page = _page(
         f"{demo_url}/segments/{segment_id}?shop={DEMO_SHOP}", artifacts / "segment-page.png"
     )
