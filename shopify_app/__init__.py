@@ -16,6 +16,7 @@ import webhooks
 from shopify_app import cli, customers, imports, invitations, loyalty, privacy, referrals
 from shopify_app.account import liquid
 from shopify_app.account import views as account_views
+from shopify_app.customers import segment_views
 from shopify_app.customers import views as customers_views
 from shopify_app.home import views as home_views
 from shopify_app.imports import views as imports_views
@@ -73,6 +74,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         auth_views.bp,
         home_views.bp,
         customers_views.bp,
+        segment_views.bp,
         metrics_views.bp,
         imports_views.bp,
         program_views.bp,

@@ -12,6 +12,7 @@ from shopify_app.customers.adding import NewCustomer, existing_customer_id
 from shopify_app.loyalty.ledger import MAX_BALANCE
 from shopify_app.platform.forms import MerchantForm, strip
 from shopify_app.platform.models import Shop
+from shopify_app.platform.models.segment import STATIC
 from shopify_app.segments.store import segment_choices
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -61,7 +62,7 @@ class NewCustomerForm(MerchantForm):
     def validate_segment_id(self, field: Field) -> None:
         text = field.data or ""
         if text and not (
-            text.isdigit() and int(text) in {id_ for id_, _ in segment_choices(self.shop)}
+            text.isdigit() and int(text) in {id_ for id_, _ in segment_choices(self.shop, STATIC)}
         ):
             raise ValidationError("Choose one of your segments.")
 

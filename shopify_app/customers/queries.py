@@ -1,4 +1,5 @@
-"""The customers table's query: filters, prefix search, sorts and keyset (cursor) pages.
+"""The customers table's query: filters (a segment among them), prefix search, sorts and keyset
+(cursor) pages.
 
 Pages are keyset pages over (sort key, id), each sort served by a (shop_id, key, id) index,
 so the last page of a million customers costs what the first does; OFFSET would read and
@@ -29,8 +30,10 @@ from sqlalchemy import (
 )
 
 from shopify_app.platform.db import like_escaped
+from shopify_app.platform.errors import NotFound
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, PointBalance, Shop
+from shopify_app.segments.store import find_segment, membership
 
 PAGE_SIZE = 50
 MAX_SEARCH_LENGTH = 100
@@ -89,6 +92,8 @@ class TableQuery:
     status: str = "all"
     program: str = "any"
     q: str = ""
+    #: a segment of the shop: only its members (another shop's id is a 404).
+    segment: int | None = None
     sort: str = "date"
     direction: str = "desc"
     after: str | None = None
@@ -100,10 +105,12 @@ class TableQuery:
         sort = args.get("sort", "date")
         sort = sort if sort in SORTS else "date"
         direction = args.get("direction") or DEFAULT_DIRECTION.get(sort, "desc")
+        segment = str(args.get("segment") or "")
         return cls(
             status=args.get("status") if args.get("status") in STATUSES else "all",
             program=args.get("program") if args.get("program") in PROGRAMS else "any",
             q=" ".join((args.get("q") or "").split())[:MAX_SEARCH_LENGTH],
+            segment=int(segment) if segment.isdigit() and len(segment) < 10 else None,
             sort=sort,
             direction=direction if direction in {"asc", "desc"} else "desc",
             after=args.get("after") or None,
@@ -115,7 +122,8 @@ class TableQuery:
         """Filters, search and sort (not the page): what links, forms and exports carry."""
         args = {"status": self.status, "program": self.program, "q": self.q, "sort": self.sort}
         args["direction"] = self.direction
-        defaults = {"status": "all", "program": "any", "q": "", "sort": "date"}
+        args["segment"] = str(self.segment) if self.segment is not None else ""
+        defaults = {"status": "all", "program": "any", "q": "", "sort": "date", "segment": ""}
         defaults["direction"] = DEFAULT_DIRECTION.get(self.sort, "desc")
         return {k: v for k, v in args.items() if v != defaults[k]}
 
@@ -139,7 +147,10 @@ def search_conditions(q: str) -> ColumnElement[bool] | None:
     )
 
 
-def filter_conditions(shop: Shop, query: TableQuery) -> list[ColumnElement[bool]]:
+def filter_conditions(
+    shop: Shop, query: TableQuery, *, per_row: bool = False
+) -> list[ColumnElement[bool]]:
+    """The table's WHERE; `per_row` shapes a dynamic segment for one keyset page."""
     conditions: list[ColumnElement[bool]] = [
         Customer.shop_id == shop.id,
         Customer.deleted_at.is_(None),
@@ -156,11 +167,16 @@ def filter_conditions(shop: Shop, query: TableQuery) -> list[ColumnElement[bool]
     search = search_conditions(query.q)
     if search is not None:
         conditions.append(search)
+    if query.segment is not None:
+        segment = find_segment(shop, query.segment)
+        if segment is None:
+            raise NotFound("segment not found")
+        conditions.append(membership(shop, segment, per_row=per_row).condition)
     return conditions
 
 
 def matching_customer_ids(shop: Shop, args: Mapping[str, str]) -> Select:
-    """Ids of the shop's customers matching the table's filters (status, program, q).
+    """Ids of the shop's customers matching the table's filters (status, program, q, segment).
 
     Used for "select all N matching": the caller runs or embeds the select.
     """
@@ -285,7 +301,12 @@ def with_balances(stmt: Select, shop: Shop, query: TableQuery) -> Select:
 
 
 def _ordered(
-    shop: Shop, query: TableQuery, *, reverse: bool, columns: tuple = ROW_COLUMNS
+    shop: Shop,
+    query: TableQuery,
+    *,
+    reverse: bool,
+    columns: tuple = ROW_COLUMNS,
+    per_row: bool = False,
 ) -> tuple[Select, Sort]:
     sort = SORTS[query.sort]
     order = sort_order(query, reverse=reverse)
@@ -294,7 +315,7 @@ def _ordered(
     stmt = with_balances(
         select(*columns, raw.label("sort_value")).select_from(Customer), shop, query
     )
-    return stmt.where(*filter_conditions(shop, query)).order_by(*order), sort
+    return stmt.where(*filter_conditions(shop, query, per_row=per_row)).order_by(*order), sort
 
 
 def _after(stmt: Select, sort: Sort, cursor: tuple[Any, int], descending: bool) -> Select:
@@ -310,7 +331,7 @@ def customer_page(shop: Shop, query: TableQuery, page_size: int = PAGE_SIZE) -> 
     the rows, so every page is one index range scan of page_size + 1 rows.
     """
     backwards = query.before is not None or (query.last and query.after is None)
-    stmt, sort = _ordered(shop, query, reverse=backwards)
+    stmt, sort = _ordered(shop, query, reverse=backwards, per_row=True)
     descending = (query.direction == "desc") != backwards
     cursor_text = query.before if backwards else query.after
     if cursor_text:

@@ -35,6 +35,7 @@ from shopify_app.platform.extensions import db
 from shopify_app.platform.files import export_available, export_expires_at
 from shopify_app.platform.models import Customer, ExportJob
 from shopify_app.platform.models.export import DONE, FAILED
+from shopify_app.platform.models.segment import STATIC
 from shopify_app.platform.shops import get_for_shop_or_404
 from shopify_app.platform.templating import admin_url
 from shopify_app.segments.store import segment_choices
@@ -57,6 +58,7 @@ def _render_index(form: dict | None = None, errors: dict | None = None, status: 
         statuses=table.STATUSES,
         programs=table.PROGRAMS,
         segments=segment_choices(g.shop),
+        static_segments=segment_choices(g.shop, STATIC),
         form=form or {},
         errors=errors or {},
         open_add=form is not None or request.endpoint == "customers.new",

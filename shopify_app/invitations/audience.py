@@ -49,12 +49,13 @@ def ask():
 @bp.post("")
 @shop_required
 def enrol():
-    """Target a static segment: enrol its members and, if asked, invite them in one step."""
+    """Target a segment: enrol its members and, if asked, invite them in one step; members
+    who arrive later are enrolled (and invited, if asked) by `targeting.sweep_audiences`."""
     segment = _chosen_segment(request.form)
     if segment is None:
         return redirect(admin_url("program.settings"))
-    program.set_audience(g.shop, segment)
     send = request.form.get("send_invitations") == "1"
+    program.set_audience(g.shop, segment, invite=send)
     batch = create_batch(g.shop, audience_selection(segment), send=send)
     db.session.commit()
     enqueue("shopify_app.invitations.jobs.prepare_batch", batch.id, job_id=f"prepare-{batch.id}")

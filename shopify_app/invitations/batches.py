@@ -24,6 +24,7 @@ from shopify_app.platform.models import Customer, Invitation, InvitationBatch, S
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.invitation import BATCH_DONE, BATCH_PREPARING, FAILED, QUEUED
 from shopify_app.program import config as program
+from shopify_app.segments.enrolments import record_enrolments
 
 
 def create_batch(shop: Shop, selection: Selection, *, send: bool = True) -> InvitationBatch:
@@ -51,8 +52,16 @@ def prepare_batch(shop: Shop, batch: InvitationBatch, *, send: bool = True) -> i
     counts = count_by_reason(shop, selection)
     enrolled = 0
     if selection.enrol:
-        ids = db.session.execute(selected_ids(shop, selection)).scalars().all()
+        ids = (
+            db.session.execute(
+                select(Customer.id).where(in_selection(shop, selection), program.joinable(shop))
+            )
+            .scalars()
+            .all()
+        )
         enrolled = program.join_customers(shop, ids)
+        if selection.segment_id is not None:
+            record_enrolments(shop, selection.segment_id, ids)
     if send:
         _queue_invitations(shop, batch, selection)
     total = db.session.execute(

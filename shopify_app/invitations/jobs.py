@@ -6,7 +6,7 @@ of it; the worker's sweeper calls `sweep_invitations`. The work is in `sending`.
 
 from __future__ import annotations
 
-from shopify_app.invitations import sending
+from shopify_app.invitations import sending, targeting
 from shopify_app.platform.models import InvitationBatch
 from shopify_app.platform.queue import job_app_context
 
@@ -27,3 +27,9 @@ def sweep_invitations() -> int:
     """Queue batches whose preparing or sending stopped (a dead worker, Redis down)."""
     with job_app_context():
         return sending.sweep()
+
+
+def sweep_audiences() -> int:
+    """Enrol (and invite, if chosen) members who joined an audience segment since it was set."""
+    with job_app_context():
+        return targeting.sweep_audiences()

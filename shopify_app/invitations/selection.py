@@ -32,7 +32,7 @@ SKIP_REASONS = {
     "already_joined": "Already joined the program",
 }
 MAX_EXPLICIT_IDS = 5000
-MATCHING_FILTERS = ("status", "program", "q")
+MATCHING_FILTERS = ("status", "program", "q", "segment")
 
 
 class InvalidSelection(ValueError):

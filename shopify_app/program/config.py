@@ -264,8 +264,9 @@ def join_customers(shop: Shop, customer_ids: Iterable[int]) -> int:
     return joined
 
 
-def set_audience(shop: Shop, segment: Segment) -> ProgramSettings:
-    """Make the segment the program's audience (its members are enrolled by the batch job)."""
+def set_audience(shop: Shop, segment: Segment, *, invite: bool = False) -> ProgramSettings:
+    """Make the segment the program's audience (its members are enrolled by the batch job);
+    `invite`: members who arrive later are invited too."""
     if segment.shop_id != shop.id:
         raise ValueError("segment belongs to another shop")
     settings = get_settings(shop)
@@ -276,4 +277,5 @@ def set_audience(shop: Shop, segment: Segment) -> ProgramSettings:
     )
     segment.is_program_audience = True
     settings.audience_segment_id = segment.id
+    settings.audience_invites = invite
     return settings

@@ -11,7 +11,7 @@ from shopify_app.platform.models.order import Order, Refund
 from shopify_app.platform.models.people import AttributeDefinition, CustomerEvent
 from shopify_app.platform.models.points import PointsEntry
 from shopify_app.platform.models.referral import ProgramSettings, Referral, Reward
-from shopify_app.platform.models.segment import Segment, SegmentMember
+from shopify_app.platform.models.segment import Segment, SegmentEnrolment, SegmentMember
 from shopify_app.platform.models.shop import OAuthState, Shop
 from shopify_app.platform.models.webhook_event import WebhookEvent
 
@@ -37,6 +37,7 @@ __all__ = [
     "Refund",
     "Reward",
     "Segment",
+    "SegmentEnrolment",
     "SegmentMember",
     "Shop",
     "WebhookEvent",

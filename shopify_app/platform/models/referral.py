@@ -128,6 +128,8 @@ class ProgramSettings(ShopOwned, TimestampMixin, Base):
     audience_segment_id: Mapped[int | None] = mapped_column(
         ForeignKey("segments.id", ondelete="SET NULL")
     )
+    #: whether members who join the audience later are invited too, as the merchant chose.
+    audience_invites: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     #: {"fr": {"subject": …, "body": …}}: the email in locales other than the shop's own.
     email_translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON)
 

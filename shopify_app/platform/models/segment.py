@@ -3,12 +3,13 @@ dynamic ones are rules the app compiles to one SQL query whenever their members 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopify_app.platform.models.base import Base, ShopOwned, TimestampMixin
+from shopify_app.platform.models.base import Base, ShopOwned, TimestampMixin, utcnow
 
 STATIC, DYNAMIC = "static", "dynamic"
 
@@ -39,3 +40,25 @@ class SegmentMember(ShopOwned, Base):
         ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+
+
+class SegmentEnrolment(ShopOwned, Base):
+    """A customer the program enrolled because they were in its audience segment, and when.
+
+    Its key makes targeting idempotent: a member is enrolled from a segment once, however
+    often the sweep looks, and the segment page lists who arrived when.
+    """
+
+    __tablename__ = "segment_enrolments"
+    __table_args__ = (
+        Index("ix_segment_enrolments_segment_id_enrolled_at", "segment_id", "enrolled_at"),
+    )
+
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
