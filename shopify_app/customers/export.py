@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from shopify_app.customers.queries import (
     POINTS,
@@ -174,6 +175,10 @@ def _money_sql(column: ColumnElement[int], digits: int) -> ColumnElement[str]:
     return cast(func.round(cast(column, Numeric) / 10**digits, digits), Text)
 
 
+#: PostgreSQL's SQL without a driver's parameter style: COPY's text takes no parameters.
+COPY_DIALECT = PGDialect(paramstyle="named")
+
+
 def copy_statement(shop: Shop, query: TableQuery) -> str:
     """The table's query as CSV cells in SQL, with literal values, for COPY (PostgreSQL)."""
     digits = exponent(shop.currency)
@@ -201,8 +206,9 @@ def copy_statement(shop: Shop, query: TableQuery) -> str:
         .where(*filter_conditions(shop, query))
         .order_by(*sort_order(query))
     )
-    dialect = db.session.get_bind().dialect
-    return str(cells.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    # COPY sends the text as it is, so no pyformat doubling of % (which LIKE would read as
+    # two wildcards: a search for "100%ff" would find "100%off").
+    return str(cells.compile(dialect=COPY_DIALECT, compile_kwargs={"literal_binds": True}))
 
 
 def copy_chunks(

@@ -1,9 +1,10 @@
-"""The customers table's query: filters (a segment among them), prefix search, sorts and keyset
+"""The customers table's query: filters (a segment among them), search, sorts and keyset
 (cursor) pages.
 
 Pages are keyset pages over (sort key, id), each sort served by a (shop_id, key, id) index,
 so the last page of a million customers costs what the first does; OFFSET would read and
 discard every row before it. The same filters feed the export and "select all N matching".
+Search finds any part of a name or email (a trigram index on PostgreSQL, a scan on SQLite).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -29,7 +31,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from shopify_app.platform.db import like_escaped
+from shopify_app.platform.db import is_postgresql, like_escaped
 from shopify_app.platform.errors import NotFound
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, PointBalance, Shop
@@ -40,11 +42,19 @@ MAX_SEARCH_LENGTH = 100
 STATUSES = {"all": "All", "members": "Members", "guests": "Guests"}
 PROGRAMS = {"any": "Any program status", "joined": "Joined", "not_joined": "Not joined"}
 
-#: lower(trim(first || ' ' || last)): the name the table sorts and prefix-searches on; the
+#: lower(trim(first || ' ' || last)): the name the table sorts and searches on; the
 #: migration indexes this exact expression.
 NAME_KEY = func.lower(
     func.trim(Customer.first_name.op("||")(literal_column("' '")).op("||")(Customer.last_name))
 )
+#: The name, a newline, the email: what PostgreSQL's trigram index holds (models.customer
+#: SEARCH_KEY), written with constants, not parameters, so the planner matches the index.
+SEARCH_KEY = NAME_KEY.op("||")(func.chr(literal_column("10"))).op("||")(
+    func.coalesce(Customer.email_key, literal_column("''"))
+)
+#: Three letters or digits in a row: the least a trigram index can look up. A shorter search
+#: ("al", "o'b") would read the whole index, so it matches the start of names and emails.
+TRIGRAM = re.compile(r"[^\W_]{3}")
 
 
 #: a customer's points: the narrow balance table's column (0 where a row is missing).
@@ -79,6 +89,14 @@ SORTS: dict[str, Sort] = {
     ]
 }
 DEFAULT_DIRECTION = {"name": "asc"}
+#: Each sort's cursor value as the driver returns it (no UTC wrapping: it only goes back to
+#: SQL), labelled once, so each page's statement reuses the same column object.
+SORT_VALUES = {
+    s.key: (type_coerce(s.column, DateTime()) if s.kind == "datetime" else s.column).label(
+        "sort_value"
+    )
+    for s in SORTS.values()
+}
 
 
 class InvalidCursor(ValueError):
@@ -127,24 +145,43 @@ class TableQuery:
         defaults["direction"] = DEFAULT_DIRECTION.get(self.sort, "desc")
         return {k: v for k, v in args.items() if v != defaults[k]}
 
+    @property
+    def prefix_search(self) -> bool:
+        """A search too short for trigrams, so it matches only the start (the page says so)."""
+        return bool(self.q) and TRIGRAM.search(self.q.lower()) is None
+
     def first_page(self) -> TableQuery:
         return replace(self, after=None, before=None, last=False)
 
 
 def search_conditions(q: str) -> ColumnElement[bool] | None:
-    """Case-insensitive prefix match on the full name, the last name or the email."""
+    """Case-insensitive match of any part of the full name or the email ("nna" finds Anna).
+
+    A search without three letters or digits in a row matches the start of the full name,
+    the last name or the email instead, through the prefix indexes. On PostgreSQL the
+    infix match is one LIKE on SEARCH_KEY, which the trigram index serves; SQLite has no
+    such index and scans the shop's customers.
+    """
     text = q.strip().lower()
     if not text:
         return None
-    escaped = like_escaped(text) + "%"
-    # Inlined, so PostgreSQL sees the constant prefix and uses the pattern indexes even when
-    # the statement is prepared.
-    pattern = literal(escaped, literal_execute=True)
-    return (
-        NAME_KEY.like(pattern, escape="\\")
-        | func.lower(Customer.last_name).like(pattern, escape="\\")
-        | Customer.email_key.like(pattern, escape="\\")
-    )
+    escaped = like_escaped(text)
+    if TRIGRAM.search(text) is None:
+        # Inlined, so PostgreSQL sees the constant prefix and uses the pattern indexes even
+        # when the statement is prepared.
+        prefix = literal(escaped + "%", literal_execute=True)
+        return (
+            NAME_KEY.like(prefix, escape="\\")
+            | func.lower(Customer.last_name).like(prefix, escape="\\")
+            | Customer.email_key.like(prefix, escape="\\")
+        )
+    # Inlined too: the planner estimates how many rows match from the pattern itself, and
+    # picks the trigram index for a rare fragment, the sort's index for a common one.
+    infix = literal(f"%{escaped}%", literal_execute=True)
+    if is_postgresql():
+        return SEARCH_KEY.like(infix, escape="\\")
+    # Any part of the last name is a part of the full name.
+    return NAME_KEY.like(infix, escape="\\") | Customer.email_key.like(infix, escape="\\")
 
 
 def filter_conditions(
@@ -189,9 +226,14 @@ def count_matching(shop: Shop, query: TableQuery) -> int:
     ).scalar_one()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CustomerRow:
-    """One table row, plain data for the template and the export."""
+    """One table row, plain data for the template and the export.
+
+    Built positionally from ROW_COLUMNS (same order, then the sort value). Not frozen: a
+    frozen dataclass sets each field through object.__setattr__, which made building a
+    page's rows cost more than running its query.
+    """
 
     id: int
     shopify_id: int | None
@@ -310,11 +352,7 @@ def _ordered(
 ) -> tuple[Select, Sort]:
     sort = SORTS[query.sort]
     order = sort_order(query, reverse=reverse)
-    # The cursor value as the driver returns it (no UTC wrapping): it only goes back to SQL.
-    raw = type_coerce(sort.column, DateTime()) if sort.kind == "datetime" else sort.column
-    stmt = with_balances(
-        select(*columns, raw.label("sort_value")).select_from(Customer), shop, query
-    )
+    stmt = with_balances(select(*columns, SORT_VALUES[sort.key]).select_from(Customer), shop, query)
     return stmt.where(*filter_conditions(shop, query, per_row=per_row)).order_by(*order), sort
 
 
@@ -338,7 +376,7 @@ def customer_page(shop: Shop, query: TableQuery, page_size: int = PAGE_SIZE) -> 
         stmt = _after(stmt, sort, decode_cursor(sort, cursor_text), descending)
     fetched = db.session.execute(stmt.limit(page_size + 1)).all()
     more = len(fetched) > page_size
-    rows = [CustomerRow(**row._mapping) for row in fetched[:page_size]]
+    rows = [CustomerRow(*row) for row in fetched[:page_size]]
     if backwards:
         rows.reverse()
     first, last = (rows[0], rows[-1]) if rows else (None, None)

@@ -68,11 +68,13 @@ def _locale(tag: str | None) -> Locale:
         return Locale.parse(DEFAULT_LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def format_money(minor: int | None, currency: str = "USD", locale: str | None = "en") -> str:
     """Minor units as the locale writes the amount: "$1,234.56", "1 234,56 €", "KWD 1.234".
 
     Babel does not apply CLDR's currency spacing, so a no-break space is put between a
-    currency code and its digits, as browsers' Intl.NumberFormat does.
+    currency code and its digits, as browsers' Intl.NumberFormat does. Cached: a table page
+    formats a hundred amounts, most of them alike, at 30 µs each through Babel.
     """
     code = currency.upper()
     text = format_currency(from_minor(minor or 0, code), code, locale=_locale(locale))

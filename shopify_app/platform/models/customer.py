@@ -22,6 +22,17 @@ NAME_KEY = IndexExpression(
     key="name_key",
 )
 LAST_NAME_KEY = IndexExpression("lower(last_name)", key="last_name_key")
+#: The name, a newline, the email: the text the customers table's infix search reads on
+#: PostgreSQL (`shopify_app.customers.queries.SEARCH_KEY`). A search never holds a newline
+#: (the table collapses whitespace), so no match spans the name and the email.
+SEARCH_KEY = IndexExpression(
+    "lower(trim(first_name || ' ' || last_name)) || chr(10) || coalesce(email_key, '')",
+    postgresql="((lower(TRIM(BOTH FROM (first_name::text || ' '::text) || last_name::text))"
+    " || chr(10)) || COALESCE(email_key, ''::character varying)::text)",
+    key="search_key",
+)
+#: Only customers the table shows: what every count of the table filters on.
+LIVE = "deleted_at IS NULL AND redacted_at IS NULL"
 
 
 def is_member_state(state: str | None) -> bool:
@@ -71,7 +82,8 @@ class Customer(ShopOwned, TimestampMixin, Base):
             "referee_revenue_minor",
             "id",
         ),
-        # Prefix search (LIKE 'abc%'): PostgreSQL needs pattern ops unless the collation is "C".
+        # Prefix search (LIKE 'abc%', for searches too short for trigrams): PostgreSQL needs
+        # pattern ops unless the collation is "C".
         Index(
             "ix_customers_shop_id_name_search",
             "shop_id",
@@ -89,6 +101,23 @@ class Customer(ShopOwned, TimestampMixin, Base):
             "shop_id",
             "email_key",
             postgresql_ops={"email_key": "text_pattern_ops"},
+        ),
+        # Infix search (LIKE '%abc%'): a trigram index, PostgreSQL only (pg_trgm); SQLite scans.
+        Index(
+            "ix_customers_search_trgm",
+            SEARCH_KEY,
+            postgresql_using="gin",
+            postgresql_ops={"search_key": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        # "Select all N matching": an index-only count of the shown customers by status and
+        # program (the heap would be read for deleted_at/redacted_at otherwise).
+        Index(
+            "ix_customers_shop_id_is_member_joined_at_live",
+            "shop_id",
+            "is_member",
+            "joined_at",
+            postgresql_where=text(LIVE),
+            sqlite_where=text(LIVE),
         ),
         {"postgresql_with": {"fillfactor": 85}},
     )
