@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Shop
-from shopify_app.platform.models.imports import CONTACTS, POINTS
+from shopify_app.platform.models.imports import CONTACTS, PEOPLE, POINTS
 from shopify_app.segments.store import get_or_create_segment
 
 SAMPLE_CONTACTS = [
@@ -25,6 +25,8 @@ SAMPLE_CONTACTS = [
     ("Jürgen", "Klein", "juergen.klein@example.com", "de", "Newsletter"),
     ("Sofía", "García", "sofia.garcia@example.com", "es", "Pop-up store"),
 ]
+
+SAMPLE_TIERS = ("Gold", "Silver", "Bronze")
 
 
 def sample_csv(shop: Shop, kind: str) -> str:
@@ -50,6 +52,11 @@ def sample_csv(shop: Shop, kind: str) -> str:
     elif kind == CONTACTS:
         writer.writerow(["First Name", "Last Name", "Email", "Locale", "Source"])
         writer.writerows(SAMPLE_CONTACTS)
+    elif kind == PEOPLE:
+        writer.writerow(["email", "tier", "last_order_date", "total_orders", "newsletter"])
+        for n, (_, _, email, _, _) in enumerate(SAMPLE_CONTACTS):
+            tier, last_order = SAMPLE_TIERS[n % 3], f"2026-0{n + 1}-15"
+            writer.writerow([email, tier, last_order, 3 * n + 1, "yes" if n % 2 else "no"])
     else:
         raise ValueError(f"no sample for {kind!r}")
     return buffer.getvalue()
