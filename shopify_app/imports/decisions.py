@@ -18,7 +18,13 @@ from shopify_app.imports.people_revert import (
     people_revert_refusal,
     plan_people_revert,
 )
-from shopify_app.imports.preview import ImportStateError, PointsModeNeeded, find_duplicate
+from shopify_app.imports.people_rows import checked_settings
+from shopify_app.imports.preview import (
+    ImportStateError,
+    PointsModeNeeded,
+    find_duplicate,
+    run_preview,
+)
 from shopify_app.imports.row_errors import clear_row_errors
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, PointBalance, PointsEntry, Shop
@@ -103,6 +109,16 @@ def confirm_import(
     job.cancel_requested = False
     job.heartbeat_at = None
     job.summary = {**(job.summary or {}), "confirmed_at": utcnow().isoformat()}
+
+
+def choose_people_settings(shop: Shop, job: ImportJob, settings: dict[str, str | None]) -> None:
+    """Preview a people file again under another mode or empty-cell rule: the counts differ."""
+    if job.shop_id != shop.id or job.status != PREVIEWED or job.kind != PEOPLE:
+        raise ImportStateError("This import can no longer be changed.")
+    chosen = checked_settings(settings)
+    clear_row_errors(job.id)
+    job.summary = {**(job.summary or {}), "people": chosen}
+    run_preview(shop, job)
 
 
 def cancel_refusal(job: ImportJob) -> str | None:

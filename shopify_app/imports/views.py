@@ -158,6 +158,22 @@ def points_mode(import_id: int):
     return redirect(admin_url("imports.show", import_id=import_id))
 
 
+@bp.post("/<int:import_id>/people-settings")
+@shop_required
+def people_settings(import_id: int):
+    """The merchant changes a people import's mode or empty-cell rule; the preview reruns."""
+    job = get_for_shop_or_404(ImportJob, import_id, g.shop)
+    settings = {key: request.form.get(key) for key in ("mode", "empty")}
+    try:
+        decisions.choose_people_settings(g.shop, job, settings)
+    except (preview.ImportStateError, ImportFileError) as error:
+        db.session.rollback()
+        flash(str(error), "critical")
+    else:
+        db.session.commit()
+    return redirect(admin_url("imports.show", import_id=import_id))
+
+
 @bp.get("/<int:import_id>/cancel")
 @shop_required
 def ask_cancel(import_id: int):

@@ -261,3 +261,48 @@ def test_a_people_file_without_an_identifier_is_refused(app, admin, shop):
     bad_mode = upload(admin, b"email,tier\r\na@example.com,Gold\r\n", kind="people", mode="x")
     assert bad_mode.status_code == 400
     assert count(Customer) == 0
+
+
+def test_changing_the_mode_on_the_preview_counts_again(app, admin, shop, ann):
+    content = (HEADER + ",new@example.com,Gold,,,,\r\n7000000001,,Gold,,,,\r\n").encode()
+    import_id = people(admin, content)
+    preview = get_import(import_id).summary["preview"]
+    assert (preview["created"], preview["updated"], preview["error_rows"]) == (0, 1, 1)
+    page = admin.get(f"/imports/{import_id}").get_data(as_text=True)
+    assert "data-people-settings" in page
+    admin.post(f"/imports/{import_id}/people-settings", {"mode": "both", "empty": "keep"})
+    job = get_import(import_id)
+    assert job.summary["people"] == {"mode": "both", "empty": "keep"}
+    preview = job.summary["preview"]
+    assert (preview["created"], preview["updated"], preview["error_rows"]) == (1, 1, 0)
+    assert row_errors(import_id) == {}
+    admin.post(f"/imports/{import_id}/people-settings", {"mode": "nonsense"})
+    assert get_import(import_id).summary["people"]["mode"] == "both"
+
+
+def test_the_sample_people_file_imports_cleanly(app, admin, shop, ann, bob):
+    sample = admin.get("/imports/samples/people.csv")
+    assert sample.status_code == 200 and sample.mimetype == "text/csv"
+    import_id = people(admin, sample.data)
+    preview = get_import(import_id).summary["preview"]
+    assert preview["error_rows"] == 0 and preview["updated"] == 2
+    kinds = {a["name"]: a["stored_as"] for a in preview["attributes"]}
+    assert kinds == {
+        "tier": "text",
+        "last_order_date": "date",
+        "total_orders": "number",
+        "newsletter": "boolean",
+    }
+
+
+def test_all_or_nothing_imports_nothing_when_a_row_is_rejected(app, admin, shop, ann):
+    content = b"email,tier\r\nann@example.com,Gold\r\nnot-an-email,Gold\r\n"
+    refused = people(admin, content, mode="both")
+    confirm(admin, refused, apply_with_errors="0", confirm_updates="1")
+    assert get_import(refused).status == "previewed"  # refused at confirm: rows are rejected
+    clean = people(admin, content.replace(b"not-an-email", b"new@example.com"), mode="both")
+    confirm(admin, clean, apply_with_errors="0", confirm_updates="1")
+    run_jobs(app)
+    job = get_import(clean)
+    assert (job.status, job.applied_rows) == ("done", 2)
+    assert stored(ann.id)["tier"] == "Gold" and count(Customer) == 2
