@@ -34,7 +34,7 @@ from shopify_app.imports.people_rows import (
     row_values,
 )
 from shopify_app.imports.row_errors import RowError
-from shopify_app.platform.customer_store import canonical_email
+from shopify_app.platform.customer_store import add_balance_rows, canonical_email
 from shopify_app.platform.db import is_postgresql, upsert_insert
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import AttributeChange, Customer, ImportJob
@@ -204,6 +204,7 @@ def _create(
             .returning(Customer.email_key, Customer.id)
         )
         created.update(db.session.execute(stmt, values[start : start + 1_000]).all())
+    add_balance_rows(shop_id, sorted(created.values()))
     return created
 
 

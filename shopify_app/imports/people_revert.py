@@ -24,6 +24,7 @@ from shopify_app.platform.models import (
     Customer,
     ImportJob,
     Invitation,
+    PointBalance,
     SegmentMember,
     Shop,
 )
@@ -113,6 +114,7 @@ def _undo(shop_id: int, changes: list[AttributeChange]) -> dict[str, int]:
         c.id: c
         for c in db.session.execute(query.with_for_update() if is_postgresql() else query).scalars()
     }
+    untouched = _without_points(shop_id, [c.customer_id for c in changes if c.created])
     figures = {"restored": 0, "deleted": 0, "kept": 0}
     updates: list[dict[str, Any]] = []
     doomed: list[int] = []
@@ -120,7 +122,7 @@ def _undo(shop_id: int, changes: list[AttributeChange]) -> dict[str, int]:
         customer = customers.get(change.customer_id)
         if customer is None or customer.redacted_at is not None:
             continue
-        if change.created and _bare_contact(customer):
+        if change.created and customer.id in untouched and _bare_contact(customer):
             doomed.append(customer.id)
             continue
         attributes = dict(customer.attributes or {})
@@ -145,7 +147,7 @@ def _undo(shop_id: int, changes: list[AttributeChange]) -> dict[str, int]:
             updates,
         )
     if doomed:
-        for model in (SegmentMember, Invitation):
+        for model in (SegmentMember, Invitation, PointBalance):
             db.session.execute(
                 delete(model).where(model.shop_id == shop_id, model.customer_id.in_(doomed))
             )
@@ -157,10 +159,23 @@ def _undo(shop_id: int, changes: list[AttributeChange]) -> dict[str, int]:
 
 
 def _bare_contact(customer: Customer) -> bool:
-    """Still only what the import made: no Shopify account, not in the program, no points."""
+    """Still only what the import made: no Shopify account, not in the program."""
     return (
-        customer.shopify_id is None
-        and customer.joined_at is None
-        and customer.points_balance == 0
-        and customer.deleted_at is None
+        customer.shopify_id is None and customer.joined_at is None and customer.deleted_at is None
     )
+
+
+def _without_points(shop_id: int, customer_ids: list[int]) -> set[int]:
+    """Those of the customers whose points never moved."""
+    if not customer_ids:
+        return set()
+    moved = set(
+        db.session.execute(
+            select(PointBalance.customer_id).where(
+                PointBalance.shop_id == shop_id,
+                PointBalance.customer_id.in_(customer_ids),
+                (PointBalance.balance != 0) | PointBalance.last_activity_at.is_not(None),
+            )
+        ).scalars()
+    )
+    return set(customer_ids) - moved

@@ -8,7 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import AttributeChange, AttributeDefinition, Customer
+from shopify_app.platform.models import (
+    AttributeChange,
+    AttributeDefinition,
+    Customer,
+    PointBalance,
+)
 from shopify_app.platform.models.base import utcnow
 from tests.csv_imports.importing import confirm, count, get_import, row_errors, upload, upload_ok
 from tests.factories import make_customer
@@ -113,6 +118,7 @@ def test_both_creates_updates_and_counts_what_the_job_does(app, admin, shop, ann
         select(Customer).where(Customer.email_key == "new@example.com")
     ).scalar_one()
     assert (new.shopify_id, new.state, new.is_member) == (None, "DISABLED", False)
+    assert db.session.get(PointBalance, new.id).balance == 0  # the points sort needs a row
     assert new.attributes == {
         "tier": "Bronze",
         "last_order_date": "2026-01-02",

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from shopify_app.imports.jobs import run_import
 from shopify_app.imports.preview import create_import
+from shopify_app.loyalty.ledger import add_points
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
     AttributeChange,
@@ -164,7 +165,7 @@ def test_revert_keeps_a_contact_who_joined_since(app, admin, shop):
     confirm(admin, import_id)
     run_jobs(app)
     fresh = db.session.execute(select(Customer)).scalar_one()
-    fresh.points_balance = 50
+    add_points(shop, fresh, 50, description="Welcome")
     db.session.commit()
     admin.post(f"/imports/{import_id}/revert", {})
     run_jobs(app)
