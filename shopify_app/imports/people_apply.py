@@ -121,7 +121,7 @@ def apply_people(
             updates[found.id] = {"b_id": found.id, "b_attributes": attributes or None}
         kept = changes if decision == UPDATED else None
         log.append(_log_row(shop_id, import_id, found.id, row.row_number, False, kept))
-    created = _create(shop_id, [item for item in new.values()], now)
+    created = _create(shop_id, list(new.values()), now)
     for key, (row, values) in new.items():
         if key in created:
             changes = {name: [None, value] for name, value in values.items()}

@@ -68,7 +68,9 @@ def find_customers(
             query = select(*columns).where(
                 Customer.shop_id == shop_id, column.in_(wanted[start : start + LOOKUP_CHUNK])
             )
-            rows = db.session.execute(query.with_for_update() if lock else query)
+            # In id order, so two batches locking overlapping customers cannot deadlock.
+            locked = query.order_by(Customer.id).with_for_update()
+            rows = db.session.execute(locked if lock else query)
             for row in rows:
                 found = Found(
                     row.id,

@@ -124,10 +124,6 @@ class PeopleRowParser:
     def error(self, row_number, values, column, value, reason) -> RowError:
         return RowError(row_number, column, value, reason, self.source.raw_record(values))
 
-    def row_error(self, row: PeopleRow, column: str | None, value: str | None, reason: str):
-        """A parsed row rejected later (by what the database holds)."""
-        return RowError(row.row_number, column, value, reason, None)
-
 
 def row_values(
     names: list[str], kinds: dict[str, str], row: PeopleRow, zone: tzinfo
