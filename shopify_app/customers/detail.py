@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from shopify_app.customers.attributes import AttributeItem, customer_attributes
 from shopify_app.loyalty.redeeming import RedemptionItem, redemptions_of
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Order, PointsEntry, Referral, Reward, Shop
@@ -65,6 +66,8 @@ class CustomerDetail:
     older_points_before: int | None
     #: rewards bought with points, newest first.
     redemptions: list[RedemptionItem] = field(default_factory=list)
+    #: imported attributes, formatted by type.
+    attributes: list[AttributeItem] = field(default_factory=list)
 
     @property
     def referral_revenue_minor(self) -> int:
@@ -175,4 +178,5 @@ def customer_detail(
         points=points,
         older_points_before=points[-1].id if len(entries) > POINTS_PAGE else None,
         redemptions=redemptions_of(shop, customer.id, ACTIVITY_LIMIT),
+        attributes=customer_attributes(shop, customer),
     )

@@ -15,14 +15,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
 
 from shopify_app.imports import contacts_rows, points_ledger, points_rows
+from shopify_app.imports.attribute_definitions import attribute_kinds, register_attributes
+from shopify_app.imports.attribute_types import typed_attributes
+from shopify_app.imports.batches import Parsed, parse_batch
 from shopify_app.imports.contacts_upsert import apply_contacts
+from shopify_app.imports.people_apply import PeopleRunner
 from shopify_app.imports.preview import HeldChunks, open_source, points_parser, validate
 from shopify_app.imports.reading import CsvSource, gc_paused, map_columns
 from shopify_app.imports.row_errors import RowError, clear_row_errors, store_row_errors
@@ -42,7 +45,15 @@ from shopify_app.platform.files import file_identity
 from shopify_app.platform.live_traffic import rest_after
 from shopify_app.platform.models import ImportJob, Shop
 from shopify_app.platform.models.base import utcnow
-from shopify_app.platform.models.imports import CANCELLED, DONE, FAILED, POINTS, QUEUED, RUNNING
+from shopify_app.platform.models.imports import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    PEOPLE,
+    POINTS,
+    QUEUED,
+    RUNNING,
+)
 
 log = logging.getLogger(__name__)
 #: batches an all-or-nothing check keeps parsed for the apply, as many as `prefetch` holds.
@@ -130,7 +141,7 @@ def _run(import_id: int, attempt: int) -> str:
         db.session.commit()
     progress = Progress()
     while True:
-        runner = _PointsRunner(job, source) if job.kind == POINTS else _ContactsRunner(job, source)
+        runner = _runner(job, source)
         batches = _batches(runner, source, job.last_row_number, held)
         try:
             with gc_paused(), contextlib.closing(batches):
@@ -148,6 +159,7 @@ def _run(import_id: int, attempt: int) -> str:
             identity = file_identity(source.path)
             held = None  # read from the file that was replaced
     fence(import_id, attempt, RUNNING)
+    runner.finish()
     job.summary = {**(job.summary or {}), "result": runner.result(), "seconds": _seconds(job)}
     job.status = DONE
     job.finished_at = utcnow()
@@ -161,7 +173,7 @@ def _seconds(job: ImportJob) -> float | None:
 
 
 def _batches(
-    runner: _PointsRunner | _ContactsRunner,
+    runner: Runner,
     source: CsvSource,
     after_row: int,
     held: HeldChunks | None,
@@ -238,7 +250,7 @@ def prefetch(
 def _commit_batch(
     job: ImportJob,
     attempt: int,
-    runner: _PointsRunner | _ContactsRunner,
+    runner: Runner,
     parsed: Parsed,
     progress: Progress,
     identity: tuple[int, int] | None,
@@ -266,32 +278,6 @@ def _commit_batch(
     return cancel
 
 
-@dataclass
-class Parsed:
-    """A batch after parsing: rows ready to apply, rows already rejected, raw records."""
-
-    rows: list[Any]
-    errors: list[RowError]
-    records: dict[int, list[str]]
-    last_row: int
-    size: int
-    #: points on PostgreSQL: the rows in COPY's text format, built by the reader thread.
-    staged: str | None = None
-
-
-def _parse_batch(parser: Any, batch: list[tuple[int, list[str]]], keep: Any) -> Parsed:
-    rows: list[Any] = []
-    errors: list[RowError] = []
-    for row_number, values in batch:
-        result = parser(row_number, values)
-        if isinstance(result, RowError):
-            errors.append(result)
-        else:
-            rows.append(result)
-    records = {row_number: values for row_number, values in batch} if keep else {}
-    return Parsed(rows, errors, records, batch[-1][0], len(batch))
-
-
 class _PointsRunner:
     def __init__(self, job: ImportJob, source) -> None:
         self.job_id, self.shop_id = job.id, job.shop_id
@@ -301,7 +287,7 @@ class _PointsRunner:
         self.counts = dict((job.summary or {}).get("result") or {})
 
     def parse(self, batch: list[tuple[int, list[str]]]) -> Parsed:
-        return self.ready(_parse_batch(self.parser, batch, keep=True))
+        return self.ready(parse_batch(self.parser, batch, keep=True))
 
     def ready(self, parsed: Parsed) -> Parsed:
         """On PostgreSQL, the batch in COPY's text format too."""
@@ -326,6 +312,9 @@ class _PointsRunner:
     def result(self) -> dict[str, Any]:
         return self.counts
 
+    def finish(self) -> None:
+        """Nothing to tidy once a points import is done."""
+
 
 class _ContactsRunner:
     def __init__(self, job: ImportJob, source) -> None:
@@ -336,14 +325,18 @@ class _ContactsRunner:
         )
         self.counts = {"created": 0, "updated": 0, "unchanged": 0, "added_to_segment": 0}
         self.counts.update((job.summary or {}).get("result") or {})
+        self.kinds, self.zone = attribute_kinds(job, [name for _, name in self.parser.extra])
 
     def parse(self, batch: list[tuple[int, list[str]]]) -> Parsed:
-        return _parse_batch(self.parser, batch, keep=True)
+        return parse_batch(self.parser, batch, keep=True)
 
     def ready(self, parsed: Parsed) -> Parsed:
         return parsed
 
     def apply(self, parsed: Parsed) -> tuple[int, list[RowError]]:
+        register_attributes(self.shop_id, self.kinds)
+        for row in parsed.rows:
+            row.attributes = typed_attributes(row.attributes, self.kinds, self.zone)
         outcome = apply_contacts(
             self.shop_id, self.segment_id, parsed.rows, update_existing=self.update_existing
         )
@@ -357,3 +350,17 @@ class _ContactsRunner:
 
     def result(self) -> dict[str, Any]:
         return dict(self.counts)
+
+    def finish(self) -> None:
+        """Nothing to tidy once a contacts import is done."""
+
+
+def _runner(job: ImportJob, source: CsvSource) -> Runner:
+    if job.kind == POINTS:
+        return _PointsRunner(job, source)
+    if job.kind == PEOPLE:
+        return PeopleRunner(job, source)
+    return _ContactsRunner(job, source)
+
+
+Runner = _PointsRunner | _ContactsRunner | PeopleRunner

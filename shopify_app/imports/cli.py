@@ -1,4 +1,5 @@
-"""`flask --app app import-points` and `import-contacts`: the admin's import flow in a terminal.
+"""`flask --app app import-points`, `import-contacts` and `import-people`: the admin's import
+flow in a terminal.
 
 The same services and the same job run as from the admin; `--dry-run` validates and prints
 the preview, then leaves the database and the import folder exactly as they were.
@@ -19,7 +20,7 @@ from shopify_app.platform.auth.shop_domain import normalize_shop_domain
 from shopify_app.platform.errors import ImportFileError, InvalidShopDomain
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, Shop
-from shopify_app.platform.models.imports import CONTACTS, POINTS
+from shopify_app.platform.models.imports import CONTACTS, PEOPLE, POINTS
 from shopify_app.platform.shops import get_shop
 from shopify_app.segments.store import InvalidSegmentName, get_or_create_segment
 
@@ -27,6 +28,7 @@ from shopify_app.segments.store import InvalidSegmentName, get_or_create_segment
 def init_app(app: Flask) -> None:
     app.cli.add_command(import_points)
     app.cli.add_command(import_contacts)
+    app.cli.add_command(import_people)
 
 
 def _shop(domain: str) -> Shop:
@@ -55,6 +57,14 @@ def _print_preview(job: ImportJob) -> None:
             f"{preview['valid_rows']:,} rows add {preview['points_total']:,} points to "
             f"{preview['customers']:,} customers; {preview['error_rows']:,} rows rejected"
         )
+    elif job.kind == PEOPLE:
+        for item in preview["attributes"]:
+            mixed = " (mixed types: stored as text)" if item["mixed"] else ""
+            click.echo(f"  {item['name']}: {item['stored_as']}{mixed}")
+        click.echo(
+            f"{preview['created']:,} new contacts, {preview['updated']:,} customers updated, "
+            f"{preview['unchanged']:,} unchanged; {preview['error_rows']:,} rows rejected"
+        )
     else:
         click.echo(
             f"{preview['created']:,} new contacts, {preview['updated']:,} updated, "
@@ -82,6 +92,7 @@ def _run(
     segment_name: str | None = None,
     update_existing: bool = False,
     points_mode: str | None = None,
+    people: dict[str, str] | None = None,
 ) -> None:
     try:
         segment = get_or_create_segment(shop, segment_name) if segment_name is not None else None
@@ -94,6 +105,7 @@ def _run(
                 segment=segment,
                 update_existing=update_existing,
                 points_mode=points_mode,
+                people=people,
             )
     except (ImportFileError, InvalidSegmentName) as error:
         raise click.ClickException(str(error)) from error
@@ -114,7 +126,14 @@ def _run(
         click.echo("dry run: nothing was changed")
         return
     try:
-        confirm_import(shop, job, apply_with_errors=skip_errors, confirm_duplicate=allow_duplicate)
+        # The command's --mode is the merchant's answer to "update existing customers?".
+        confirm_import(
+            shop,
+            job,
+            apply_with_errors=skip_errors,
+            confirm_duplicate=allow_duplicate,
+            confirm_updates=True,
+        )
     except ImportStateError as error:
         db.session.commit()
         raise click.ClickException(str(error)) from error
@@ -202,4 +221,41 @@ def import_contacts(
         allow_duplicate=allow_duplicate,
         segment_name=segment_name,
         update_existing=update_existing,
+    )
+
+
+@click.command("import-people")
+@click.option(
+    "--mode",
+    type=click.Choice(["update", "create", "both"]),
+    default="update",
+    show_default=True,
+    help="update existing customers, create new contacts (by email), or both",
+)
+@click.option(
+    "--empty",
+    type=click.Choice(["keep", "clear"]),
+    default="keep",
+    show_default=True,
+    help="what an empty cell does to the stored value",
+)
+@_with_common
+def import_people(
+    mode: str,
+    empty: str,
+    shop_domain: str,
+    dry_run: bool,
+    all_or_nothing: bool,
+    allow_duplicate: bool,
+    file: Path,
+) -> None:
+    """Set customers' attributes from a CSV of shopify_id or email and any other columns."""
+    _run(
+        _shop(shop_domain),
+        PEOPLE,
+        file,
+        dry_run=dry_run,
+        skip_errors=not all_or_nothing,
+        allow_duplicate=allow_duplicate,
+        people={"mode": mode, "empty": empty},
     )

@@ -13,7 +13,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shopify_app.imports.attribute_definitions import attribute_plan
+from shopify_app.imports.attribute_types import TypedColumns
 from shopify_app.imports.contacts_rows import (
+    COLUMNS,
     DELETED,
     REJECTED,
     ContactRow,
@@ -21,6 +24,7 @@ from shopify_app.imports.contacts_rows import (
     ContactsCounts,
     decide,
 )
+from shopify_app.imports.reading import CsvSource, map_columns
 from shopify_app.imports.row_errors import RowError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, SegmentMember
@@ -167,3 +171,38 @@ def existing_contacts(shop_id: int, keys: set[str]) -> dict[str, tuple[int, bool
             dead = deleted_at is not None or redacted_at is not None
             found[key] = (customer_id, dead, attributes or {})
     return found
+
+
+def contacts_figures(
+    shop_id: int,
+    source: CsvSource,
+    rows: Iterable[tuple[int, list[str]]],
+    on_errors: Callable[[list[RowError]], None],
+    segment_id: int | None,
+    update_existing: bool,
+    *,
+    on_chunk: OnChunk,
+    **options: Any,
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The preview's figures of a contacts file, its other columns typed as attributes, and
+    the columns it shows ({name: position})."""
+    mapping = map_columns(source, COLUMNS)
+    parser = ContactRowParser(source, mapping)
+    typing = TypedColumns(parser.extra)
+
+    def typed_chunk(records, parsed, errors) -> None:
+        typing.add(records)
+        on_chunk(records, parsed, errors)
+
+    figures = preview_contacts(
+        shop_id,
+        rows,
+        parser,
+        on_errors,
+        segment_id=segment_id,
+        update_existing=update_existing,
+        on_chunk=typed_chunk,
+        **options,
+    ).figures()
+    figures["attributes"] = attribute_plan(shop_id, typing.columns)
+    return figures, mapping

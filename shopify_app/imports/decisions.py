@@ -13,7 +13,18 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from shopify_app.imports import points_rows
-from shopify_app.imports.preview import ImportStateError, PointsModeNeeded, find_duplicate
+from shopify_app.imports.people_revert import (
+    PeopleRevertPlan,
+    people_revert_refusal,
+    plan_people_revert,
+)
+from shopify_app.imports.people_rows import checked_settings
+from shopify_app.imports.preview import (
+    ImportStateError,
+    PointsModeNeeded,
+    find_duplicate,
+    run_preview,
+)
 from shopify_app.imports.row_errors import clear_row_errors
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, PointBalance, PointsEntry, Shop
@@ -22,6 +33,7 @@ from shopify_app.platform.models.imports import (
     CANCELLED,
     DONE,
     FAILED,
+    PEOPLE,
     POINTS,
     PREVIEWED,
     QUEUED,
@@ -46,9 +58,17 @@ def mark_duplicate(job: ImportJob, duplicate_of: int) -> None:
 
 
 def confirm_import(
-    shop: Shop, job: ImportJob, *, apply_with_errors: bool, confirm_duplicate: bool = False
+    shop: Shop,
+    job: ImportJob,
+    *,
+    apply_with_errors: bool,
+    confirm_duplicate: bool = False,
+    confirm_updates: bool = False,
 ) -> None:
-    """Queue a previewed import; the caller commits and then enqueues the job."""
+    """Queue a previewed import; the caller commits and then enqueues the job.
+
+    `confirm_updates` is the merchant's yes to a people import that updates existing customers.
+    """
     if job.shop_id != shop.id:
         raise ImportStateError("This import belongs to another store.")
     # A second confirm of one file waits here, then sees the first.
@@ -70,6 +90,11 @@ def confirm_import(
             "Tick “Import it again” to confirm that you want its rows applied a second time.",
             duplicate_of=duplicate.id,
         )
+    if job.kind == PEOPLE and preview.get("updated") and not confirm_updates:
+        raise ImportStateError(
+            f"This file updates {preview['updated']:,} existing customers. Tick “Update "
+            "existing customers” to confirm that their attributes may change."
+        )
     if preview.get("valid_rows", 0) == 0:
         raise ImportStateError("No row of this file can be imported; fix the file and upload it.")
     if preview.get("error_rows", 0) and not apply_with_errors:
@@ -84,6 +109,16 @@ def confirm_import(
     job.cancel_requested = False
     job.heartbeat_at = None
     job.summary = {**(job.summary or {}), "confirmed_at": utcnow().isoformat()}
+
+
+def choose_people_settings(shop: Shop, job: ImportJob, settings: dict[str, str | None]) -> None:
+    """Preview a people file again under another mode or empty-cell rule: the counts differ."""
+    if job.shop_id != shop.id or job.status != PREVIEWED or job.kind != PEOPLE:
+        raise ImportStateError("This import can no longer be changed.")
+    chosen = checked_settings(settings)
+    clear_row_errors(job.id)
+    job.summary = {**(job.summary or {}), "people": chosen}
+    run_preview(shop, job)
 
 
 def cancel_refusal(job: ImportJob) -> str | None:
@@ -171,8 +206,10 @@ def revert_entries(shop_id: int, import_id: int) -> list[Any]:
 
 def revert_refusal(shop: Shop, job: ImportJob) -> str | None:
     """Why the import cannot be reverted now, in the merchant's words; None when it can."""
+    if job.kind == PEOPLE:
+        return people_revert_refusal(job)
     if job.kind != POINTS:
-        return "Only points imports can be reverted."
+        return "Only points and people imports can be reverted."
     if job.status not in (DONE, CANCELLED, FAILED) or not job.applied_rows:
         return "Only a finished points import that added points can be reverted."
     overdrawn = overdrawn_by_revert(shop, job)
@@ -197,8 +234,10 @@ class RevertPlan:
     refusal: str | None
 
 
-def plan_revert(shop: Shop, job: ImportJob) -> RevertPlan:
+def plan_revert(shop: Shop, job: ImportJob) -> RevertPlan | PeopleRevertPlan:
     """Count the rows, points and customers a revert would take back, without changing any."""
+    if job.kind == PEOPLE:
+        return plan_people_revert(shop, job)
     rows, taken, returned, customers = db.session.execute(
         select(
             func.count(),
@@ -218,10 +257,14 @@ def plan_revert(shop: Shop, job: ImportJob) -> RevertPlan:
 
 
 def request_revert(shop: Shop, job: ImportJob) -> None:
-    """Queue the revert of a points import: one compensating ledger entry per applied row."""
+    """Queue the revert of an import: compensating ledger entries for points, the undo log for
+    people."""
     refusal = revert_refusal(shop, job)
     if refusal:
         raise ImportStateError(refusal)
+    revert: dict[str, int] = {"done": 0, "skipped": 0}
+    if job.kind == PEOPLE:
+        revert["total"] = plan_people_revert(shop, job).rows
     job.status = REVERTING
     job.heartbeat_at = None
-    job.summary = {**(job.summary or {}), "revert": {"done": 0, "skipped": 0}}
+    job.summary = {**(job.summary or {}), "revert": revert}

@@ -18,12 +18,17 @@ from typing import IO, Any
 
 from sqlalchemy import and_, or_, select
 
-from shopify_app.imports import contacts_preview, contacts_rows, points_preview, points_rows
+from shopify_app.imports import (
+    contacts_preview,
+    people_preview,
+    people_rows,
+    points_preview,
+    points_rows,
+)
 from shopify_app.imports.reading import (
     MAX_ROWS,
     CsvSource,
     gc_paused,
-    map_columns,
     single_byte_encoding,
     sniff,
 )
@@ -37,6 +42,7 @@ from shopify_app.platform.models.imports import (
     CONTACTS,
     DONE,
     FAILED,
+    PEOPLE,
     POINTS,
     PREVIEWED,
     QUEUED,
@@ -45,7 +51,7 @@ from shopify_app.platform.models.imports import (
     UPLOADED,
 )
 
-KINDS = (POINTS, CONTACTS)
+KINDS = (POINTS, CONTACTS, PEOPLE)
 #: statuses of an import that will apply its file: the same file again needs a confirmation.
 PENDING_STATUSES = (QUEUED, RUNNING, REVERTING)
 #: ... and of one that has applied it, if it applied any row.
@@ -66,16 +72,20 @@ def create_import(
     segment: Segment | None = None,
     update_existing: bool = False,
     points_mode: str | None = None,
+    people: dict[str, str] | None = None,
 ) -> ImportJob:
     """Store the file and validate it; a file that cannot be imported raises ImportFileError.
 
     A refused file leaves nothing behind: no import row and no stored copy. `points_mode`
-    answers ahead the question a `points`/`balance` column raises (ADD or SET).
+    answers ahead the question a `points`/`balance` column raises (ADD or SET); `people`
+    holds a people import's `mode` and `empty` (see `people_rows`).
     """
     if points_mode not in (None, points_rows.ADD, points_rows.SET):
         raise ImportFileError("Choose whether the points column holds points to add or balances.")
     if kind not in KINDS:
-        raise ImportFileError("Choose what to import: points or contacts.")
+        raise ImportFileError("Choose what to import: points, contacts or people.")
+    if kind == PEOPLE:
+        people = people_rows.checked_settings(people or {})
     if kind == CONTACTS and segment is None:
         raise ImportFileError("Choose the segment the contacts go into, or name a new one.")
     filename = Path(filename or "upload.csv").name[:255]
@@ -92,6 +102,8 @@ def create_import(
         status=UPLOADED,
         summary={"points_mode": points_mode} if points_mode else None,
     )
+    if kind == PEOPLE:
+        job.summary = {"people": people}
     try:
         if size == 0:
             raise ImportFileError(f"{filename} is empty.")
@@ -226,19 +238,15 @@ def _validate(
             shop.id, rows, parser, on_errors, **options
         ).figures()
         figures["points_mode"] = parser.mode
+    elif job.kind == PEOPLE:
+        settings = (job.summary or {})["people"]
+        figures, mapping = people_preview.people_figures(
+            shop, source, rows, on_errors, settings, **options
+        )
     else:
-        mapping = map_columns(source, contacts_rows.COLUMNS)
-        contact_parser = contacts_rows.ContactRowParser(source, mapping)
-        figures = contacts_preview.preview_contacts(
-            shop.id,
-            rows,
-            contact_parser,
-            on_errors,
-            segment_id=job.segment_id,
-            update_existing=job.update_existing,
-            **options,
-        ).figures()
-        figures["attributes"] = [name for _, name in contact_parser.extra]
+        figures, mapping = contacts_preview.contacts_figures(
+            shop.id, source, rows, on_errors, job.segment_id, job.update_existing, **options
+        )
     if figures["rows"] == 0:
         raise ImportFileError(f"{job.filename} has a header but no rows to import.")
     return Validation(
@@ -333,6 +341,7 @@ def run_preview(shop: Shop, job: ImportJob) -> None:
     duplicate = find_duplicate(shop, job)
     job.summary = {
         "points_mode": mode,
+        **({"people": job.summary["people"]} if job.kind == PEOPLE else {}),
         "preview": {
             **result.figures,
             "columns": result.columns,

@@ -61,7 +61,7 @@ def progress(job: ImportJob) -> dict[str, Any]:
     """What the progress bar shows: rows done, rows/s and time left, from the import row."""
     if job.status == REVERTING or job.status == REVERTED:
         revert = (job.summary or {}).get("revert", {})
-        done, total = revert.get("done", 0), job.applied_rows
+        done, total = revert.get("done", 0), revert.get("total", job.applied_rows)
     else:
         done, total = job.processed_rows, job.total_rows
     finished = job.status not in (QUEUED, RUNNING, REVERTING)

@@ -1,4 +1,5 @@
-"""Reverting a points import: one compensating ledger entry per row it applied, resumably.
+"""Reverting a points import: one compensating ledger entry per row it applied, resumably
+(a people import's revert is `people_revert`).
 
 The compensating entries go through the same ledger path as the import (source
 `import_revert`, keyed by row), so a revert batch that runs twice takes nothing back twice.
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from shopify_app.imports import points_ledger, points_rows
 from shopify_app.imports.decisions import revert_entries
+from shopify_app.imports.people_revert import revert_people
 from shopify_app.imports.runs import (
     LostClaim,
     Progress,
@@ -22,7 +24,7 @@ from shopify_app.imports.runs import (
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, PointsEntry
 from shopify_app.platform.models.base import utcnow
-from shopify_app.platform.models.imports import REVERTED, REVERTING
+from shopify_app.platform.models.imports import PEOPLE, REVERTED, REVERTING
 
 
 def revert(import_id: int) -> str:
@@ -41,6 +43,8 @@ def revert(import_id: int) -> str:
 
 def _revert(import_id: int, attempt: int) -> str:
     job = db.session.get(ImportJob, import_id)
+    if job.kind == PEOPLE:
+        return revert_people(job, attempt)
     shop_id = job.shop_id
     progress = Progress()
     after = 0

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Shop
-from shopify_app.platform.models.imports import CONTACTS, POINTS
+from shopify_app.platform.models.imports import CONTACTS, PEOPLE, POINTS
 from shopify_app.segments.store import get_or_create_segment
 
 SAMPLE_CONTACTS = [
@@ -25,6 +25,8 @@ SAMPLE_CONTACTS = [
     ("Jürgen", "Klein", "juergen.klein@example.com", "de", "Newsletter"),
     ("Sofía", "García", "sofia.garcia@example.com", "es", "Pop-up store"),
 ]
+
+SAMPLE_TIERS = ("Gold", "Silver", "Bronze")
 
 
 def sample_csv(shop: Shop, kind: str) -> str:
@@ -50,18 +52,33 @@ def sample_csv(shop: Shop, kind: str) -> str:
     elif kind == CONTACTS:
         writer.writerow(["First Name", "Last Name", "Email", "Locale", "Source"])
         writer.writerows(SAMPLE_CONTACTS)
+    elif kind == PEOPLE:
+        writer.writerow(["email", "tier", "last_order_date", "total_orders", "newsletter"])
+        emails = db.session.execute(
+            select(Customer.email)
+            .where(
+                Customer.shop_id == shop.id,
+                Customer.email.is_not(None),
+                Customer.deleted_at.is_(None),
+            )
+            .order_by(Customer.id)
+            .limit(5)
+        ).scalars()
+        for n, email in enumerate(list(emails) or [row[2] for row in SAMPLE_CONTACTS]):
+            tier, last_order = SAMPLE_TIERS[n % 3], f"2026-0{n + 1}-15"
+            writer.writerow([email, tier, last_order, 3 * n + 1, "yes" if n % 2 else "no"])
     else:
         raise ValueError(f"no sample for {kind!r}")
     return buffer.getvalue()
 
 
 def seed_demo_imports(shop: Shop) -> str:
-    """Give the demo shop a segment to import into and the two sample files on disk."""
+    """Give the demo shop a segment to import into and the sample files on disk."""
     get_or_create_segment(shop, "Newsletter sign-ups")
     folder = Path(current_app.config["IMPORT_DIR"]) / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for kind in (POINTS, CONTACTS):
+    for kind in (POINTS, CONTACTS, PEOPLE):
         path = folder / f"sample-{kind}.csv"
         path.write_text(sample_csv(shop, kind), encoding="utf-8")
         written.append(str(path))

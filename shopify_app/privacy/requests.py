@@ -20,6 +20,7 @@ from shopify_app.platform.customer_store import email_key
 from shopify_app.platform.db import like_escaped
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
+    AttributeChange,
     AttributeDefinition,
     Customer,
     CustomerEvent,
@@ -212,12 +213,11 @@ def _erase_customer(shop: Shop, customer: Customer) -> None:
         .where(PointsEntry.shop_id == shop.id, PointsEntry.customer_id == customer.id)
         .values(description=REDACTED)
     )
-    # An event's properties are whatever the merchant's file said about the customer.
-    db.session.execute(
-        delete(CustomerEvent).where(
-            CustomerEvent.shop_id == shop.id, CustomerEvent.customer_id == customer.id
+    # An event's properties, and a people import's undo log, are what a file said of them.
+    for model in (CustomerEvent, AttributeChange):
+        db.session.execute(
+            delete(model).where(model.shop_id == shop.id, model.customer_id == customer.id)
         )
-    )
     if customer.shopify_id is not None:
         db.session.execute(
             delete(DataRequest).where(
@@ -311,6 +311,7 @@ def _erase_mentions(shop: Shop, person: Person) -> None:
     _mask_column(InvitationBatch.error, InvitationBatch.shop_id == shop.id, person)
     _mask_column(InvitationBatch.summary, InvitationBatch.shop_id == shop.id, person)
     _mask_column(Customer.attributes, Customer.shop_id == shop.id, person)
+    _mask_column(AttributeChange.changes, AttributeChange.shop_id == shop.id, person)
     _mask_column(ExportJob.error_message, ExportJob.shop_id == shop.id, person)
     for request in db.session.scalars(
         select(DataRequest).where(
@@ -387,6 +388,7 @@ def redact_shop(shop: Shop) -> None:
     db.session.execute(delete(ImportRowError).where(ImportRowError.import_id.in_(import_ids)))
     for model in (
         CustomerEvent,
+        AttributeChange,
         AttributeDefinition,
         Redemption,
         LoyaltyReward,

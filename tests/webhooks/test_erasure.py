@@ -159,16 +159,27 @@ def _seed_everywhere(app, client, admin, d, shop, monkeypatch):
     form = {"kind": "contacts", "segment_id": "new", "new_segment": "Spring fair"}
     done_contacts = upload_ok(admin, csv_bytes(contacts_rows), name="fair.csv", **form)
     confirm(admin, done_contacts)
+    people_rows = [
+        ["email", "tier", "friend"],
+        [EMAIL, "Gold", "Otto"],
+        [KEEPER_EMAIL, "Silver", f"{FIRST} {LAST}"],  # her name in his attributes and undo log
+    ]
+    people = {"kind": "people", "mode": "both"}
+    done_people = upload_ok(admin, csv_bytes(people_rows), name="people.csv", **people)
+    confirm(admin, done_people, confirm_updates="1")
     run_jobs(app)
+    waiting_people = upload_ok(
+        admin, csv_bytes([*people_rows, ["ada@example.com", "A", ""]]), **people
+    )
     waiting_contacts = upload_ok(
         admin, csv_bytes([*contacts_rows, ["Ada", "Ng", "ada@example.com", "en"]]), **form
     )
     waiting_points = upload_ok(
         admin, csv_bytes([*points_rows, [f"'{zid}", 3, "Excel"], [oid, 4, "Later"]])
     )
-    for import_id in (done_points, done_contacts):
+    for import_id in (done_points, done_contacts, done_people):
         assert get_import(import_id).status == "done"
-    for import_id in (waiting_contacts, waiting_points):
+    for import_id in (waiting_contacts, waiting_points, waiting_people):
         job = get_import(import_id)
         assert job.status == "previewed"
         assert EMAIL in str(job.summary["preview"]["sample"]) or str(zid) in str(job.summary)
@@ -176,7 +187,8 @@ def _seed_everywhere(app, client, admin, d, shop, monkeypatch):
     # Exports, one of them searched for her.
     exports = [_export(app, admin, monkeypatch), _export(app, admin, monkeypatch, q="Quimby")]
     run_jobs(app)
-    return zelda, otto, {"waiting": [waiting_contacts, waiting_points], "exports": exports}
+    waiting = [waiting_contacts, waiting_points, waiting_people]
+    return zelda, otto, {"waiting": waiting, "exports": exports}
 
 
 def test_customers_redact_leaves_no_trace_in_any_table_or_file(
@@ -196,6 +208,7 @@ def test_customers_redact_leaves_no_trace_in_any_table_or_file(
         "points_entries",
         "import_jobs",
         "import_row_errors",
+        "attribute_changes",
         "export_jobs",
         "data_requests",
         "webhook_events",

@@ -8,7 +8,11 @@ from shopify_app.platform.models.imports import ImportJob, ImportRowError
 from shopify_app.platform.models.invitation import Invitation, InvitationBatch
 from shopify_app.platform.models.loyalty import LoyaltyReward, PointBalance, Redemption
 from shopify_app.platform.models.order import Order, Refund
-from shopify_app.platform.models.people import AttributeDefinition, CustomerEvent
+from shopify_app.platform.models.people import (
+    AttributeChange,
+    AttributeDefinition,
+    CustomerEvent,
+)
 from shopify_app.platform.models.points import PointsEntry
 from shopify_app.platform.models.referral import ProgramSettings, Referral, Reward
 from shopify_app.platform.models.segment import Segment, SegmentEnrolment, SegmentMember
@@ -16,6 +20,7 @@ from shopify_app.platform.models.shop import OAuthState, Shop
 from shopify_app.platform.models.webhook_event import WebhookEvent
 
 __all__ = [
+    "AttributeChange",
     "AttributeDefinition",
     "Base",
     "Customer",

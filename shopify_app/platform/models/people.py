@@ -4,9 +4,13 @@ Attribute values live on the customer (`customers.attributes`, JSON); this table
 each attribute's type, so the customer detail formats it and a segment rule compares it as a
 number, a date, a boolean or text.
 
-Events have no foreign keys, like the points ledger: an import writes a million of them and
-a key check per row costs more than it protects. Rows are only written by statements that join
-the shop's live customers; shop/redact and customer/redact delete them explicitly.
+`AttributeChange` is a people import's undo log: what each customer held before the import
+changed them, so a revert restores it.
+
+Events and attribute changes have no foreign keys, like the points ledger: an import writes a
+million of them and a key check per row costs more than it protects. Rows are only written by
+statements that join the shop's live customers; shop/redact and customer/redact delete them
+explicitly.
 """
 
 from __future__ import annotations
@@ -86,3 +90,25 @@ class CustomerEvent(ShopOwned, Base):
     import_id: Mapped[int | None]
     row_number: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AttributeChange(ShopOwned, Base):
+    """What a people import did to one customer: created them, or changed these attributes.
+
+    One row per customer per import (the first row of the file that names them), written in
+    the batch that applies it, so the job also knows whom an earlier batch already handled.
+    """
+
+    __tablename__ = "attribute_changes"
+    __table_args__ = (UniqueConstraint("import_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column()
+    import_id: Mapped[int]
+    #: erasure deletes a customer's rows.
+    customer_id: Mapped[int] = mapped_column(index=True)
+    row_number: Mapped[int]
+    #: the import created this contact: a revert deletes it.
+    created: Mapped[bool] = mapped_column(default=False)
+    #: {attribute: [value before, value the import wrote]}; None stands for "not set".
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
