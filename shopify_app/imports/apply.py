@@ -15,14 +15,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
 
 from shopify_app.imports import contacts_rows, points_ledger, points_rows
+from shopify_app.imports.batches import Parsed, parse_batch
 from shopify_app.imports.contacts_upsert import apply_contacts
+from shopify_app.imports.events_apply import EventsRunner
+from shopify_app.imports.events_history import same_file_applied, take_outcome_of
 from shopify_app.imports.preview import HeldChunks, open_source, points_parser, validate
 from shopify_app.imports.reading import CsvSource, gc_paused, map_columns
 from shopify_app.imports.row_errors import RowError, clear_row_errors, store_row_errors
@@ -42,7 +44,16 @@ from shopify_app.platform.files import file_identity
 from shopify_app.platform.live_traffic import rest_after
 from shopify_app.platform.models import ImportJob, Shop
 from shopify_app.platform.models.base import utcnow
-from shopify_app.platform.models.imports import CANCELLED, DONE, FAILED, POINTS, QUEUED, RUNNING
+from shopify_app.platform.models.imports import (
+    CANCELLED,
+    CONTACTS,
+    DONE,
+    EVENTS,
+    FAILED,
+    POINTS,
+    QUEUED,
+    RUNNING,
+)
 
 log = logging.getLogger(__name__)
 #: batches an all-or-nothing check keeps parsed for the apply, as many as `prefetch` holds.
@@ -106,6 +117,14 @@ def _run(import_id: int, attempt: int) -> str:
     if job.started_at is None:
         job.started_at = utcnow()
         db.session.commit()
+    if job.kind == EVENTS and (earlier := same_file_applied(job)) is not None:
+        # The same bytes ran to their end before: every event they hold is stored already.
+        fence(import_id, attempt, RUNNING)
+        take_outcome_of(job, earlier)
+        job.summary = {**(job.summary or {}), "seconds": _seconds(job)}
+        job.status, job.finished_at, job.rows_per_second = DONE, utcnow(), None
+        db.session.commit()
+        return "done"
     source = open_source(job)
     # Read from here on: a rewrite renames a new file over this one (privacy.files).
     identity = file_identity(source.path)
@@ -130,7 +149,7 @@ def _run(import_id: int, attempt: int) -> str:
         db.session.commit()
     progress = Progress()
     while True:
-        runner = _PointsRunner(job, source) if job.kind == POINTS else _ContactsRunner(job, source)
+        runner = RUNNERS[job.kind](job, source)
         batches = _batches(runner, source, job.last_row_number, held)
         try:
             with gc_paused(), contextlib.closing(batches):
@@ -161,7 +180,7 @@ def _seconds(job: ImportJob) -> float | None:
 
 
 def _batches(
-    runner: _PointsRunner | _ContactsRunner,
+    runner: Runner,
     source: CsvSource,
     after_row: int,
     held: HeldChunks | None,
@@ -238,7 +257,7 @@ def prefetch(
 def _commit_batch(
     job: ImportJob,
     attempt: int,
-    runner: _PointsRunner | _ContactsRunner,
+    runner: Runner,
     parsed: Parsed,
     progress: Progress,
     identity: tuple[int, int] | None,
@@ -266,32 +285,6 @@ def _commit_batch(
     return cancel
 
 
-@dataclass
-class Parsed:
-    """A batch after parsing: rows ready to apply, rows already rejected, raw records."""
-
-    rows: list[Any]
-    errors: list[RowError]
-    records: dict[int, list[str]]
-    last_row: int
-    size: int
-    #: points on PostgreSQL: the rows in COPY's text format, built by the reader thread.
-    staged: str | None = None
-
-
-def _parse_batch(parser: Any, batch: list[tuple[int, list[str]]], keep: Any) -> Parsed:
-    rows: list[Any] = []
-    errors: list[RowError] = []
-    for row_number, values in batch:
-        result = parser(row_number, values)
-        if isinstance(result, RowError):
-            errors.append(result)
-        else:
-            rows.append(result)
-    records = {row_number: values for row_number, values in batch} if keep else {}
-    return Parsed(rows, errors, records, batch[-1][0], len(batch))
-
-
 class _PointsRunner:
     def __init__(self, job: ImportJob, source) -> None:
         self.job_id, self.shop_id = job.id, job.shop_id
@@ -301,7 +294,7 @@ class _PointsRunner:
         self.counts = dict((job.summary or {}).get("result") or {})
 
     def parse(self, batch: list[tuple[int, list[str]]]) -> Parsed:
-        return self.ready(_parse_batch(self.parser, batch, keep=True))
+        return self.ready(parse_batch(self.parser, batch, keep=True))
 
     def ready(self, parsed: Parsed) -> Parsed:
         """On PostgreSQL, the batch in COPY's text format too."""
@@ -338,7 +331,7 @@ class _ContactsRunner:
         self.counts.update((job.summary or {}).get("result") or {})
 
     def parse(self, batch: list[tuple[int, list[str]]]) -> Parsed:
-        return _parse_batch(self.parser, batch, keep=True)
+        return parse_batch(self.parser, batch, keep=True)
 
     def ready(self, parsed: Parsed) -> Parsed:
         return parsed
@@ -357,3 +350,12 @@ class _ContactsRunner:
 
     def result(self) -> dict[str, Any]:
         return dict(self.counts)
+
+
+Runner = _PointsRunner | _ContactsRunner | EventsRunner
+#: each kind's runner: parses a batch (in the reader thread) and applies it.
+RUNNERS: dict[str, type[Runner]] = {
+    POINTS: _PointsRunner,
+    CONTACTS: _ContactsRunner,
+    EVENTS: EventsRunner,
+}

@@ -18,7 +18,14 @@ from typing import IO, Any
 
 from sqlalchemy import and_, or_, select
 
-from shopify_app.imports import contacts_preview, contacts_rows, points_preview, points_rows
+from shopify_app.imports import (
+    contacts_preview,
+    contacts_rows,
+    events_preview,
+    events_rows,
+    points_preview,
+    points_rows,
+)
 from shopify_app.imports.reading import (
     MAX_ROWS,
     CsvSource,
@@ -36,6 +43,7 @@ from shopify_app.platform.models.imports import (
     CANCELLED,
     CONTACTS,
     DONE,
+    EVENTS,
     FAILED,
     POINTS,
     PREVIEWED,
@@ -45,7 +53,7 @@ from shopify_app.platform.models.imports import (
     UPLOADED,
 )
 
-KINDS = (POINTS, CONTACTS)
+KINDS = (POINTS, CONTACTS, EVENTS)
 #: statuses of an import that will apply its file: the same file again needs a confirmation.
 PENDING_STATUSES = (QUEUED, RUNNING, REVERTING)
 #: ... and of one that has applied it, if it applied any row.
@@ -66,18 +74,23 @@ def create_import(
     segment: Segment | None = None,
     update_existing: bool = False,
     points_mode: str | None = None,
+    timezone: str | None = None,
 ) -> ImportJob:
     """Store the file and validate it; a file that cannot be imported raises ImportFileError.
 
     A refused file leaves nothing behind: no import row and no stored copy. `points_mode`
-    answers ahead the question a `points`/`balance` column raises (ADD or SET).
+    answers ahead the question a `points`/`balance` column raises (ADD or SET); `timezone`
+    is the one an events file's naive timestamps are read in (the shop's by default).
     """
     if points_mode not in (None, points_rows.ADD, points_rows.SET):
         raise ImportFileError("Choose whether the points column holds points to add or balances.")
     if kind not in KINDS:
-        raise ImportFileError("Choose what to import: points or contacts.")
+        raise ImportFileError("Choose what to import: points, contacts or events.")
     if kind == CONTACTS and segment is None:
         raise ImportFileError("Choose the segment the contacts go into, or name a new one.")
+    summary: dict[str, Any] = {"points_mode": points_mode} if points_mode else {}
+    if kind == EVENTS:
+        summary["timezone"] = events_rows.check_timezone(timezone or shop.timezone or "UTC")
     filename = Path(filename or "upload.csv").name[:255]
     path, sha256, size = store_upload(shop, stream)
     job = ImportJob(
@@ -90,7 +103,7 @@ def create_import(
         segment_id=segment.id if segment else None,
         update_existing=update_existing,
         status=UPLOADED,
-        summary={"points_mode": points_mode} if points_mode else None,
+        summary=summary or None,
     )
     try:
         if size == 0:
@@ -226,6 +239,10 @@ def _validate(
             shop.id, rows, parser, on_errors, **options
         ).figures()
         figures["points_mode"] = parser.mode
+    elif job.kind == EVENTS:
+        mapping, figures = events_preview.preview_events(
+            shop, job, source, rows, on_errors, **options
+        )
     else:
         mapping = map_columns(source, contacts_rows.COLUMNS)
         contact_parser = contacts_rows.ContactRowParser(source, mapping)
@@ -333,6 +350,7 @@ def run_preview(shop: Shop, job: ImportJob) -> None:
     duplicate = find_duplicate(shop, job)
     job.summary = {
         "points_mode": mode,
+        "timezone": (job.summary or {}).get("timezone"),
         "preview": {
             **result.figures,
             "columns": result.columns,
