@@ -69,7 +69,6 @@ _STAGE = Table(
     Column("event_key", _event.event_key.type),
     Column("external_id", _event.external_id.type),
     Column("properties", Text),
-    Column("content", Text),
     Column("customer_id", _event.customer_id.type),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DELETE ROWS",
@@ -77,7 +76,7 @@ _STAGE = Table(
 _STAGE_DDL = postgresql_ddl(CreateTable(_STAGE, if_not_exists=True))
 _COPY_SQL = (
     "COPY events_stage (row_number, shopify_id, email_key, name, occurred_at, event_key, "
-    "external_id, properties, content) FROM STDIN"
+    "external_id, properties) FROM STDIN"
 )
 _ALIVE = f"c.{_C.deleted_at} IS NULL AND c.{_C.redacted_at} IS NULL"
 _RESOLVE_SQL = (

@@ -21,6 +21,7 @@ from shopify_app.imports.events_rows import (
     TEXT,
     EventRow,
     EventRowParser,
+    content_of,
     event_columns,
     repeated_reason,
     unknown_reason,
@@ -175,7 +176,7 @@ def _check_chunk(
         if row.event_key in stored:
             preview.already_imported += 1
             continue
-        key, content = int(row.event_key[:16], 16), int(row.content[:16], 16)
+        key, content = int(row.event_key[:16], 16), int(content_of(row)[:16], 16)
         first = preview.seen.get(key)
         if first is not None:
             if first[0] == content:

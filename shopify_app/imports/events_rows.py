@@ -7,10 +7,10 @@ way. Checking rows against the shop's customers is `events_preview`; writing the
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from datetime import UTC, datetime, timedelta
+from hashlib import sha256
+from json.encoder import encode_basestring
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +32,7 @@ MAX_EVENT_ID = 255
 EARLIEST = datetime(2000, 1, 1)
 #: a clock a little ahead of ours is not the future.
 FUTURE_SLACK = timedelta(minutes=5)
+#: a whole cell that is a number (no leading zeros: `007` stays text, as written).
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 NUMBER, TEXT = "number", "text"
@@ -52,8 +53,26 @@ class EventRow(NamedTuple):
     external_id: str | None
     #: the properties as JSON text (sorted keys), or None without any.
     properties: str | None
-    #: a digest of what the event says, to tell a repeated event_id from a repeated row.
-    content: str
+
+
+def content_digest(
+    shopify_id: int | None,
+    email: str | None,
+    name: str,
+    occurred_at: datetime,
+    properties: str | None,
+) -> str:
+    """What the event says (customer, name, UTC time, properties) as sha-256 hex: the key of
+    a row without an event_id, and what tells a repeated event_id from a repeated event."""
+    who = f"shopify:{shopify_id}" if shopify_id is not None else f"email:{email}"
+    text = f"{who}\x1f{name}\x1f{occurred_at.isoformat()}\x1f{properties or ''}"
+    return sha256(text.encode()).hexdigest()
+
+
+def content_of(row: EventRow) -> str:
+    if row.external_id is None:
+        return row.event_key
+    return content_digest(row.shopify_id, row.email_key, row.name, row.occurred_at, row.properties)
 
 
 def event_columns(source: CsvSource) -> dict[str, int]:
@@ -92,17 +111,6 @@ def parse_timestamp(text: str, zone: ZoneInfo) -> datetime | str:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def property_value(text: str) -> int | float | str:
-    """A number when the whole cell is one (no leading zeros: `007` stays text), else text."""
-    if _NUMBER.fullmatch(text):
-        return float(text) if "." in text else int(text)
-    return text
-
-
-def event_key(event_id: str) -> str:
-    return hashlib.sha256(event_id.encode()).hexdigest()
-
-
 class EventRowParser:
     """Turns a CSV record into an EventRow or a RowError; one instance per file and timezone.
 
@@ -123,14 +131,62 @@ class EventRowParser:
         self.zone = ZoneInfo(timezone)
         self.latest = (now + FUTURE_SLACK).astimezone(UTC).replace(tzinfo=None)
         named = set(mapping.values())
-        self.properties = [
-            (index, header)
-            for index, header in enumerate(source.header)
-            if index not in named and header.strip()
-        ]
-        self.kinds: dict[str, set[str]] = {header: set() for _, header in self.properties}
+        #: (position, header, its JSON key text) of every other column, sorted by header.
+        self.properties = sorted(
+            (
+                (index, header, encode_basestring(header) + ":")
+                for index, header in enumerate(source.header)
+                if index not in named and header.strip()
+            ),
+            key=lambda item: item[1],
+        )
+        self.kinds: dict[str, set[str]] = {header: set() for _, header, _ in self.properties}
 
     def __call__(self, row_number: int, values: list[str]) -> EventRow | RowError:
+        # The common row (a plain Shopify id, an ISO time in range) takes a few C-level
+        # string checks; anything unusual takes the careful path, which says what is wrong.
+        if len(values) == self.width and self.id_at is not None:
+            raw_id = values[self.id_at]
+            if raw_id.isdigit() and raw_id.isascii() and raw_id[0] != "0" and len(raw_id) < 19:
+                name = values[self.name_at].strip()
+                raw_time = values[self.time_at].strip()
+                if name and len(name) <= MAX_NAME and raw_time:
+                    try:
+                        moment = datetime.fromisoformat(raw_time)
+                    except ValueError:
+                        return self._careful(row_number, values)
+                    if moment.tzinfo is None:
+                        moment = moment.replace(tzinfo=self.zone)
+                    occurred_at = moment.astimezone(UTC).replace(tzinfo=None)
+                    at = self.event_id_at
+                    external_id = values[at].strip() if at is not None else ""
+                    if EARLIEST <= occurred_at <= self.latest and len(external_id) <= MAX_EVENT_ID:
+                        return self._row(
+                            row_number, int(raw_id), None, name, occurred_at, external_id, values
+                        )
+        return self._careful(row_number, values)
+
+    def _row(
+        self,
+        row_number: int,
+        shopify_id: int | None,
+        email: str | None,
+        name: str,
+        occurred_at: datetime,
+        external_id: str,
+        values: list[str],
+    ) -> EventRow:
+        properties = self._properties(values)
+        if external_id:
+            key = sha256(external_id.encode()).hexdigest()
+            return EventRow(
+                row_number, shopify_id, email, name, occurred_at, key, external_id, properties
+            )
+        key = content_digest(shopify_id, email, name, occurred_at, properties)
+        return EventRow(row_number, shopify_id, email, name, occurred_at, key, None, properties)
+
+    def _careful(self, row_number: int, values: list[str]) -> EventRow | RowError:
+        """Every check, each failure with the reason a merchant can fix."""
         if len(values) > self.width and any(v.strip() for v in values[self.width :]):
             return self._error(
                 row_number,
@@ -192,23 +248,7 @@ class EventRowParser:
                 external_id,
                 f"event_id is {len(external_id):,} characters; the limit is {MAX_EVENT_ID}",
             )
-        properties = self._properties(values)
-        who = f"shopify:{shopify_id}" if shopify_id is not None else f"email:{email}"
-        content = hashlib.sha256(
-            "\x1f".join((who, name, occurred_at.isoformat(), properties or "")).encode()
-        ).hexdigest()
-        key = event_key(external_id) if external_id else content
-        return EventRow(
-            row_number,
-            shopify_id,
-            email,
-            name,
-            occurred_at,
-            key,
-            external_id or None,
-            properties,
-            content,
-        )
+        return self._row(row_number, shopify_id, email, name, occurred_at, external_id, values)
 
     def _customer(self, values: list[str]) -> tuple[int | str | None, str | None]:
         """(shopify id, None), (None, email key), or (reason, None): shopify_id first."""
@@ -226,16 +266,19 @@ class EventRowParser:
         return self.id_at if column == "shopify_id" else self.email_at
 
     def _properties(self, values: list[str]) -> str | None:
-        found: dict[str, int | float | str] = {}
-        for index, header in self.properties:
+        """The other columns' values as JSON text, keys sorted, built without a JSON encoder
+        per row (the key texts are encoded once per file)."""
+        parts = []
+        for index, header, key in self.properties:
             text = values[index].strip() if index < len(values) else ""
             if text:
-                value = property_value(text)
-                found[header] = value
-                self.kinds[header].add(TEXT if value.__class__ is str else NUMBER)
-        if not found:
-            return None
-        return json.dumps(found, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+                if (text[0].isdigit() or text[0] == "-") and _NUMBER.fullmatch(text):
+                    parts.append(key + (repr(float(text)) if "." in text else str(int(text))))
+                    self.kinds[header].add(NUMBER)
+                else:
+                    parts.append(key + encode_basestring(text))
+                    self.kinds[header].add(TEXT)
+        return "{" + ",".join(parts) + "}" if parts else None
 
     @staticmethod
     def _cell(values: list[str], index: int | None) -> str:
@@ -248,19 +291,33 @@ class EventRowParser:
 
 
 def stage_text(rows: list[EventRow]) -> str:
-    """The batch in COPY's text format (row, shopify id, email, name, time, key, id, props)."""
+    """The batch in COPY's text format (row, shopify id, email, name, time, key, id, props).
+
+    Names repeat (a file has few), so each is escaped once; other cells only when they hold
+    a character COPY escapes.
+    """
+    names: dict[str, str] = {}
     lines = []
     for row in rows:
-        shopify_id = "\\N" if row.shopify_id is None else str(row.shopify_id)
-        email = "\\N" if row.email_key is None else row.email_key.translate(_COPY_ESCAPES)
-        external = "\\N" if row.external_id is None else row.external_id.translate(_COPY_ESCAPES)
-        properties = "\\N" if row.properties is None else row.properties.translate(_COPY_ESCAPES)
+        name = names.get(row.name)
+        if name is None:
+            name = names[row.name] = row.name.translate(_COPY_ESCAPES)
         lines.append(
-            f"{row.row_number}\t{shopify_id}\t{email}\t{row.name.translate(_COPY_ESCAPES)}\t"
-            f"{row.occurred_at.isoformat()}\t{row.event_key}\t{external}\t{properties}\t"
-            f"{row.content}\n"
+            f"{row.row_number}\t{_NULL if row.shopify_id is None else row.shopify_id}\t"
+            f"{_copy_cell(row.email_key)}\t{name}\t{row.occurred_at.isoformat()}\t"
+            f"{row.event_key}\t{_copy_cell(row.external_id)}\t{_copy_cell(row.properties)}\n"
         )
     return "".join(lines)
+
+
+_NULL = "\\N"
+_ESCAPED = re.compile(r"[\\\t\n\r]")
+
+
+def _copy_cell(text: str | None) -> str:
+    if text is None:
+        return _NULL
+    return text.translate(_COPY_ESCAPES) if _ESCAPED.search(text) else text
 
 
 def unknown_reason(row: EventRow) -> tuple[str, str, str]:
