@@ -2,18 +2,20 @@
 
 The rule and its keys are `earning.earn_for_event`'s: the points `event_points` gives the
 event's name, once per event (`event:<name>:<key>`, the ledger's source key), so an event
-imported again earns nothing. On PostgreSQL one statement joins the new events to the names
-that earn and writes the ledger rows and the balances; SQLite goes through `add_credits`.
+imported again earns nothing. On PostgreSQL a few statements pick the batch's new events
+whose name earns, lock their customers, and write the ledger rows and the balances;
+SQLite goes through `add_credits`.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, Column, MetaData, Table, Text, select
+from sqlalchemy.schema import CreateTable
 
 from shopify_app.loyalty.credits import Credit, add_credits
 from shopify_app.loyalty.earning import MAX_KEY, event_description, event_source_key
 from shopify_app.loyalty.ledger import touch_balances
-from shopify_app.platform.db import TableNames, driver_cursor, is_postgresql
+from shopify_app.platform.db import TableNames, driver_cursor, is_postgresql, postgresql_ddl
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, CustomerEvent, PointsEntry, Shop
 from shopify_app.platform.models.base import utcnow
@@ -28,28 +30,50 @@ _KEY = (
     f"ELSE 'event:' || encode(sha256(convert_to(e.{_E.name}, 'UTF8') || '\\x00'::bytea || "
     f"convert_to(e.{_E.event_key}, 'UTF8')), 'hex') END"
 )
+#: the batch's events that earn and have not earned yet, with their key and points.
+_EARNINGS = Table(
+    "event_earnings",
+    MetaData(),
+    Column("customer_id", BigInteger),
+    Column("event_id", BigInteger),
+    Column("points", BigInteger),
+    Column("description", Text),
+    Column("source_key", Text),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+)
+_EARNINGS_DDL = postgresql_ddl(CreateTable(_EARNINGS, if_not_exists=True))
+# The batch's events are read by id range first (OFFSET 0 keeps the planner from walking
+# every event of that name instead); a table, not a CTE, so the joins after it are hashed.
+_CANDIDATES_SQL = f"""
+INSERT INTO event_earnings (customer_id, event_id, points, description, source_key)
+SELECT e.customer_id, e.id, r.points, r.description, {_KEY}
+FROM (SELECT {_E.id} AS id, {_E.customer_id} AS customer_id, {_E.name} AS name,
+             {_E.event_key} AS event_key
+      FROM {_E} WHERE {_E.shop_id} = %(shop)s AND {_E.import_id} = %(import)s
+        AND {_E.id} BETWEEN %(first)s AND %(last)s OFFSET 0) e
+JOIN unnest(%(names)s::text[], %(points)s::bigint[], %(descriptions)s::text[])
+     AS r(name, points, description) ON r.name = e.name
+"""
+_FRESH_SQL = f"""
+DELETE FROM event_earnings n USING {_P} p
+WHERE p.{_P.shop_id} = %(shop)s AND p.{_P.source_key} = n.source_key
+"""
+_LOCK_SQL = f"""
+SELECT c.{_C.id} FROM {_C} c
+WHERE c.{_C.shop_id} = %(shop)s AND c.{_C.id} IN (SELECT customer_id FROM event_earnings)
+ORDER BY c.{_C.id} FOR NO KEY UPDATE
+"""
 _EARN_SQL = f"""
-WITH earning AS (
-    SELECT e.{_E.customer_id} AS customer_id, e.{_E.id} AS event_id, r.points, r.description,
-           {_KEY} AS source_key
-    FROM {_E} e JOIN unnest(%(names)s::text[], %(points)s::bigint[], %(descriptions)s::text[])
-         AS r(name, points, description) ON r.name = e.{_E.name}
-    WHERE e.{_E.shop_id} = %(shop)s AND e.{_E.import_id} = %(import)s
-      AND e.{_E.id} BETWEEN %(first)s AND %(last)s
-), fresh AS (
-    SELECT * FROM earning n WHERE NOT EXISTS (
-        SELECT 1 FROM {_P} p WHERE p.{_P.shop_id} = %(shop)s AND p.{_P.source_key} = n.source_key)
-), locked AS (
-    SELECT c.{_C.id} AS id, c.{_C.points_balance} AS balance FROM {_C} c
-    WHERE c.{_C.shop_id} = %(shop)s AND c.{_C.id} IN (SELECT customer_id FROM fresh)
-    ORDER BY c.{_C.id} FOR NO KEY UPDATE
-), inserted AS (
+WITH inserted AS (
     INSERT INTO {_P} ({_P.columns("shop_id", "customer_id", "delta", "balance_after")},
                       {_P.columns("description", "source", "source_key", "created_at")})
-    SELECT %(shop)s, f.customer_id, f.points,
-           l.balance + sum(f.points) OVER (PARTITION BY f.customer_id ORDER BY f.event_id),
-           f.description, %(source)s, f.source_key, %(now)s
-    FROM fresh f JOIN locked l ON l.id = f.customer_id
+    SELECT %(shop)s, n.customer_id, n.points,
+           c.{_C.points_balance}
+               + sum(n.points) OVER (PARTITION BY n.customer_id ORDER BY n.event_id),
+           n.description, %(source)s, n.source_key, %(now)s
+    FROM event_earnings n JOIN {_C} c ON c.{_C.id} = n.customer_id
+    WHERE c.{_C.shop_id} = %(shop)s
     ON CONFLICT ({_P.columns("shop_id", "source_key")})
         WHERE {_P.source_key} IS NOT NULL DO NOTHING
     RETURNING {_P.customer_id} AS customer_id, {_P.delta} AS delta
@@ -72,20 +96,23 @@ def earn_for_imported_events(shop: Shop, import_id: int, first_id: int, last_id:
     now = utcnow()
     if is_postgresql():
         cursor = driver_cursor()
-        cursor.execute(
-            _EARN_SQL,
-            {
-                "shop": shop.id,
-                "import": import_id,
-                "first": first_id,
-                "last": last_id,
-                "names": list(rules),
-                "points": list(rules.values()),
-                "descriptions": [event_description(name)[:255] for name in rules],
-                "source": SOURCE,
-                "now": now,
-            },
-        )
+        params = {
+            "shop": shop.id,
+            "import": import_id,
+            "first": first_id,
+            "last": last_id,
+            "names": list(rules),
+            "points": list(rules.values()),
+            "descriptions": [event_description(name)[:255] for name in rules],
+            "source": SOURCE,
+            "now": now,
+        }
+        cursor.execute(_EARNINGS_DDL)
+        cursor.execute("TRUNCATE event_earnings")
+        cursor.execute(_CANDIDATES_SQL, params)
+        cursor.execute(_FRESH_SQL, params)
+        cursor.execute(_LOCK_SQL, params)
+        cursor.execute(_EARN_SQL, params)
         earned = sorted(customer_id for (customer_id,) in cursor.fetchall())
         touch_balances(shop.id, earned, now)
         for customer_id in earned:
