@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -295,3 +297,21 @@ def test_new_events_earn_their_points_once(app, admin, shop):
 def _ledger() -> list[PointsEntry]:
     db.session.expire_all()
     return list(db.session.execute(select(PointsEntry)).scalars())
+
+
+def test_the_customer_activity_pages_through_events_newest_first(app, admin, shop):
+    add_customers(shop, 1)
+    rows = [[*HEADER, "note"]]
+    rows += [[A, f"step_{n:02}", f"2026-01-01T10:{n:02}:00Z", f"s-{n}", "x" * n] for n in range(30)]
+    import_events(app, admin, rows)
+    first = admin.get(f"/customers/{customer_id(shop, A)}").get_data(as_text=True)
+    activity = first.split("data-activity")[1].split("</table>")[0]
+    names = re.findall(r"<td>(step_\d\d)</td>", activity)
+    assert names == [f"step_{n:02}" for n in range(29, 4, -1)]  # 25, newest first
+    older = re.search(r"events_before=(\d+)", html.unescape(first))
+    assert older is not None
+    path = f"/customers/{customer_id(shop, A)}"
+    second = admin.get(path, query_string={"events_before": older.group(1)}).get_data(as_text=True)
+    rest = re.findall(r"<td>(step_\d\d)</td>", second.split("data-activity")[1])
+    assert rest == [f"step_{n:02}" for n in range(4, -1, -1)]
+    assert "data-older-events" not in second
