@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from shopify_app.imports.events_rows import (
     TEXT,
@@ -26,6 +26,7 @@ from shopify_app.imports.events_rows import (
     repeated_reason,
     unknown_reason,
 )
+from shopify_app.imports.points_preview import PRELOAD_CUSTOMERS, count_customers
 from shopify_app.imports.reading import CsvSource, collect_batch_garbage
 from shopify_app.imports.row_errors import RowError
 from shopify_app.platform.db import TableNames, driver_cursor, is_postgresql
@@ -73,6 +74,10 @@ class EventsPreview:
     seen: dict[int, tuple[int, int]] = field(default_factory=dict)
     #: {shopify id or email: known to the store}
     known: dict[int | str, bool] = field(default_factory=dict)
+    #: every live customer of the shop is in `known`: a missing one is unknown.
+    preloaded: bool = False
+    #: the shop has events already (else no key of the file can be stored).
+    has_events: bool = True
 
     def figures(self, parser: EventRowParser) -> dict[str, Any]:
         valid = self.new_events + self.already_imported + self.repeated_rows
@@ -115,6 +120,8 @@ def preview_events(
     """
     parser = events_parser(job, source)
     preview = EventsPreview()
+    preview.preloaded = _preload_customers(shop.id, preview.known)
+    preview.has_events = _has_events(shop.id)
     records: list[tuple[int, list[str]]] = []
     for record in rows:
         records.append(record)
@@ -157,7 +164,8 @@ def _check_chunk(
     if on_chunk is not None:
         on_chunk(records, parsed, list(errors))
     values = dict(records)
-    _learn_customers(shop_id, parsed, preview.known)
+    if not preview.preloaded:
+        _learn_customers(shop_id, parsed, preview.known)
     known: list[EventRow] = []
     for row in parsed:
         ref = row.shopify_id if row.shopify_id is not None else row.email_key
@@ -171,7 +179,11 @@ def _check_chunk(
             errors.append(parser._error(row.row_number, cells, column, value, reason))
             preview.unknown_customers += 1
     # As the job sees it: an event the store has is skipped, whatever the file repeats.
-    stored = stored_keys(shop_id, list({row.event_key for row in known}))
+    stored = (
+        stored_keys(shop_id, list({row.event_key for row in known}))
+        if preview.has_events
+        else set()
+    )
     for row in known:
         if row.event_key in stored:
             preview.already_imported += 1
@@ -207,6 +219,26 @@ def _count(preview: EventsPreview, row: EventRow) -> None:
         preview.first_at = row.occurred_at
     if preview.last_at is None or row.occurred_at > preview.last_at:
         preview.last_at = row.occurred_at
+
+
+def _preload_customers(shop_id: int, known: dict[int | str, bool]) -> bool:
+    """Every live customer's Shopify id and email, in one query, for shops up to
+    PRELOAD_CUSTOMERS (per-chunk lookups took 1.5 s a chunk); False for a bigger shop."""
+    if count_customers(shop_id) > PRELOAD_CUSTOMERS:
+        return False
+    query = select(Customer.shopify_id, Customer.email_key).where(
+        Customer.shop_id == shop_id, Customer.deleted_at.is_(None), Customer.redacted_at.is_(None)
+    )
+    for shopify_id, email in db.session.execute(query.execution_options(yield_per=20_000)):
+        if shopify_id is not None:
+            known[shopify_id] = True
+        if email is not None:
+            known[email] = True
+    return True
+
+
+def _has_events(shop_id: int) -> bool:
+    return db.session.execute(select(exists().where(CustomerEvent.shop_id == shop_id))).scalar_one()
 
 
 def _learn_customers(shop_id: int, rows: list[EventRow], known: dict[int | str, bool]) -> None:
