@@ -27,7 +27,7 @@ from shopify_app.imports.events_rows import (
     unknown_reason,
 )
 from shopify_app.imports.points_preview import PRELOAD_CUSTOMERS, count_customers
-from shopify_app.imports.reading import CsvSource, collect_batch_garbage
+from shopify_app.imports.reading import CsvSource
 from shopify_app.imports.row_errors import RowError
 from shopify_app.platform.db import TableNames, driver_cursor, is_postgresql
 from shopify_app.platform.extensions import db
@@ -206,7 +206,6 @@ def _check_chunk(
     if errors:
         errors.sort(key=lambda e: e.row_number)
         on_errors(errors)
-    collect_batch_garbage()
 
 
 def _count(preview: EventsPreview, row: EventRow) -> None:

@@ -3,7 +3,7 @@
 The rule and its keys are `earning.earn_for_event`'s: the points `event_points` gives the
 event's name, once per event (`event:<name>:<key>`, the ledger's source key), so an event
 imported again earns nothing. On PostgreSQL a few statements pick the batch's new events
-whose name earns, lock their customers, and write the ledger rows and the balances;
+whose name earns, lock their balances, and write the ledger rows and the balances;
 SQLite goes through `add_credits`.
 """
 
@@ -14,15 +14,15 @@ from sqlalchemy.schema import CreateTable
 
 from shopify_app.loyalty.credits import Credit, add_credits
 from shopify_app.loyalty.earning import MAX_KEY, event_description, event_source_key
-from shopify_app.loyalty.ledger import touch_balances
+from shopify_app.loyalty.metafields import request_sync
 from shopify_app.platform.db import TableNames, driver_cursor, is_postgresql, postgresql_ddl
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, CustomerEvent, PointsEntry, Shop
+from shopify_app.platform.models import CustomerEvent, PointBalance, PointsEntry, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.program.config import get_settings
 
 SOURCE = "event"
-_E, _P, _C = TableNames(CustomerEvent), TableNames(PointsEntry), TableNames(Customer)
+_E, _P, _B = TableNames(CustomerEvent), TableNames(PointsEntry), TableNames(PointBalance)
 #: `event_source_key` in SQL: the plain key when it fits, else the digest of name NUL key.
 _KEY = (
     f"CASE WHEN length('event:' || e.{_E.name} || ':' || e.{_E.event_key}) <= {MAX_KEY} "
@@ -60,29 +60,34 @@ DELETE FROM event_earnings n USING {_P} p
 WHERE p.{_P.shop_id} = %(shop)s AND p.{_P.source_key} = n.source_key
 """
 _LOCK_SQL = f"""
-SELECT c.{_C.id} FROM {_C} c
-WHERE c.{_C.shop_id} = %(shop)s AND c.{_C.id} IN (SELECT customer_id FROM event_earnings)
-ORDER BY c.{_C.id} FOR NO KEY UPDATE
+SELECT b.{_B.customer_id} FROM {_B} b
+WHERE b.{_B.shop_id} = %(shop)s AND b.{_B.customer_id} IN (SELECT customer_id FROM event_earnings)
+ORDER BY b.{_B.customer_id} FOR NO KEY UPDATE
 """
 _EARN_SQL = f"""
 WITH inserted AS (
     INSERT INTO {_P} ({_P.columns("shop_id", "customer_id", "delta", "balance_after")},
                       {_P.columns("description", "source", "source_key", "created_at")})
     SELECT %(shop)s, n.customer_id, n.points,
-           c.{_C.points_balance}
+           coalesce(b.{_B.balance}, 0)
                + sum(n.points) OVER (PARTITION BY n.customer_id ORDER BY n.event_id),
            n.description, %(source)s, n.source_key, %(now)s
-    FROM event_earnings n JOIN {_C} c ON c.{_C.id} = n.customer_id
-    WHERE c.{_C.shop_id} = %(shop)s
+    FROM event_earnings n
+    LEFT JOIN {_B} b ON b.{_B.customer_id} = n.customer_id AND b.{_B.shop_id} = %(shop)s
     ON CONFLICT ({_P.columns("shop_id", "source_key")})
         WHERE {_P.source_key} IS NOT NULL DO NOTHING
     RETURNING {_P.customer_id} AS customer_id, {_P.delta} AS delta
 ), totals AS (
     SELECT customer_id, sum(delta) AS delta FROM inserted GROUP BY customer_id
 )
-UPDATE {_C} c SET {_C.points_balance} = c.{_C.points_balance} + t.delta
-FROM totals t WHERE c.{_C.id} = t.customer_id AND c.{_C.shop_id} = %(shop)s
-RETURNING c.{_C.id}
+INSERT INTO {_B} AS b ({_B.columns("customer_id", "shop_id", "balance", "metafield_dirty")},
+                      {_B.columns("last_activity_at", "reminded_at")})
+SELECT customer_id, %(shop)s, delta, true, %(now)s, NULL FROM totals ORDER BY customer_id
+ON CONFLICT ({_B.customer_id}) DO UPDATE
+    SET {_B.balance} = b.{_B.balance} + excluded.{_B.balance}, {_B.metafield_dirty} = true,
+        {_B.last_activity_at} = excluded.{_B.last_activity_at}, {_B.reminded_at} = NULL
+    WHERE b.{_B.shop_id} = %(shop)s
+RETURNING b.{_B.customer_id}
 """
 
 
@@ -113,12 +118,13 @@ def earn_for_imported_events(shop: Shop, import_id: int, first_id: int, last_id:
         cursor.execute(_FRESH_SQL, params)
         cursor.execute(_LOCK_SQL, params)
         cursor.execute(_EARN_SQL, params)
-        earned = sorted(customer_id for (customer_id,) in cursor.fetchall())
-        touch_balances(shop.id, earned, now)
+        earned = [customer_id for (customer_id,) in cursor.fetchall()]
         for customer_id in earned:
-            loaded = db.session.identity_map.get(db.session.identity_key(Customer, customer_id))
+            loaded = db.session.identity_map.get(db.session.identity_key(PointBalance, customer_id))
             if loaded is not None:
-                db.session.expire(loaded, ["points_balance"])
+                db.session.expire(loaded, ["balance"])
+        if earned:
+            request_sync(shop.id)
         return len(earned)
     events = db.session.execute(
         select(CustomerEvent.customer_id, CustomerEvent.name, CustomerEvent.event_key)
