@@ -315,3 +315,13 @@ def test_the_customer_activity_pages_through_events_newest_first(app, admin, sho
     rest = re.findall(r"<td>(step_\d\d)</td>", second.split("data-activity")[1])
     assert rest == [f"step_{n:02}" for n in range(4, -1, -1)]
     assert "data-older-events" not in second
+
+
+def test_the_sample_events_file_imports_as_it_is(app, admin, shop):
+    add_customers(shop, 3)
+    page = admin.get("/imports").get_data(as_text=True)
+    assert 'value="events"' in page and "/imports/samples/events.csv" in page
+    sample = admin.get("/imports/samples/events.csv").get_data()
+    import_id = upload_ok(admin, sample, name="sample-events.csv", kind="events")
+    preview = get_import(import_id).summary["preview"]
+    assert preview["error_rows"] == 0 and preview["new_events"] == 3
