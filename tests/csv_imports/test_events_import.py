@@ -47,6 +47,9 @@ def test_events_are_imported_through_a_worker_with_their_properties(app, admin, 
     assert visit.properties == {"product": "Flagship", "rating": 4.5}
     assert signup.properties is None and signup.occurred_at == datetime(2026, 2, 1, tzinfo=UTC)
     assert {e.import_id for e in stored} == {import_id}
+    summary = admin.get(f"/imports/{import_id}").get_data(as_text=True)
+    assert "Events import #" in summary and "Events added" in summary
+    assert "Revert this import" in summary
 
     page = admin.get(f"/customers/{customer_id(shop, A)}").get_data(as_text=True)
     assert page.index("review_posted") < page.index("newsletter_signup")  # newest first
