@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from shopify_app.customers.activity import EventsPage, events_of
 from shopify_app.customers.attributes import AttributeItem, customer_attributes
 from shopify_app.loyalty.redeeming import RedemptionItem, redemptions_of
 from shopify_app.platform.extensions import db
@@ -68,6 +69,8 @@ class CustomerDetail:
     redemptions: list[RedemptionItem] = field(default_factory=list)
     #: imported attributes, formatted by type.
     attributes: list[AttributeItem] = field(default_factory=list)
+    #: imported events, newest first, one page.
+    events: EventsPage = field(default_factory=lambda: EventsPage([], None))
 
     @property
     def referral_revenue_minor(self) -> int:
@@ -80,9 +83,13 @@ def _name(first: str | None, last: str | None, email: str | None) -> str:
 
 
 def customer_detail(
-    shop: Shop, customer_id: int, *, points_before: int | None = None
+    shop: Shop,
+    customer_id: int,
+    *,
+    points_before: int | None = None,
+    events_before: int | None = None,
 ) -> CustomerDetail:
-    """The customer (404 outside the shop) with referrals, rewards and points history."""
+    """The customer (404 outside the shop) with referrals, rewards, points and events."""
     customer = get_for_shop_or_404(Customer, customer_id, shop)
     referee = aliased(Customer)
     referrals = [
@@ -179,4 +186,5 @@ def customer_detail(
         older_points_before=points[-1].id if len(entries) > POINTS_PAGE else None,
         redemptions=redemptions_of(shop, customer.id, ACTIVITY_LIMIT),
         attributes=customer_attributes(shop, customer),
+        events=events_of(shop, customer.id, before=events_before),
     )

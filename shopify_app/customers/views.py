@@ -110,10 +110,13 @@ def create():
 @bp.get("/<int:id>")
 @shop_required
 def detail(id: int):
-    points_before = request.args.get("points_before", type=int)
-    return render_template(
-        "customers/detail.html", detail=customer_detail(g.shop, id, points_before=points_before)
+    detail = customer_detail(
+        g.shop,
+        id,
+        points_before=request.args.get("points_before", type=int),
+        events_before=request.args.get("events_before", type=int),
     )
+    return render_template("customers/detail.html", detail=detail)
 
 
 @bp.post("/<int:id>/points")

@@ -25,6 +25,8 @@ from shopify_app.imports.attribute_definitions import attribute_kinds, register_
 from shopify_app.imports.attribute_types import typed_attributes
 from shopify_app.imports.batches import Parsed, parse_batch
 from shopify_app.imports.contacts_upsert import apply_contacts
+from shopify_app.imports.events_apply import EventsRunner
+from shopify_app.imports.events_history import same_file_applied, take_outcome_of
 from shopify_app.imports.people_apply import PeopleRunner
 from shopify_app.imports.preview import HeldChunks, open_source, points_parser, validate
 from shopify_app.imports.reading import CsvSource, gc_paused, map_columns
@@ -47,7 +49,9 @@ from shopify_app.platform.models import ImportJob, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.imports import (
     CANCELLED,
+    CONTACTS,
     DONE,
+    EVENTS,
     FAILED,
     PEOPLE,
     POINTS,
@@ -117,6 +121,14 @@ def _run(import_id: int, attempt: int) -> str:
     if job.started_at is None:
         job.started_at = utcnow()
         db.session.commit()
+    if job.kind == EVENTS and (earlier := same_file_applied(job)) is not None:
+        # The same bytes ran to their end before: every event they hold is stored already.
+        fence(import_id, attempt, RUNNING)
+        take_outcome_of(job, earlier)
+        job.summary = {**(job.summary or {}), "seconds": _seconds(job)}
+        job.status, job.finished_at, job.rows_per_second = DONE, utcnow(), None
+        db.session.commit()
+        return "done"
     source = open_source(job)
     # Read from here on: a rewrite renames a new file over this one (privacy.files).
     identity = file_identity(source.path)
@@ -141,7 +153,7 @@ def _run(import_id: int, attempt: int) -> str:
         db.session.commit()
     progress = Progress()
     while True:
-        runner = _runner(job, source)
+        runner = RUNNERS[job.kind](job, source)
         batches = _batches(runner, source, job.last_row_number, held)
         try:
             with gc_paused(), contextlib.closing(batches):
@@ -355,12 +367,11 @@ class _ContactsRunner:
         """Nothing to tidy once a contacts import is done."""
 
 
-def _runner(job: ImportJob, source: CsvSource) -> Runner:
-    if job.kind == POINTS:
-        return _PointsRunner(job, source)
-    if job.kind == PEOPLE:
-        return PeopleRunner(job, source)
-    return _ContactsRunner(job, source)
-
-
-Runner = _PointsRunner | _ContactsRunner | PeopleRunner
+Runner = _PointsRunner | _ContactsRunner | PeopleRunner | EventsRunner
+#: each kind's runner: parses a batch (in the reader thread) and applies it.
+RUNNERS: dict[str, type[Runner]] = {
+    POINTS: _PointsRunner,
+    CONTACTS: _ContactsRunner,
+    PEOPLE: PeopleRunner,
+    EVENTS: EventsRunner,
+}

@@ -1,4 +1,8 @@
-"""A batch of an import's rows once parsed: what the job applies and commits as one unit."""
+"""A batch of an import as the job applies it: parsed rows, rejected rows and raw records.
+
+Shared by every kind's runner (`apply` for points and contacts, `events_apply` for events), so
+a kind lives in its own module and the job's loop stays the same for all of them.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,12 @@ class Parsed:
     records: dict[int, list[str]]
     last_row: int
     size: int
-    #: points on PostgreSQL: the rows in COPY's text format, built by the reader thread.
+    #: on PostgreSQL: the rows in COPY's text format, built by the reader thread.
     staged: str | None = None
 
 
 def parse_batch(parser: Any, batch: list[tuple[int, list[str]]], keep: Any) -> Parsed:
+    """Run the kind's row parser over a batch; `keep` holds the raw records for rejections."""
     rows: list[Any] = []
     errors: list[RowError] = []
     for row_number, values in batch:

@@ -1,5 +1,5 @@
-"""`flask --app app import-points`, `import-contacts` and `import-people`: the admin's import
-flow in a terminal.
+"""`flask --app app import-points`, `import-contacts`, `import-people` and `import-events`: the
+admin's import flow in a terminal.
 
 The same services and the same job run as from the admin; `--dry-run` validates and prints
 the preview, then leaves the database and the import folder exactly as they were.
@@ -20,7 +20,7 @@ from shopify_app.platform.auth.shop_domain import normalize_shop_domain
 from shopify_app.platform.errors import ImportFileError, InvalidShopDomain
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, Shop
-from shopify_app.platform.models.imports import CONTACTS, PEOPLE, POINTS
+from shopify_app.platform.models.imports import CONTACTS, EVENTS, PEOPLE, POINTS
 from shopify_app.platform.shops import get_shop
 from shopify_app.segments.store import InvalidSegmentName, get_or_create_segment
 
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_points)
     app.cli.add_command(import_contacts)
     app.cli.add_command(import_people)
+    app.cli.add_command(import_events)
 
 
 def _shop(domain: str) -> Shop:
@@ -65,6 +66,8 @@ def _print_preview(job: ImportJob) -> None:
             f"{preview['created']:,} new contacts, {preview['updated']:,} customers updated, "
             f"{preview['unchanged']:,} unchanged; {preview['error_rows']:,} rows rejected"
         )
+    elif job.kind == EVENTS:
+        _print_events(preview)
     else:
         click.echo(
             f"{preview['created']:,} new contacts, {preview['updated']:,} updated, "
@@ -93,6 +96,7 @@ def _run(
     update_existing: bool = False,
     points_mode: str | None = None,
     people: dict[str, str] | None = None,
+    timezone: str | None = None,
 ) -> None:
     try:
         segment = get_or_create_segment(shop, segment_name) if segment_name is not None else None
@@ -106,6 +110,7 @@ def _run(
                 update_existing=update_existing,
                 points_mode=points_mode,
                 people=people,
+                timezone=timezone,
             )
     except (ImportFileError, InvalidSegmentName) as error:
         raise click.ClickException(str(error)) from error
@@ -148,6 +153,19 @@ def _run(
     )
     if job.error_message:
         raise click.ClickException(job.error_message)
+
+
+def _print_events(preview: dict) -> None:
+    click.echo(
+        f"{preview['new_events']:,} new events, {preview['already_imported']:,} already "
+        f"imported, {preview['repeated_rows']:,} repeated rows; {preview['error_rows']:,} rows "
+        f"rejected; times without an offset read in {preview['timezone']}"
+    )
+    if preview.get("first_at"):
+        click.echo(f"from {preview['first_at']} to {preview['last_at']} UTC")
+    names = ", ".join(f"{name} ({count:,})" for name, count in preview["names"])
+    more = preview["names_total"] - len(preview["names"])
+    click.echo(f"events: {names}" + (f" and {more:,} more" if more > 0 else ""))
 
 
 _common = [
@@ -258,4 +276,30 @@ def import_people(
         skip_errors=not all_or_nothing,
         allow_duplicate=allow_duplicate,
         people={"mode": mode, "empty": empty},
+    )
+
+
+@click.command("import-events")
+@click.option(
+    "--timezone",
+    help="IANA timezone for timestamps without an offset (default: the shop's)",
+)
+@_with_common
+def import_events(
+    timezone: str | None,
+    shop_domain: str,
+    dry_run: bool,
+    all_or_nothing: bool,
+    allow_duplicate: bool,
+    file: Path,
+) -> None:
+    """Add customer events from a CSV of shopify_id or email, event_name, timestamp."""
+    _run(
+        _shop(shop_domain),
+        EVENTS,
+        file,
+        dry_run=dry_run,
+        skip_errors=not all_or_nothing,
+        allow_duplicate=allow_duplicate,
+        timezone=timezone,
     )

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from shopify_app.imports import points_rows
+from shopify_app.imports import events_rows, points_rows
+from shopify_app.imports.events_history import count_events
 from shopify_app.imports.people_revert import (
     PeopleRevertPlan,
     people_revert_refusal,
@@ -32,6 +33,7 @@ from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.imports import (
     CANCELLED,
     DONE,
+    EVENTS,
     FAILED,
     PEOPLE,
     POINTS,
@@ -83,7 +85,8 @@ def confirm_import(
         )
     # Checked again here, under the lock: two previews of one file may both have been clean.
     duplicate = find_duplicate(shop, job)
-    if duplicate is not None and not confirm_duplicate:
+    # Events are keyed by what they say: importing a file again only adds what is missing.
+    if duplicate is not None and not confirm_duplicate and job.kind != EVENTS:
         raise DuplicateFileNotConfirmed(
             f"This file is identical to an earlier import (#{duplicate.id}), whose rows were "
             "applied. "
@@ -208,8 +211,12 @@ def revert_refusal(shop: Shop, job: ImportJob) -> str | None:
     """Why the import cannot be reverted now, in the merchant's words; None when it can."""
     if job.kind == PEOPLE:
         return people_revert_refusal(job)
+    if job.kind == EVENTS:
+        if job.status not in (DONE, CANCELLED, FAILED) or not job.applied_rows:
+            return "Only a finished events import that added events can be reverted."
+        return None
     if job.kind != POINTS:
-        return "Only points and people imports can be reverted."
+        return "Only points, people and events imports can be reverted."
     if job.status not in (DONE, CANCELLED, FAILED) or not job.applied_rows:
         return "Only a finished points import that added points can be reverted."
     overdrawn = overdrawn_by_revert(shop, job)
@@ -238,6 +245,9 @@ def plan_revert(shop: Shop, job: ImportJob) -> RevertPlan | PeopleRevertPlan:
     """Count the rows, points and customers a revert would take back, without changing any."""
     if job.kind == PEOPLE:
         return plan_people_revert(shop, job)
+    if job.kind == EVENTS:
+        events, customers = count_events(shop.id, job.id)
+        return RevertPlan(events, 0, 0, customers, 0, revert_refusal(shop, job))
     rows, taken, returned, customers = db.session.execute(
         select(
             func.count(),
@@ -268,3 +278,13 @@ def request_revert(shop: Shop, job: ImportJob) -> None:
     job.status = REVERTING
     job.heartbeat_at = None
     job.summary = {**(job.summary or {}), "revert": revert}
+    job.summary = {**(job.summary or {}), "revert": {"done": 0, "skipped": 0}}
+
+
+def choose_timezone(shop: Shop, job: ImportJob, timezone: str) -> None:
+    """Read an events file's timestamps without an offset in `timezone`, and preview again."""
+    if job.shop_id != shop.id or job.status != PREVIEWED or job.kind != EVENTS:
+        raise ImportStateError("This import can no longer be changed.")
+    job.summary = {**(job.summary or {}), "timezone": events_rows.check_timezone(timezone)}
+    clear_row_errors(job.id)
+    run_preview(shop, job)

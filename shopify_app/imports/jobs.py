@@ -18,7 +18,7 @@ def run_import(import_id: int) -> str:
 
 
 def revert_import(import_id: int) -> str:
-    """Take back every point a points import added: one compensating entry per applied row."""
+    """Undo an import: a points import's points taken back, an events import's events deleted."""
     with job_app_context(owner=(ImportJob, import_id)):
         return revert.revert(import_id)
 

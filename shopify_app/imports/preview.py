@@ -20,6 +20,8 @@ from sqlalchemy import and_, or_, select
 
 from shopify_app.imports import (
     contacts_preview,
+    events_preview,
+    events_rows,
     people_preview,
     people_rows,
     points_preview,
@@ -41,6 +43,7 @@ from shopify_app.platform.models.imports import (
     CANCELLED,
     CONTACTS,
     DONE,
+    EVENTS,
     FAILED,
     PEOPLE,
     POINTS,
@@ -51,7 +54,7 @@ from shopify_app.platform.models.imports import (
     UPLOADED,
 )
 
-KINDS = (POINTS, CONTACTS, PEOPLE)
+KINDS = (POINTS, CONTACTS, PEOPLE, EVENTS)
 #: statuses of an import that will apply its file: the same file again needs a confirmation.
 PENDING_STATUSES = (QUEUED, RUNNING, REVERTING)
 #: ... and of one that has applied it, if it applied any row.
@@ -73,21 +76,26 @@ def create_import(
     update_existing: bool = False,
     points_mode: str | None = None,
     people: dict[str, str] | None = None,
+    timezone: str | None = None,
 ) -> ImportJob:
     """Store the file and validate it; a file that cannot be imported raises ImportFileError.
 
     A refused file leaves nothing behind: no import row and no stored copy. `points_mode`
     answers ahead the question a `points`/`balance` column raises (ADD or SET); `people`
-    holds a people import's `mode` and `empty` (see `people_rows`).
+    holds a people import's `mode` and `empty` (see `people_rows`); `timezone` is the one an
+    events file's naive timestamps are read in (the shop's by default).
     """
     if points_mode not in (None, points_rows.ADD, points_rows.SET):
         raise ImportFileError("Choose whether the points column holds points to add or balances.")
     if kind not in KINDS:
-        raise ImportFileError("Choose what to import: points, contacts or people.")
+        raise ImportFileError("Choose what to import: points, contacts, people or events.")
     if kind == PEOPLE:
         people = people_rows.checked_settings(people or {})
     if kind == CONTACTS and segment is None:
         raise ImportFileError("Choose the segment the contacts go into, or name a new one.")
+    summary: dict[str, Any] = {"points_mode": points_mode} if points_mode else {}
+    if kind == EVENTS:
+        summary["timezone"] = events_rows.check_timezone(timezone or shop.timezone or "UTC")
     filename = Path(filename or "upload.csv").name[:255]
     path, sha256, size = store_upload(shop, stream)
     job = ImportJob(
@@ -100,7 +108,7 @@ def create_import(
         segment_id=segment.id if segment else None,
         update_existing=update_existing,
         status=UPLOADED,
-        summary={"points_mode": points_mode} if points_mode else None,
+        summary=summary or None,
     )
     if kind == PEOPLE:
         job.summary = {"people": people}
@@ -243,6 +251,10 @@ def _validate(
         figures, mapping = people_preview.people_figures(
             shop, source, rows, on_errors, settings, **options
         )
+    elif job.kind == EVENTS:
+        mapping, figures = events_preview.preview_events(
+            shop, job, source, rows, on_errors, **options
+        )
     else:
         figures, mapping = contacts_preview.contacts_figures(
             shop.id, source, rows, on_errors, job.segment_id, job.update_existing, **options
@@ -342,6 +354,7 @@ def run_preview(shop: Shop, job: ImportJob) -> None:
     job.summary = {
         "points_mode": mode,
         **({"people": job.summary["people"]} if job.kind == PEOPLE else {}),
+        "timezone": (job.summary or {}).get("timezone"),
         "preview": {
             **result.figures,
             "columns": result.columns,

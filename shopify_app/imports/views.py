@@ -25,7 +25,7 @@ from shopify_app.platform.errors import ImportFileError
 from shopify_app.platform.extensions import db
 from shopify_app.platform.files import upload_deleted_by
 from shopify_app.platform.models import ImportJob
-from shopify_app.platform.models.imports import CONTACTS, PEOPLE, POINTS
+from shopify_app.platform.models.imports import CONTACTS, EVENTS, PEOPLE, POINTS
 from shopify_app.platform.request_limits import accepts_upload
 from shopify_app.platform.shops import get_for_shop_or_404
 from shopify_app.platform.templating import admin_url
@@ -89,6 +89,7 @@ def upload():
             update_existing=request.form.get("update_existing") == "1",
             points_mode=request.form.get("points_mode") or None,
             people={key: request.form.get(key) for key in ("mode", "empty")},
+            timezone=request.form.get("timezone") or None,
         )
     except (ImportFileError, InvalidSegmentName) as error:
         db.session.rollback()
@@ -174,6 +175,21 @@ def people_settings(import_id: int):
     return redirect(admin_url("imports.show", import_id=import_id))
 
 
+@bp.post("/<int:import_id>/timezone")
+@shop_required
+def timezone(import_id: int):
+    """The merchant picks the timezone an events file's times without an offset are read in."""
+    job = get_for_shop_or_404(ImportJob, import_id, g.shop)
+    try:
+        decisions.choose_timezone(g.shop, job, request.form.get("timezone", "").strip())
+    except (preview.ImportStateError, ImportFileError) as error:
+        db.session.rollback()
+        flash(str(error), "critical")
+    else:
+        db.session.commit()
+    return redirect(admin_url("imports.show", import_id=import_id))
+
+
 @bp.get("/<int:import_id>/cancel")
 @shop_required
 def ask_cancel(import_id: int):
@@ -246,7 +262,7 @@ def rejected(import_id: int):
 @bp.get("/samples/<kind>.csv")
 @shop_required
 def sample(kind: str):
-    if kind not in (POINTS, CONTACTS, PEOPLE):
+    if kind not in (POINTS, CONTACTS, PEOPLE, EVENTS):
         abort(404)
     return Response(
         sample_csv(g.shop, kind),

@@ -95,10 +95,12 @@ def upload_ok(admin: AdminClient, content: bytes, **kwargs) -> int:
     return int(response.headers["Location"].split("/imports/")[1].split("?")[0])
 
 
-def import_file(shop: Shop, content: bytes, *, name: str = "points.csv") -> int:
+def import_file(
+    shop: Shop, content: bytes, *, name: str = "points.csv", kind: str = "points"
+) -> int:
     """Upload through the service (big files: the test client leaks its spooled body file)."""
 
-    job = create_import(shop, "points", name, io.BytesIO(content))
+    job = create_import(shop, kind, name, io.BytesIO(content))
     db.session.commit()
     return job.id
 

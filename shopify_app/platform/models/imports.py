@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shopify_app.platform.models.base import Base, BigIntegerPK, ShopOwned, TimestampMixin
 
 POINTS, CONTACTS = "points", "contacts"
-PEOPLE = "people"
+PEOPLE, EVENTS = "people", "events"
 #: uploaded → previewed → queued → running → done | failed | cancelled; reverting → reverted
 UPLOADED, PREVIEWED, QUEUED, RUNNING = "uploaded", "previewed", "queued", "running"
 DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
