@@ -15,6 +15,7 @@ from shopify_app.platform.auth.shop_domain import normalize_shop_domain
 from shopify_app.platform.errors import DeliveryRefused, InvalidShopDomain
 from shopify_app.platform.models import Shop, WebhookEvent
 from shopify_app.privacy import requests as compliance
+from shopify_app.privacy.shop_redact import redact_shop
 
 log = logging.getLogger(__name__)
 
@@ -46,4 +47,4 @@ def on_shop_redact(shop: Shop, payload: dict[str, Any], event: WebhookEvent) -> 
     if shop.is_installed:
         log.warning("shop/redact for %s ignored: the app is installed there", shop.domain)
         return
-    compliance.redact_shop(shop)
+    redact_shop(shop)

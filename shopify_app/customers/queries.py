@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -25,37 +24,25 @@ from sqlalchemy import (
     Select,
     func,
     literal,
-    literal_column,
     select,
     tuple_,
     type_coerce,
 )
 
-from shopify_app.platform.db import is_postgresql, like_escaped
+from shopify_app.customers.search import (
+    MAX_SEARCH_LENGTH,
+    NAME_KEY,
+    matches_start_only,
+    search_conditions,
+)
 from shopify_app.platform.errors import NotFound
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, PointBalance, Shop
 from shopify_app.segments.store import find_segment, membership
 
 PAGE_SIZE = 50
-MAX_SEARCH_LENGTH = 100
 STATUSES = {"all": "All", "members": "Members", "guests": "Guests"}
 PROGRAMS = {"any": "Any program status", "joined": "Joined", "not_joined": "Not joined"}
-
-#: lower(trim(first || ' ' || last)): the name the table sorts and searches on; the
-#: migration indexes this exact expression.
-NAME_KEY = func.lower(
-    func.trim(Customer.first_name.op("||")(literal_column("' '")).op("||")(Customer.last_name))
-)
-#: The name, a newline, the email: what PostgreSQL's trigram index holds (models.customer
-#: SEARCH_KEY), written with constants, not parameters, so the planner matches the index.
-SEARCH_KEY = NAME_KEY.op("||")(func.chr(literal_column("10"))).op("||")(
-    func.coalesce(Customer.email_key, literal_column("''"))
-)
-#: Three letters or digits in a row: the least a trigram index can look up. A shorter search
-#: ("al", "o'b") would read the whole index, so it matches the start of names and emails.
-TRIGRAM = re.compile(r"[^\W_]{3}")
-
 
 #: a customer's points: the narrow balance table's column (0 where a row is missing).
 POINTS = func.coalesce(PointBalance.balance, 0)
@@ -148,40 +135,10 @@ class TableQuery:
     @property
     def prefix_search(self) -> bool:
         """A search too short for trigrams, so it matches only the start (the page says so)."""
-        return bool(self.q) and TRIGRAM.search(self.q.lower()) is None
+        return matches_start_only(self.q)
 
     def first_page(self) -> TableQuery:
         return replace(self, after=None, before=None, last=False)
-
-
-def search_conditions(q: str) -> ColumnElement[bool] | None:
-    """Case-insensitive match of any part of the full name or the email ("nna" finds Anna).
-
-    A search without three letters or digits in a row matches the start of the full name,
-    the last name or the email instead, through the prefix indexes. On PostgreSQL the
-    infix match is one LIKE on SEARCH_KEY, which the trigram index serves; SQLite has no
-    such index and scans the shop's customers.
-    """
-    text = q.strip().lower()
-    if not text:
-        return None
-    escaped = like_escaped(text)
-    if TRIGRAM.search(text) is None:
-        # Inlined, so PostgreSQL sees the constant prefix and uses the pattern indexes even
-        # when the statement is prepared.
-        prefix = literal(escaped + "%", literal_execute=True)
-        return (
-            NAME_KEY.like(prefix, escape="\\")
-            | func.lower(Customer.last_name).like(prefix, escape="\\")
-            | Customer.email_key.like(prefix, escape="\\")
-        )
-    # Inlined too: the planner estimates how many rows match from the pattern itself, and
-    # picks the trigram index for a rare fragment, the sort's index for a common one.
-    infix = literal(f"%{escaped}%", literal_execute=True)
-    if is_postgresql():
-        return SEARCH_KEY.like(infix, escape="\\")
-    # Any part of the last name is a part of the full name.
-    return NAME_KEY.like(infix, escape="\\") | Customer.email_key.like(infix, escape="\\")
 
 
 def filter_conditions(

@@ -21,7 +21,6 @@ from shopify_app.platform.db import like_escaped
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
     AttributeChange,
-    AttributeDefinition,
     Customer,
     CustomerEvent,
     DataRequest,
@@ -30,19 +29,10 @@ from shopify_app.platform.models import (
     ImportRowError,
     Invitation,
     InvitationBatch,
-    LoyaltyReward,
-    OAuthState,
     Order,
-    PointBalance,
     PointsEntry,
-    ProgramSettings,
-    Redemption,
     Referral,
-    Refund,
     Reward,
-    Segment,
-    SegmentEnrolment,
-    SegmentMember,
     Shop,
     WebhookEvent,
 )
@@ -377,43 +367,3 @@ def _mask_column(
         masked = person.mask(value)
         if masked != value:
             setattr(row, column.key, masked)
-
-
-def redact_shop(shop: Shop) -> None:
-    """Erase every row and every file of the shop (child tables first, so SQLite needs no
-    cascades)."""
-    lock_shop(shop)
-    stored_files.delete_shop_files(shop)
-    import_ids = select(ImportJob.id).where(ImportJob.shop_id == shop.id)
-    db.session.execute(delete(ImportRowError).where(ImportRowError.import_id.in_(import_ids)))
-    for model in (
-        CustomerEvent,
-        AttributeChange,
-        AttributeDefinition,
-        Redemption,
-        LoyaltyReward,
-        PointBalance,
-        PointsEntry,
-        Invitation,
-        InvitationBatch,
-        Reward,
-        Referral,
-        Refund,
-        Order,
-        SegmentEnrolment,
-        SegmentMember,
-        ProgramSettings,
-        DataRequest,
-        ExportJob,
-    ):
-        db.session.execute(delete(model).where(model.shop_id == shop.id))
-    db.session.execute(
-        delete(WebhookEvent).where(
-            or_(WebhookEvent.shop_id == shop.id, WebhookEvent.shop_domain == shop.domain)
-        )
-    )
-    db.session.execute(delete(ImportJob).where(ImportJob.shop_id == shop.id))
-    db.session.execute(delete(Customer).where(Customer.shop_id == shop.id))
-    db.session.execute(delete(Segment).where(Segment.shop_id == shop.id))
-    db.session.execute(delete(OAuthState).where(OAuthState.shop_domain == shop.domain))
-    db.session.execute(delete(Shop).where(Shop.id == shop.id))

@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from shopify_app.customers import queries as table
+from shopify_app.customers import search
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
 from tests.factories import T0, make_customer
@@ -130,7 +131,7 @@ def test_postgresql_serves_infix_search_from_the_trigram_index(people):
     """The query's expression must be the index's, or every search reads the whole table."""
     if db.session.get_bind().dialect.name != "postgresql":
         pytest.skip("SQLite has no trigram index: it scans, as the README says")
-    statement = select(Customer.id).where(table.search_conditions("lindq"))
+    statement = select(Customer.id).where(search.search_conditions("lindq"))
     # Prepared and planned generically, as psycopg prepares a statement after five runs: a
     # bound parameter inside the expression would then no longer match the index's.
     compiled = statement.compile(

@@ -10,7 +10,7 @@ from shopify_app.invitations.jobs import sweep_audiences
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Invitation, Segment, SegmentEnrolment, Shop
 from shopify_app.platform.models.segment import DYNAMIC
-from shopify_app.privacy.requests import redact_shop
+from shopify_app.privacy.shop_redact import redact_shop
 from shopify_app.program.config import get_settings, join_program
 from tests.csv_imports.importing import confirm, upload_ok
 from tests.factories import make_customer, set_balance

@@ -14,7 +14,7 @@ from shopify_app.platform.models.loyalty import PointBalance
 MEMBER_STATES = frozenset({"ENABLED"})
 
 #: lower(trim(first || ' ' || last)): the name the customers table sorts and prefix-searches on
-#: (`shopify_app.customers.queries.NAME_KEY` queries this exact expression, so the index serves
+#: (`shopify_app.customers.search.NAME_KEY` queries this exact expression, so the index serves
 #: it); `postgresql` is how PostgreSQL 14 and later restate it.
 NAME_KEY = IndexExpression(
     "lower(trim(first_name || ' ' || last_name))",
@@ -23,7 +23,7 @@ NAME_KEY = IndexExpression(
 )
 LAST_NAME_KEY = IndexExpression("lower(last_name)", key="last_name_key")
 #: The name, a newline, the email: the text the customers table's infix search reads on
-#: PostgreSQL (`shopify_app.customers.queries.SEARCH_KEY`). A search never holds a newline
+#: PostgreSQL (`shopify_app.customers.search.SEARCH_KEY`). A search never holds a newline
 #: (the table collapses whitespace), so no match spans the name and the email.
 SEARCH_KEY = IndexExpression(
     "lower(trim(first_name || ' ' || last_name)) || chr(10) || coalesce(email_key, '')",
