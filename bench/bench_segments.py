@@ -63,12 +63,11 @@ EVENT_INDEXES = [
 SEED_SQL = [
     f"""
     INSERT INTO customers (shop_id, shopify_id, email, email_key, email_canonical, first_name,
-        last_name, locale, state, is_member, tags, unsubscribed, points_balance, joined_at,
+        last_name, locale, state, is_member, tags, unsubscribed, joined_at,
         referral_code, total_referees, successful_referrals, referrer_revenue_minor,
         referee_revenue_minor, attributes, created_at, updated_at)
     SELECT :shop, 7000000000 + g, e, e, e, 'First' || g, 'Last' || g, 'en',
         CASE WHEN g % 5 < 3 THEN 'ENABLED' ELSE 'DISABLED' END, g % 5 < 3, '', false,
-        (g::bigint * 7919) % 1000,
         CASE WHEN g % 10 < 3 THEN timestamp '2024-06-01' + g * interval '30 seconds' END,
         CASE WHEN g % 10 < 3 THEN 'R' || g END, 0, g % 7, (g % 13) * 1000, 0,
         json_build_object(
@@ -79,6 +78,11 @@ SEED_SQL = [
         timestamp '2024-01-01' + g * interval '60 seconds', now()
     FROM generate_series(1, {CUSTOMERS}) g,
     LATERAL (SELECT 'customer' || g || '@example.com' AS e) m
+    """,
+    """
+    INSERT INTO point_balances (customer_id, shop_id, balance, metafield_dirty)
+    SELECT id, shop_id, ((shopify_id - 7000000000) * 7919) % 1000, false
+    FROM customers WHERE shop_id = :shop
     """,
     """
     INSERT INTO attribute_definitions (shop_id, name, kind, created_at, updated_at)
