@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -148,40 +149,34 @@ def confirm(import_id: int):
 @shop_required
 def points_mode(import_id: int):
     """The merchant says whether a `points`/`balance` column adds points or sets balances."""
-    job = get_for_shop_or_404(ImportJob, import_id, g.shop)
-    try:
-        preview.choose_points_mode(g.shop, job, request.form.get("points_mode", ""))
-    except (preview.ImportStateError, ImportFileError) as error:
-        db.session.rollback()
-        flash(str(error), "critical")
-    else:
-        db.session.commit()
-    return redirect(admin_url("imports.show", import_id=import_id))
+    mode = request.form.get("points_mode", "")
+    return _preview_again(import_id, lambda job: preview.choose_points_mode(g.shop, job, mode))
 
 
 @bp.post("/<int:import_id>/people-settings")
 @shop_required
 def people_settings(import_id: int):
     """The merchant changes a people import's mode or empty-cell rule; the preview reruns."""
-    job = get_for_shop_or_404(ImportJob, import_id, g.shop)
     settings = {key: request.form.get(key) for key in ("mode", "empty")}
-    try:
-        decisions.choose_people_settings(g.shop, job, settings)
-    except (preview.ImportStateError, ImportFileError) as error:
-        db.session.rollback()
-        flash(str(error), "critical")
-    else:
-        db.session.commit()
-    return redirect(admin_url("imports.show", import_id=import_id))
+    return _preview_again(
+        import_id, lambda job: decisions.choose_people_settings(g.shop, job, settings)
+    )
 
 
 @bp.post("/<int:import_id>/timezone")
 @shop_required
 def timezone(import_id: int):
     """The merchant picks the timezone an events file's times without an offset are read in."""
+    zone = request.form.get("timezone", "").strip()
+    return _preview_again(import_id, lambda job: decisions.choose_timezone(g.shop, job, zone))
+
+
+def _preview_again(import_id: int, change: Callable[[ImportJob], None]):
+    """Apply the merchant's answer to a previewed import (which previews it again), commit,
+    and go back to it; a refusal is shown there and changes nothing."""
     job = get_for_shop_or_404(ImportJob, import_id, g.shop)
     try:
-        decisions.choose_timezone(g.shop, job, request.form.get("timezone", "").strip())
+        change(job)
     except (preview.ImportStateError, ImportFileError) as error:
         db.session.rollback()
         flash(str(error), "critical")
