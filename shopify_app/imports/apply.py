@@ -315,10 +315,7 @@ class _PointsRunner:
             staged=parsed.staged,
             set_balance=self.set_balance,
         )
-        errors = list(parsed.errors)
-        for row_number, column, value, reason in rejections:
-            raw = self.parser.source.raw_record(parsed.records[row_number])
-            errors.append(RowError(row_number, column, value, reason, raw))
+        errors = parsed.errors_with(self.parser.source, rejections)
         return applied, errors
 
     def result(self) -> dict[str, Any]:
@@ -352,10 +349,7 @@ class _ContactsRunner:
         outcome = apply_contacts(
             self.shop_id, self.segment_id, parsed.rows, update_existing=self.update_existing
         )
-        errors = list(parsed.errors)
-        for row_number, column, value, reason in outcome.rejections:
-            raw = self.parser.source.raw_record(parsed.records[row_number])
-            errors.append(RowError(row_number, column, value, reason, raw))
+        errors = parsed.errors_with(self.parser.source, outcome.rejections)
         for key in self.counts:
             self.counts[key] += getattr(outcome, key)
         return outcome.applied, errors

@@ -1,14 +1,16 @@
 """A batch of an import as the job applies it: parsed rows, rejected rows and raw records.
 
-Shared by every kind's runner (`apply` for points and contacts, `events_apply` for events), so
-a kind lives in its own module and the job's loop stays the same for all of them.
+Shared by every kind's runner (`apply` for points and contacts, `people_apply`, `events_apply`),
+so a kind lives in its own module and the job's loop stays the same for all of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from shopify_app.imports.reading import CsvSource
 from shopify_app.imports.row_errors import RowError
 
 
@@ -23,6 +25,16 @@ class Parsed:
     size: int
     #: on PostgreSQL: the rows in COPY's text format, built by the reader thread.
     staged: str | None = None
+
+    def errors_with(
+        self, source: CsvSource, rejections: Iterable[tuple[int, str | None, str | None, str]]
+    ) -> list[RowError]:
+        """The batch's parse errors plus the rows applying it rejected, each with its record."""
+        errors = list(self.errors)
+        for row_number, column, value, reason in rejections:
+            raw = source.raw_record(self.records[row_number])
+            errors.append(RowError(row_number, column, value, reason, raw))
+        return errors
 
 
 def parse_batch(parser: Any, batch: list[tuple[int, list[str]]], keep: Any) -> Parsed:

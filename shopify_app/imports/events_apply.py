@@ -308,10 +308,7 @@ class EventsRunner:
 
     def apply(self, parsed: Parsed) -> tuple[int, list[RowError]]:
         outcome = apply_events(self.shop, self.job_id, parsed.rows, staged=parsed.staged)
-        errors = list(parsed.errors)
-        for row_number, column, value, reason in outcome.rejections:
-            raw = self.parser.source.raw_record(parsed.records[row_number])
-            errors.append(RowError(row_number, column, value, reason, raw))
+        errors = parsed.errors_with(self.parser.source, outcome.rejections)
         self.counts["added"] += outcome.added
         self.counts["already_imported"] += outcome.already_imported
         self.counts["repeated_rows"] += outcome.repeated_rows

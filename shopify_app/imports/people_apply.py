@@ -280,10 +280,7 @@ class PeopleRunner:
         outcome = apply_people(
             self.shop_id, self.import_id, parsed.rows, self.parser.names, self.options
         )
-        errors = list(parsed.errors)
-        for row_number, column, value, reason in outcome.rejections:
-            raw = self.parser.source.raw_record(parsed.records[row_number])
-            errors.append(RowError(row_number, column, value, reason, raw))
+        errors = parsed.errors_with(self.parser.source, outcome.rejections)
         for key in self.counts:
             self.counts[key] += getattr(outcome, key)
         return outcome.applied, errors
