@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request
 
 from shopify_app.customers import queries as table
+from shopify_app.customers.views import table_page
 from shopify_app.platform.auth.guards import shop_required
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Segment
@@ -54,11 +55,7 @@ def show(id: int):
     """The segment's members as the customers table lists them, and who it enrolled."""
     segment = get_for_shop_or_404(Segment, id, g.shop)
     query = table.TableQuery.from_args({**request.args, "segment": str(id)})
-    try:
-        page = table.customer_page(g.shop, query)
-    except table.InvalidCursor:
-        flash("That page link is no longer valid; showing the first page.", "warning")
-        page = table.customer_page(g.shop, query.first_page())
+    page = table_page(query)
     return render_template(
         "segments/show.html",
         segment=segment,

@@ -43,13 +43,18 @@ from shopify_app.segments.store import segment_choices
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 
-def _render_index(form: dict | None = None, errors: dict | None = None, status: int = 200):
-    query = table.TableQuery.from_args(request.args)
+def table_page(query: table.TableQuery) -> table.Page:
+    """The page the query asks for; a stale or edited cursor falls back to the first page."""
     try:
-        page = table.customer_page(g.shop, query)
+        return table.customer_page(g.shop, query)
     except table.InvalidCursor:
         flash("That page link is no longer valid; showing the first page.", "warning")
-        page = table.customer_page(g.shop, query.first_page())
+        return table.customer_page(g.shop, query.first_page())
+
+
+def _render_index(form: dict | None = None, errors: dict | None = None, status: int = 200):
+    query = table.TableQuery.from_args(request.args)
+    page = table_page(query)
     return render_template(
         "customers/index.html",
         page=page,
