@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from shopify_app.loyalty.metafields import request_sync
 from shopify_app.platform.db import upsert_insert
@@ -94,9 +93,7 @@ def add_points(
             savepoint.rollback()
             return None
     request_sync(shop.id)
-    loaded = db.session.identity_map.get(db.session.identity_key(PointBalance, customer.id))
-    if loaded is not None:
-        set_committed_value(loaded, "balance", row)
+    _forget_loaded([customer.id])
     return db.session.get(PointsEntry, entry_id)
 
 
@@ -123,11 +120,17 @@ def move_balances(shop_id: int, deltas: dict[int, int], activity_at: datetime | 
         # Customer id order: two writers lock rows in the same order and cannot deadlock.
         [{"b_customer": cid, "b_delta": deltas[cid]} for cid in sorted(deltas)],
     )
-    for cid in deltas:
-        loaded = db.session.identity_map.get(db.session.identity_key(PointBalance, cid))
-        if loaded is not None:
-            db.session.expire(loaded, ["balance"])
+    _forget_loaded(list(deltas))
     request_sync(shop_id)
+
+
+def _forget_loaded(customer_ids: list[int]) -> None:
+    """Balance rows already in the session hold the state before the UPDATE (which bypassed
+    them): read them again on their next use."""
+    for customer_id in customer_ids:
+        loaded = db.session.identity_map.get(db.session.identity_key(PointBalance, customer_id))
+        if loaded is not None:
+            db.session.expire(loaded)
 
 
 def balance_of(shop: Shop, customer_id: int) -> int:

@@ -1,12 +1,13 @@
 """The balance metafield: each customer's points in `$app:loyalty.points`, for themes and Flow.
 
-A balance change marks the customer's PointBalance dirty (ledger.touch_balances) and queues one
-sync per shop after the commit. The sync reads dirty rows in keyset order, sends them 25 to a
-`metafieldsSet` call (Shopify's limit), paced by the answers' `throttleStatus` so it runs at
-the rate the bucket restores instead of bouncing off THROTTLED, and records what Shopify now
-holds. A row is cleaned only if the balance is still the one sent (checked with the customer's
-row locked), so a change made during the sync stays dirty and goes in the next one. Customers
-with no Shopify id (Guests added by CSV) or deleted ones cannot hold a metafield: they are
+A balance change marks the customer's PointBalance dirty (`ledger.point_state`, in the
+statement that moves the balance) and queues one sync per shop after the commit. The sync reads
+dirty rows in keyset order, sends them 25 to a `metafieldsSet` call (Shopify's limit), paced by
+the answers' `throttleStatus` so it runs at the rate the bucket restores instead of bouncing off
+THROTTLED, and records what Shopify now holds. A row is cleaned only if the balance is still
+the one sent (checked with the balance row locked), so a change made during the sync stays
+dirty and goes in the next one. Customers with no Shopify id (Guests added by CSV) or deleted
+ones cannot hold a metafield: they are
 released, not left dirty for ever.
 """
 

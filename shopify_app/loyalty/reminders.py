@@ -2,7 +2,7 @@
 
 A chunk of due reminders is claimed (`reminded_at` set) and committed before anything is sent,
 so two runs never email one customer twice; an email that then fails is unclaimed and tried
-again by the next daily run. Earning or redeeming clears `reminded_at` (ledger.touch_balances),
+again by the next daily run. Earning or redeeming clears `reminded_at` (`ledger.point_state`),
 so the next period gets its own reminder. Customers who unsubscribed get none. The email is in
 the customer's language (English or French, as invitations), sent over SMTP by the worker.
 """
