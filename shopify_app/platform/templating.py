@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, request, url_for
+from flask import Flask, g, render_template, request, url_for
 from markupsafe import Markup, escape
 
 from shopify_app.platform.money import format_money
@@ -46,6 +46,10 @@ def query_fields() -> Markup:
     )
 
 
+def _styleguide() -> str:
+    return render_template("styleguide.html")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         admin_url=admin_url,
@@ -58,6 +62,10 @@ def init_app(app: Flask) -> None:
     # extension; null translations until the app ships catalogues.
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+
+    if app.config["APP_ENV"] == "development":
+        # The components on one page, for whoever restyles them; never served in production.
+        app.add_url_rule("/styleguide", "styleguide", _styleguide)
 
     @app.after_request
     def _referrer_policy(response):
