@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, g, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from shopify_app.platform.money import format_money
+from shopify_app.platform.money import currency_symbol, format_money
 
 
 def admin_url(endpoint: str, **values: Any) -> str:
@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
         view_functions=app.view_functions,
     )
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["currency_symbol"] = currency_symbol
     # Plurals ("1 existing contact", "2 existing contacts") through Jinja's own i18n
     # extension; null translations until the app ships catalogues.
     app.jinja_env.add_extension("jinja2.ext.i18n")

@@ -160,3 +160,40 @@ def test_at_390_px_every_page_link_and_the_demo_badge_are_in_view(
     assert layout["nav_right"] <= layout["width"]
     assert layout["badge_right"] <= layout["width"]
     assert layout["page_scrolls_sideways"] is False
+
+
+VISIBLE_UNITS = """[...document.querySelectorAll(
+    '.p-input-affix:has(#field-referee_offer_value) span')]
+  .filter((s) => !s.hidden).map((s) => s.textContent)"""
+
+
+def test_program_units_follow_the_offer_type_and_changes_raise_the_save_bar(
+    demo_url, showcase, artifacts
+):
+    with tempfile.TemporaryDirectory() as downloads:
+        browser = Browser(Path(downloads), size="1280,1000")
+        try:
+            browser.navigate(f"{demo_url}/program?shop={DEMO_SHOP}")
+            browser.wait_for("document.querySelector('#program-settings')")
+            assert browser.evaluate(VISIBLE_UNITS) == ["%"]
+            bar = "document.querySelector('[data-save-bar-for=program-settings]')"
+            assert browser.evaluate(f"{bar}.hidden") is True
+
+            browser.evaluate(
+                "(() => { const s = document.querySelector('#field-referee_offer_type');"
+                " s.value = 'fixed_amount';"
+                " s.dispatchEvent(new Event('change', {bubbles: true})); })()"
+            )
+            assert browser.evaluate(VISIBLE_UNITS) == ["$"]
+            browser.wait_for(f"!{bar}.hidden")
+            browser.screenshot(artifacts / "program-save-bar.png")
+
+            browser.click("[data-save-bar-discard]")
+            browser.wait_for(f"{bar}.hidden")
+            assert browser.evaluate(
+                "document.querySelector('#field-referee_offer_type').value"
+            ) == ("percentage")
+            assert browser.evaluate(VISIBLE_UNITS) == ["%"]
+            assert browser.console_errors() == []
+        finally:
+            browser.close()
