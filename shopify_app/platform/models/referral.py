@@ -149,3 +149,5 @@ class ProgramSettings(ShopOwned, TimestampMixin, Base):
     expiry: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     expiry_months: Mapped[int] = mapped_column(default=12, server_default="12")
     expiry_reminder_days: Mapped[int] = mapped_column(default=14, server_default="14")
+    #: when the merchant last saved the Program form (page or CLI): the home guide's first step.
+    saved_at: Mapped[datetime | None]
