@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from shopify_app.metrics.buckets import Bucket
 
-WIDTH, HEIGHT = 720, 260
+WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 88, 12, 12, 44
 #: x-axis labels shown at most; the others are in the table and the bars' titles.
 MAX_X_LABELS = 8
