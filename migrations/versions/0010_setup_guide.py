@@ -21,6 +21,8 @@ def upgrade():
     sa.Column('shop_id', sa.Integer(), nullable=False),
     sa.Column('test_email_sent_at', sa.DateTime(), nullable=True),
     sa.Column('test_email_to', sa.String(length=320), nullable=True),
+    sa.Column('test_emails_tried', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('test_emails_since', sa.DateTime(), nullable=True),
     sa.Column('storefront_checked_at', sa.DateTime(), nullable=True),
     sa.Column('dismissed_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_setup_guides_shop_id_shops'), ondelete='CASCADE'),

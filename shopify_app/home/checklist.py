@@ -10,7 +10,7 @@ import from the CLI, invitations already sent). Only what no other row records i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
 
@@ -21,6 +21,7 @@ from shopify_app.platform.models.imports import DONE, REVERTED
 from shopify_app.platform.models.invitation import SENT
 from shopify_app.platform.shops import row_of_shop
 
+TEST_EMAIL_WINDOW = timedelta(hours=1)
 PROGRAM, TEST_EMAIL, SYNC, IMPORT, STOREFRONT = (
     "program",
     "test_email",
@@ -124,6 +125,25 @@ def checklist(shop: Shop) -> Checklist:
 def record_test_email(shop: Shop, address: str, when: datetime | None = None) -> None:
     guide = row_of_shop(SetupGuide, shop)
     guide.test_email_sent_at, guide.test_email_to = when or utcnow(), address
+
+
+def count_test_email(shop: Shop, per_hour: int, now: datetime | None = None) -> datetime | None:
+    """Count one more test email in the shop's hour; past the limit, when the next may go.
+
+    The row is locked, so two tabs sending at once count twice, never once.
+    """
+    now = now or utcnow()
+    row_of_shop(SetupGuide, shop)
+    guide = db.session.execute(
+        select(SetupGuide).where(SetupGuide.shop_id == shop.id).with_for_update()
+    ).scalar_one()
+    since = guide.test_emails_since
+    if since is None or now - since >= TEST_EMAIL_WINDOW:
+        guide.test_emails_since, guide.test_emails_tried = now, 0
+    elif guide.test_emails_tried >= per_hour:
+        return since + TEST_EMAIL_WINDOW
+    guide.test_emails_tried += 1
+    return None
 
 
 def record_storefront_check(shop: Shop) -> None:

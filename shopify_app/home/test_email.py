@@ -12,9 +12,10 @@ import logging
 
 from flask import current_app
 
-from shopify_app.home.checklist import record_test_email
+from shopify_app.home.checklist import count_test_email, record_test_email
 from shopify_app.invitations.rendering import RenderedEmail, render_invitation
 from shopify_app.invitations.sending import build_email
+from shopify_app.metrics.queries import shop_zone
 from shopify_app.platform import mailer
 from shopify_app.platform.models import Customer, Shop
 from shopify_app.program import config as program
@@ -55,15 +56,25 @@ def render_test_email(shop: Shop, address: str) -> RenderedEmail:
 def send_test_email(shop: Shop, address: str) -> str:
     """Send the test invitation to `address`; the address it went to, or TestEmailFailed.
 
-    Marks the setup guide's step once the mail server accepted it; the caller commits.
+    Counts the try against the shop's hourly limit (also when it fails: a refusing server is
+    not to be hammered) and marks the setup guide's step once the mail server accepted it;
+    the caller commits either way.
     """
     try:
         recipient = mailer.checked_address(address)
     except mailer.InvalidAddress as error:
         raise TestEmailFailed(INVALID) from error
+    config = current_app.config
+    per_hour = config["TEST_EMAILS_PER_HOUR"]
+    next_at = count_test_email(shop, per_hour)
+    if next_at is not None:
+        local = next_at.astimezone(shop_zone(shop))
+        raise TestEmailFailed(
+            f"You sent {per_hour} test emails in the last hour. "
+            f"Try again after {local:%H:%M} ({shop.timezone})."
+        )
     rendered = render_test_email(shop, recipient)
     email = build_email(shop, sample_customer(shop, recipient), rendered)
-    config = current_app.config
     connection = mailer.Mailer(config["SMTP_URL"], timeout=config["SMTP_TIMEOUT"])
     try:
         connection.send(email)

@@ -92,6 +92,7 @@ def test_email():
     try:
         sent_to = send_test_email(g.shop, form.email.data)
     except TestEmailFailed as failure:
+        db.session.commit()  # the try counts against the hourly limit
         return _test_email_page(form, failure.reason, 502)
     db.session.commit()
     flash(f"Test email sent to {sent_to}. Check your inbox.", "success")

@@ -112,3 +112,13 @@ def test_home_setup_guide_in_chromium_at_1440_px(demo_url, showcase, artifacts):
     assert page.console_errors == [] and page.screenshot.stat().st_size > 20_000
     assert "tasks complete" in page.dom and "This month" in page.dom
     assert "Revenue from referrals" in page.dom and "Return on reward spend" in page.dom
+
+
+def test_test_email_page_in_chromium(demo_url, showcase, artifacts):
+    page = capture(
+        f"{demo_url}/setup/test-email?shop={DEMO_SHOP}",
+        artifacts / "home-test-email.png",
+        size="1440,1400",
+    )
+    assert page.console_errors == []
+    assert "Send me a test email" in page.dom and "[Test] " in page.dom

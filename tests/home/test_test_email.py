@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from shopify_app.home.checklist import checklist
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Shop
@@ -85,3 +87,25 @@ def test_an_unusable_address_is_refused_before_anything_is_sent(admin, shop, inb
         assert response.status_code == 400, typed
         assert "Enter an email address like you@example.com." in response.get_data(as_text=True)
     assert inbox.messages == [] and not email_step_done(shop)
+
+
+def test_test_emails_are_limited_per_shop_and_hour(admin, shop, inbox, app, shopify_double, client):
+    previous = app.config["TEST_EMAILS_PER_HOUR"]
+    app.config["TEST_EMAILS_PER_HOUR"] = 2
+    try:
+        for n in range(2):
+            assert (
+                admin.post("/setup/test-email", {"email": f"me{n}@shop.example"}).status_code == 302
+            )
+        refused = admin.post("/setup/test-email", {"email": "me3@shop.example"})
+        other = make_shop(shopify_double, "other-shop.myshopify.com")
+        theirs = AdminClient(client, other.domain, shopify_double)
+        assert theirs.post("/setup/test-email", {"email": "them@other.example"}).status_code == 302
+    finally:
+        app.config["TEST_EMAILS_PER_HOUR"] = previous
+    assert refused.status_code == 502
+    html = refused.get_data(as_text=True)
+    assert re.search(
+        r"You sent 2 test emails in the last hour\. Try again after \d\d:\d\d \(UTC\)\.", html
+    )
+    assert len(inbox.messages) == 3 and not inbox.to("me3@shop.example")

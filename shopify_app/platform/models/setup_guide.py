@@ -25,6 +25,9 @@ class SetupGuide(ShopOwned, Base):
     #: the last test invitation that the mail server accepted, and where it went.
     test_email_sent_at: Mapped[datetime | None]
     test_email_to: Mapped[str | None] = mapped_column(String(320))
+    #: test emails tried since `test_emails_since` (an hour's window; see TEST_EMAILS_PER_HOUR).
+    test_emails_tried: Mapped[int] = mapped_column(default=0, server_default="0")
+    test_emails_since: Mapped[datetime | None]
     #: the merchant opened the storefront page through the guide's button.
     storefront_checked_at: Mapped[datetime | None]
     #: the merchant hid the guide; "Show setup guide" clears it.
