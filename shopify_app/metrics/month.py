@@ -27,7 +27,8 @@ from shopify_app.platform.models import Customer, Shop
 @dataclass(frozen=True)
 class MonthFigures:
     first: date
-    last: date  # the month's last day (today is within it)
+    last: date  # the month's last day
+    today: date  # the shop's today: the figures run to now
     figures: Figures
     #: customers who joined the program this month.
     joined: int
@@ -57,4 +58,4 @@ def this_month(shop: Shop, now: datetime | None = None) -> MonthFigures:
             Customer.deleted_at.is_(None),
         )
     )
-    return MonthFigures(first_day, last_day, figures, int(joined or 0))
+    return MonthFigures(first_day, last_day, today, figures, int(joined or 0))

@@ -212,8 +212,9 @@ def reward_cost() -> ColumnElement[int]:
     """What a used reward took off its order, in minor units; 0 once the order is reversed.
 
     A fixed amount is its value. A percentage is read back from the order's subtotal after
-    discounts (Shopify's payload does not keep each code's amount here): p% off a subtotal S
-    leaves S(100 - p)/100, so the discount was S·p/(100 - p), the order's only discount assumed.
+    discounts (the stored order keeps no amount per code): p% off a subtotal B leaves
+    A = B(100 - p)/100, so the discount B·p/100 is A·p/(100 - p), the order's only discount
+    assumed.
     """
     subtotal = (
         select(func.coalesce(Order.subtotal_minor, Order.total_minor))

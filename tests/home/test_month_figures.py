@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -73,6 +74,7 @@ def december(shop):
 def test_the_month_is_the_shops_local_month_to_its_last_minute(december):
     month = this_month(december, NOW)
     assert (month.first.isoformat(), month.last.isoformat()) == ("2026-12-01", "2026-12-31")
+    assert month.today.isoformat() == "2026-12-31"  # already Jan 1 in UTC
     assert month.name == "December 2026"
     f = month.figures
     assert f.successful_referrals == 2 and f.referee_revenue_minor == 15_000
@@ -107,6 +109,12 @@ def test_home_shows_this_months_figures_in_the_shops_currency(client, shopify_do
     assert f'This month <span class="p-text-subdued">({month:%B %Y}, to date, Europe/Paris)' in html
     assert "1\u202f234,56\xa0€" in html  # Babel's French euros, no reward yet this month
     assert "—" in html and "No reward used yet this month: nothing spent so far." in html
+    # "View metrics" opens the month to date, whose cards agree with home's
+    link = re.search(r'href="(/metrics\?[^"]*)">View metrics', html)[1].replace("&amp;", "&")
+    assert f"start={month:%Y-%m}-01" in link and f"end={month:%Y-%m-%d}" in link
+    metrics = client.get(link).get_data(as_text=True)
+    card = re.search(r"Referral revenue</h2>.*?</section>", metrics, re.S)[0]
+    assert "1\u202f234,56\xa0€" in card
 
 
 def test_home_figures_never_count_another_shops_referrals(admin, shop, shopify_double):
