@@ -65,11 +65,9 @@ def nice_ceiling(value: int) -> int:
 
 
 def _axis_top(values: Sequence[int]) -> int:
-    """The axis maximum: a nice number whose quarter is a whole value (ticks stay integers)."""
-    top = nice_ceiling(max(values, default=0))
-    while top % TICKS:
-        top = nice_ceiling(top + 1)
-    return top
+    """The axis maximum: TICKS round steps that reach the largest value (8 → 0, 2, 4, 6, 8)."""
+    largest = max(values, default=0)
+    return nice_ceiling(-(-largest // TICKS)) * TICKS
 
 
 def labelled(buckets: Sequence[Bucket]) -> list[int]:
