@@ -122,3 +122,12 @@ def test_test_email_page_in_chromium(demo_url, showcase, artifacts):
     )
     assert page.console_errors == []
     assert "Send me a test email" in page.dom and "[Test] " in page.dom
+
+
+@pytest.mark.parametrize("page", ["home", "metrics"])
+def test_home_and_metrics_at_390_px(demo_url, showcase, artifacts, page):
+    path = "/" if page == "home" else "/metrics"
+    shot = capture(
+        f"{demo_url}{path}?shop={DEMO_SHOP}", artifacts / f"{page}-390.png", size="390,1800"
+    )
+    assert shot.console_errors == [] and shot.screenshot.stat().st_size > 10_000
