@@ -32,9 +32,24 @@ def upgrade():
         batch_op.add_column(sa.Column('saved_at', sa.DateTime(), nullable=True))
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.create_index('ix_customers_shop_id_joined_at', ['shop_id', 'joined_at'], unique=False)
+    # The metrics' reward cost reads value_type, value and used_order_id: in the index too.
+    _used_rewards_index(['revenue_minor', 'value_type', 'value', 'used_order_id'])
+
+
+def _used_rewards_index(include):
+    op.drop_index('ix_rewards_shop_id_used_at', table_name='rewards')
+    op.create_index(
+        'ix_rewards_shop_id_used_at',
+        'rewards',
+        ['shop_id', 'used_at'],
+        postgresql_include=include,
+        postgresql_where=sa.text("status = 'used'"),
+        sqlite_where=sa.text("status = 'used'"),
+    )
 
 
 def downgrade():
+    _used_rewards_index(['revenue_minor'])
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_index('ix_customers_shop_id_joined_at')
     with op.batch_alter_table('program_settings', schema=None) as batch_op:

@@ -221,7 +221,7 @@ def reward_cost() -> ColumnElement[int]:
         .where(Order.id == Reward.used_order_id)
         .scalar_subquery()
     )
-    percent_off = subtotal * Reward.value / func.nullif(100 - Reward.value, 0)
+    percent_off = subtotal * Reward.value // func.nullif(100 - Reward.value, 0)
     return case(
         (Reward.revenue_minor == 0, 0),
         (Reward.value_type == PERCENTAGE, func.coalesce(percent_off, 0)),

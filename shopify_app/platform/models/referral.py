@@ -66,12 +66,13 @@ class Reward(ShopOwned, TimestampMixin, Base):
         Index("ix_rewards_shopify_status", "shopify_status"),
         # The detail page's activity: a customer's newest rewards, read in order.
         Index("ix_rewards_customer_id_id", "customer_id", "id"),
-        # Metrics: used rewards by the date they were used.
+        # Metrics: used rewards by the date they were used, with what their revenue and cost
+        # are computed from (an index-only scan; the order is read for percentages only).
         Index(
             "ix_rewards_shop_id_used_at",
             "shop_id",
             "used_at",
-            postgresql_include=["revenue_minor"],
+            postgresql_include=["revenue_minor", "value_type", "value", "used_order_id"],
             postgresql_where=text("status = 'used'"),
             sqlite_where=text("status = 'used'"),
         ),
