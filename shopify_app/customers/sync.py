@@ -32,7 +32,7 @@ CUSTOMER_FIELDS = (
 #: `limit: null`: the exact count (the default stops at 10,000, which would hide a large store).
 #: the store's own facts the pages, emails and points read: money in its currency, days in its
 #: time zone. Read when a sync starts from its first page (each install and resync).
-SHOP_QUERY = "query ShopFacts { shop { name currencyCode ianaTimezone } }"
+SHOP_QUERY = "query ShopFacts { shop { name email currencyCode ianaTimezone } }"
 COUNT_QUERY = "query CustomerCount { customersCount(limit: null) { count precision } }"
 PAGE_QUERY = f"""
 query CustomersPage($first: Int!, $after: String) {{
@@ -115,6 +115,7 @@ def run_sync(
     if shop.sync_cursor is None:
         facts = client.execute(SHOP_QUERY)["shop"]
         shop.name = facts["name"] or shop.name
+        shop.email = facts.get("email") or shop.email  # where "Send me a test email" goes
         shop.currency = facts["currencyCode"]
         shop.timezone = facts["ianaTimezone"] or shop.timezone
     if shop.sync_total is None or shop.sync_cursor is None:

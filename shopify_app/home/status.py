@@ -50,6 +50,7 @@ class ShopStatus:
             total=self.sync_total,
             status=self.sync_status,
             finished=not running,
+            unit="customers",  # the progress line says "120 of 3,000 customers", not rows
             message=f"{self.sync_done:,} customers synced",
         )
         return data

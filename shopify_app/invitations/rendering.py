@@ -26,10 +26,23 @@ class RenderedEmail:
     html: str
 
 
+#: a test invitation's subject starts with this, in every language.
+TEST_PREFIX = "[Test] "
+
+
 def render_invitation(
-    shop: Shop, settings: Any, customer: Customer, language: str | None = None
+    shop: Shop,
+    settings: Any,
+    customer: Customer,
+    language: str | None = None,
+    *,
+    test: bool = False,
 ) -> RenderedEmail:
-    """The invitation in the customer's language (or the shop's), placeholders filled."""
+    """The invitation in the customer's language (or the shop's), placeholders filled.
+
+    `test` marks it as the merchant's own test (subject and a note above the copy), so a
+    forwarded test is never taken for a real invitation.
+    """
     language = language or program.email_language(shop, customer.locale)
     subject, body = program.email_copy(shop, settings, language)
     code = customer.referral_code or f"{program.code_prefix(customer)}-XXXXXXX"
@@ -54,10 +67,12 @@ def render_invitation(
         "body": text_body,
         "paragraphs": _paragraphs(text_body, link),
         "unsubscribe_url": unsubscribe_url(shop, customer),
+        "test": test,
     }
+    subject = program.fill_placeholders(subject, values).replace("\n", " ").strip()
     return RenderedEmail(
         language=language,
-        subject=program.fill_placeholders(subject, values).replace("\n", " ").strip(),
+        subject=TEST_PREFIX + subject if test else subject,
         text=render_template(f"email/{language}/invitation.txt", **context),
         html=render_template(f"email/{language}/invitation.html", **context),
     )

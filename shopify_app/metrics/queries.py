@@ -9,7 +9,11 @@ shows, so they agree with the per-customer columns the table and export read:
   counts them (Reward.revenue_minor: the order's total, zero once it is reversed), dated by
   the order's payment (Reward.used_at, which the engine sets to Order.paid_at);
 - conversion: of the referrals made in the period, the share completed; pending and blocked
-  likewise count the period's referrals by their status now.
+  likewise count the period's referrals by their status now;
+- referral revenue: referee revenue plus referrer revenue (distinct orders);
+- reward cost: what the rewards used in the period took off their orders (`reward_cost`),
+  nothing for an order that was cancelled or refunded since; return on reward spend is
+  referral revenue divided by that cost.
 Days are the shop's calendar days (its time zone).
 """
 
@@ -22,18 +26,27 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Date, cast, func, literal, select
+from sqlalchemy import ColumnElement, Date, case, cast, func, literal, select
 
+from shopify_app.metrics.buckets import Bucket, buckets_for
 from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, Referral, Reward, Shop
+from shopify_app.platform.models import Customer, Order, Referral, Reward, Shop
 from shopify_app.platform.models.referral import BLOCKED, COMPLETED, PENDING, USED
-from shopify_app.platform.money import exponent
+from shopify_app.platform.shopify.discounts import PERCENTAGE
 
 PRESETS = {"7": 7, "30": 30, "90": 90, "365": 365}
 DEFAULT_DAYS = 30
 MAX_DAYS = 731
 TOP_REFERRERS = 10
+GRANULARITIES = ("day", "week", "month")
+#: the series per bucket, in the order the CSV and the charts list them.
+SERIES = (
+    "successful_referrals",
+    "referee_revenue_minor",
+    "referrer_revenue_minor",
+    "reward_cost_minor",
+)
 
 
 class InvalidRange(ValueError):
@@ -56,7 +69,7 @@ class Period:
 @dataclass(frozen=True)
 class RangeChoice:
     period: Period
-    granularity: str  # "day" or "week"
+    granularity: str  # "day", "week" or "month"
     preset: str | None
 
 
@@ -73,7 +86,7 @@ def today_for(shop: Shop, now: datetime | None = None) -> date:
 
 def parse_range(args: Mapping[str, str], today: date) -> RangeChoice:
     """`range`=7|30|90|365 days ending today, or `start`/`end` dates; raises InvalidRange."""
-    granularity = args.get("granularity") if args.get("granularity") in {"day", "week"} else None
+    granularity = args.get("granularity") if args.get("granularity") in GRANULARITIES else None
     if args.get("start") or args.get("end"):
         try:
             start = date.fromisoformat(args.get("start") or "")
@@ -88,7 +101,9 @@ def parse_range(args: Mapping[str, str], today: date) -> RangeChoice:
     else:
         preset = args.get("range") if args.get("range") in PRESETS else str(DEFAULT_DAYS)
         period = Period(today - timedelta(days=PRESETS[preset] - 1), today)
-    granularity = granularity or ("week" if period.days > 92 else "day")
+    granularity = granularity or (
+        "month" if period.days > 184 else "week" if period.days > 92 else "day"
+    )
     return RangeChoice(period, granularity, preset)
 
 
@@ -101,6 +116,19 @@ class Figures:
     pending: int = 0
     blocked: int = 0
     completed_of_period: int = 0
+    reward_cost_minor: int = 0
+
+    @property
+    def referral_revenue_minor(self) -> int:
+        return self.referee_revenue_minor + self.referrer_revenue_minor
+
+    @property
+    def return_on_spend(self) -> Decimal | None:
+        """Referral revenue per unit of reward cost, one decimal; None while nothing was spent."""
+        if not self.reward_cost_minor:
+            return None
+        ratio = Decimal(self.referral_revenue_minor) / Decimal(self.reward_cost_minor)
+        return ratio.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
     @property
     def conversion(self) -> Decimal | None:
@@ -124,16 +152,22 @@ class MetricsReport:
     choice: RangeChoice
     current: Figures
     previous: Figures
-    labels: list[str] = field(default_factory=list)
+    today: date
+    buckets: list[Bucket] = field(default_factory=list)
     series: dict[str, list[int]] = field(default_factory=dict)
     top_referrers: list[TopReferrer] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[str]:
+        """Each bucket's first day (ISO), as the CSV's period_start column."""
+        return [b.start.isoformat() for b in self.buckets]
 
     @property
     def period(self) -> Period:
         return self.choice.period
 
 
-def _bounds(shop: Shop, start: date, end: date) -> tuple[datetime, datetime]:
+def bounds(shop: Shop, start: date, end: date) -> tuple[datetime, datetime]:
     """UTC instants of the shop-local [start 00:00, end + 1 day 00:00)."""
     zone = shop_zone(shop)
     first = datetime.combine(start, time(), zone).astimezone(UTC)
@@ -174,12 +208,47 @@ def _daily(
     return {d: tuple(v) for d, v in result.items()}
 
 
-def metrics_report(shop: Shop, choice: RangeChoice) -> MetricsReport:
-    """Figures for the period and the one before it, a series per day or week, top referrers."""
-    period, previous = choice.period, choice.period.previous()
-    first, after = _bounds(shop, previous.start, period.end)
+def reward_cost() -> ColumnElement[int]:
+    """What a used reward took off its order, in minor units; 0 once the order is reversed.
 
-    completed = _daily(
+    A fixed amount is its value. A percentage is read back from the order's subtotal after
+    discounts (the stored order keeps no amount per code): p% off a subtotal B leaves
+    A = B(100 - p)/100, so the discount B·p/100 is A·p/(100 - p), the order's only discount
+    assumed.
+    """
+    subtotal = (
+        select(func.coalesce(Order.subtotal_minor, Order.total_minor))
+        .where(Order.id == Reward.used_order_id)
+        .scalar_subquery()
+    )
+    percent_off = subtotal * Reward.value // func.nullif(100 - Reward.value, 0)
+    return case(
+        (Reward.revenue_minor == 0, 0),
+        (Reward.value_type == PERCENTAGE, func.coalesce(percent_off, 0)),
+        else_=Reward.value,
+    )
+
+
+def used_rewards(shop: Shop, first: datetime, after: datetime) -> dict[date, tuple[int, ...]]:
+    """Per local day: used rewards, the revenue of their orders and their cost."""
+    return _daily(
+        shop,
+        Reward.used_at,
+        [Reward.revenue_minor, reward_cost()],
+        [
+            Reward.shop_id == shop.id,
+            Reward.status == USED,
+            Reward.used_at >= first,
+            Reward.used_at < after,
+        ],
+    )
+
+
+def completed_referrals(
+    shop: Shop, first: datetime, after: datetime
+) -> dict[date, tuple[int, ...]]:
+    """Per local day: referrals completed and their referees' order totals."""
+    return _daily(
         shop,
         Referral.completed_at,
         [Referral.order_total_minor],
@@ -190,9 +259,17 @@ def metrics_report(shop: Shop, choice: RangeChoice) -> MetricsReport:
             Referral.completed_at < after,
         ],
     )
+
+
+def metrics_report(shop: Shop, choice: RangeChoice, today: date | None = None) -> MetricsReport:
+    """Figures for the period and the one before it, a series per bucket, top referrers."""
+    period, previous = choice.period, choice.period.previous()
+    first, after = bounds(shop, previous.start, period.end)
+
+    completed = completed_referrals(shop, first, after)
     # The period's referrals by status now: totals only (the chart does not show them),
     # which spares a per-row time zone conversion.
-    current_start = _bounds(shop, period.start, period.end)[0]
+    current_start = bounds(shop, period.start, period.end)[0]
     in_current = Referral.created_at >= current_start
     made: dict[bool, dict[str, int]] = {True: {}, False: {}}
     for status, current, previous_ in db.session.execute(
@@ -211,17 +288,7 @@ def metrics_report(shop: Shop, choice: RangeChoice) -> MetricsReport:
     ):
         made[True][status], made[False][status] = int(current), int(previous_)
     # Rewards are dated by their order's payment (the engine copies Order.paid_at to used_at).
-    referrer = _daily(
-        shop,
-        Reward.used_at,
-        [Reward.revenue_minor],
-        [
-            Reward.shop_id == shop.id,
-            Reward.status == USED,
-            Reward.used_at >= first,
-            Reward.used_at < after,
-        ],
-    )
+    referrer = used_rewards(shop, first, after)
 
     def figures(p: Period, current: bool) -> Figures:
         f = Figures()
@@ -230,7 +297,9 @@ def metrics_report(shop: Shop, choice: RangeChoice) -> MetricsReport:
             count, revenue = completed.get(day, (0, 0))
             f.successful_referrals += count
             f.referee_revenue_minor += revenue
-            f.referrer_revenue_minor += referrer.get(day, (0, 0))[1]
+            _, referrer_revenue, cost = referrer.get(day, (0, 0, 0))
+            f.referrer_revenue_minor += referrer_revenue
+            f.reward_cost_minor += cost
         by_status = made[current]
         f.referrals = sum(by_status.values())
         f.pending = by_status.get(PENDING, 0)
@@ -238,9 +307,11 @@ def metrics_report(shop: Shop, choice: RangeChoice) -> MetricsReport:
         f.completed_of_period = by_status.get(COMPLETED, 0)
         return f
 
-    report = MetricsReport(choice, figures(period, True), figures(previous, False))
+    report = MetricsReport(
+        choice, figures(period, True), figures(previous, False), today or today_for(shop)
+    )
     _fill_series(report, completed, referrer)
-    report.top_referrers = top_referrers(shop, *_bounds(shop, period.start, period.end))
+    report.top_referrers = top_referrers(shop, *bounds(shop, period.start, period.end))
     return report
 
 
@@ -250,21 +321,19 @@ def _fill_series(
     referrer: dict[date, tuple[int, ...]],
 ) -> None:
     period = report.period
-    buckets: dict[date, list[int]] = {}
-    for offset in range(period.days):
-        day = period.start + timedelta(days=offset)
-        key = day - timedelta(days=day.weekday()) if report.choice.granularity == "week" else day
-        bucket = buckets.setdefault(key, [0, 0, 0])
-        count, revenue = completed.get(day, (0, 0))
-        bucket[0] += count
-        bucket[1] += revenue
-        bucket[2] += referrer.get(day, (0, 0))[1]
-    report.labels = [d.isoformat() for d in buckets]
-    report.series = {
-        "successful_referrals": [b[0] for b in buckets.values()],
-        "referee_revenue_minor": [b[1] for b in buckets.values()],
-        "referrer_revenue_minor": [b[2] for b in buckets.values()],
-    }
+    report.buckets = buckets_for(period.start, period.end, report.choice.granularity, report.today)
+    series: dict[str, list[int]] = {name: [] for name in SERIES}
+    for bucket in report.buckets:
+        sums = [0] * len(SERIES)
+        for offset in range(bucket.days):
+            day = bucket.start + timedelta(days=offset)
+            count, revenue = completed.get(day, (0, 0))
+            _, referrer_revenue, cost = referrer.get(day, (0, 0, 0))
+            for n, value in enumerate((count, revenue, referrer_revenue, cost)):
+                sums[n] += value
+        for name, value in zip(SERIES, sums, strict=True):
+            series[name].append(value)
+    report.series = series
 
 
 def top_referrers(shop: Shop, first: datetime, after: datetime) -> list[TopReferrer]:
@@ -315,41 +384,3 @@ def percent_change(current: int | Decimal | None, previous: int | Decimal | None
     change = (Decimal(current) - Decimal(previous)) * 100 / Decimal(previous)
     change = change.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return f"{'+' if change > 0 else ''}{change}%"
-
-
-def chart_spec(shop: Shop, report: MetricsReport) -> dict[str, Any]:
-    """The JSON app.js draws with Chart.js; money in major units (display only)."""
-    digits = exponent(shop.currency)
-    scale = 10**digits
-    week = report.choice.granularity == "week"
-    labels = [
-        ("Week of " if week else "") + date.fromisoformat(d).strftime("%b %-d")
-        for d in report.labels
-    ]
-    return {
-        "type": "bar" if report.period.days <= 31 and not week else "line",
-        "labels": labels,
-        "currency": shop.currency,
-        "fraction_digits": digits,
-        "locale": shop.locale,
-        "datasets": [
-            {
-                "label": "Successful referrals",
-                "data": report.series["successful_referrals"],
-                "yAxisID": "y",
-                "kind": "count",
-            },
-            {
-                "label": "Referee revenue",
-                "data": [v / scale for v in report.series["referee_revenue_minor"]],
-                "yAxisID": "y1",
-                "kind": "money",
-            },
-            {
-                "label": "Referrer revenue",
-                "data": [v / scale for v in report.series["referrer_revenue_minor"]],
-                "yAxisID": "y1",
-                "kind": "money",
-            },
-        ],
-    }

@@ -77,6 +77,8 @@ DEFAULTS: dict[str, Any] = {
     "PREVIEW_RETENTION_HOURS": 168.0,
     # Export files are deleted this long after they were written ("export again").
     "EXPORT_RETENTION_HOURS": 24.0,
+    # "Send me a test email" goes to any address typed: a few an hour per shop, not a relay.
+    "TEST_EMAILS_PER_HOUR": 10,
 }
 
 _BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
@@ -98,6 +100,7 @@ _INT_SETTINGS = {
     "MAX_UPLOAD_BYTES",
     "MAX_WEBHOOK_BYTES",
     "MAX_FORM_BYTES",
+    "TEST_EMAILS_PER_HOUR",
 }
 #: durations that cannot be negative.
 _NON_NEGATIVE_SETTINGS = {

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.errors import NotFound
@@ -74,6 +75,21 @@ def uninstall_shop(shop: Shop) -> None:
     shop.refresh_token_encrypted = None
     shop.refresh_token_expires_at = None
     shop.uninstalled_at = utcnow()
+
+
+def row_of_shop(model: type[T], shop: Shop) -> T:
+    """The shop's one row of a table keyed by `shop_id`, created with its defaults on first
+    use; a concurrent first use finds the row the other request inserted."""
+    row = db.session.get(model, shop.id)
+    if row is None:
+        row = model(shop_id=shop.id)  # type: ignore[call-arg]
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+        except IntegrityError:
+            row = db.session.get(model, shop.id)
+            assert row is not None
+    return row
 
 
 def get_for_shop_or_404(model: type[T], id_: int, shop: Shop) -> T:

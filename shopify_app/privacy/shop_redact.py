@@ -29,6 +29,7 @@ from shopify_app.platform.models import (
     Segment,
     SegmentEnrolment,
     SegmentMember,
+    SetupGuide,
     Shop,
     WebhookEvent,
 )
@@ -60,6 +61,7 @@ def redact_shop(shop: Shop) -> None:
         SegmentEnrolment,
         SegmentMember,
         ProgramSettings,
+        SetupGuide,
         DataRequest,
         ExportJob,
     ):

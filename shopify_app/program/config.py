@@ -22,6 +22,7 @@ from shopify_app.platform.models import Customer, ProgramSettings, Segment, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.money import format_money
 from shopify_app.platform.shopify.discounts import CODE_ALPHABET, PERCENTAGE, DiscountValue
+from shopify_app.platform.shops import row_of_shop
 
 #: languages the invitation email exists in (templates/email/<lang>/); others fall back.
 EMAIL_LANGUAGES = ("en", "fr")
@@ -74,16 +75,7 @@ class SettingsChanges:
 
 def get_settings(shop: Shop) -> ProgramSettings:
     """The shop's settings, created with the defaults on first use."""
-    settings = db.session.get(ProgramSettings, shop.id)
-    if settings is None:
-        settings = ProgramSettings(shop_id=shop.id)
-        try:
-            with db.session.begin_nested():
-                db.session.add(settings)
-        except IntegrityError:
-            settings = db.session.get(ProgramSettings, shop.id)
-            assert settings is not None
-    return settings
+    return row_of_shop(ProgramSettings, shop)
 
 
 def referee_value(settings: ProgramSettings) -> DiscountValue:
@@ -178,6 +170,7 @@ def apply_settings(shop: Shop, changes: SettingsChanges) -> ProgramSettings:
     settings.email_translations = translations or None
     for name, value in changes.loyalty.items():
         setattr(settings, name, value)
+    settings.saved_at = utcnow()
     return settings
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import re
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -15,101 +13,9 @@ from sqlalchemy import func, select
 from shopify_app.metrics.queries import InvalidRange, metrics_report, parse_range
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer
-from tests.factories import make_customer, make_order, make_referral, make_reward
+from tests.admin.conftest import figure, utc
+from tests.factories import make_customer, make_referral
 from tests.helpers import make_shop
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-@pytest.fixture
-def activity(shop):
-    """Shop in New York (EDT, UTC-4, from March 8 2026). Period: Mar 10-16; previous: Mar 3-9.
-
-    Local midnight of Mar 10 is 04:00 UTC; the period ends before Mar 17 04:00 UTC.
-    """
-    shop.timezone = "America/New_York"
-    a = make_customer(shop, first_name="Ada", last_name="A")
-    b = make_customer(shop, first_name="Bob", last_name="B")
-    c = make_customer(shop, first_name="Cy", last_name="C")
-    referees = [make_customer(shop, state="DISABLED") for _ in range(8)]
-    r = referees
-    # completed: (referrer, referee, created, completed, total)
-    make_referral(
-        shop,
-        a,
-        r[0],
-        status="completed",
-        created_at=utc(2026, 3, 10, 5),
-        completed_at=utc(2026, 3, 10, 4),
-        order_total_minor=10_000,
-    )  # first instant: in
-    make_referral(
-        shop,
-        b,
-        r[1],
-        status="completed",
-        created_at=utc(2026, 3, 5),
-        completed_at=utc(2026, 3, 10, 3, 59, 59),
-        order_total_minor=2_000,
-    )  # previous
-    make_referral(
-        shop,
-        a,
-        r[2],
-        status="completed",
-        created_at=utc(2026, 3, 12),
-        completed_at=utc(2026, 3, 17, 3, 59, 59),
-        order_total_minor=3_000,
-    )  # last: in
-    make_referral(
-        shop,
-        b,
-        r[3],
-        status="completed",
-        created_at=utc(2026, 3, 16, 12),
-        completed_at=utc(2026, 3, 17, 4),
-        order_total_minor=7_777,
-    )  # just after: out
-    make_referral(
-        shop,
-        c,
-        r[4],
-        status="completed",
-        created_at=utc(2026, 3, 13),
-        completed_at=utc(2026, 3, 13, 15),
-        order_total_minor=50_000,
-    )
-    make_referral(shop, a, r[5], status="pending", created_at=utc(2026, 3, 11))
-    make_referral(shop, c, r[6], status="pending", created_at=utc(2026, 3, 4))  # previous
-    make_referral(
-        shop,
-        b,
-        r[7],
-        status="blocked",
-        created_at=utc(2026, 3, 15),
-        block_reason="The referee had already ordered before",
-    )
-    make_referral(shop, a, None, status="pending", created_at=utc(2026, 3, 10, 3))  # previous
-    # rewards used: (owner, paid_at, total); a reversed order keeps status used, revenue 0
-    make_reward(shop, a, used_order=make_order(shop, a, 4_550, paid_at=utc(2026, 3, 10, 4)))
-    make_reward(shop, b, used_order=make_order(shop, b, 800, paid_at=utc(2026, 3, 17, 4)))
-    make_reward(shop, c, used_order=make_order(shop, c, 1_000, paid_at=utc(2026, 3, 9, 12)))
-    reversed_reward = make_reward(
-        shop, a, used_order=make_order(shop, a, 9_999, paid_at=utc(2026, 3, 14))
-    )
-    reversed_reward.revenue_minor = 0
-    make_reward(shop, b)  # unused
-    # The referral engine's maintained columns for that history, computed by hand.
-    a.total_referees, a.successful_referrals = 4, 2
-    a.referee_revenue_minor, a.referrer_revenue_minor = 13_000, 4_550
-    b.total_referees, b.successful_referrals = 2, 2
-    b.referee_revenue_minor, b.referrer_revenue_minor = 9_777, 800
-    c.total_referees, c.successful_referrals = 2, 1
-    c.referee_revenue_minor, c.referrer_revenue_minor = 50_000, 1_000
-    db.session.commit()
-    return shop, a, b, c
 
 
 def test_figures_match_the_hand_computed_period_and_previous_period(activity):
@@ -144,7 +50,10 @@ def test_weekly_series_sum_to_the_period_figures(activity):
         {"start": "2026-03-01", "end": "2026-03-31", "granularity": "week"}, date.today()
     )
     report = metrics_report(shop, choice)
-    assert report.labels[0] == "2026-02-23"  # the Monday of the week holding March 1
+    first = report.buckets[0]  # the week of Monday Feb 23, cut to the range: partial
+    assert (first.start, first.partial) == (date(2026, 3, 1), True)
+    assert first.label == "Week of Feb 23 (from Mar 1)"
+    assert report.buckets[1].start == date(2026, 3, 2) and not report.buckets[1].partial
     assert sum(report.series["successful_referrals"]) == report.current.successful_referrals == 5
     assert sum(report.series["referee_revenue_minor"]) == report.current.referee_revenue_minor
 
@@ -186,10 +95,11 @@ def test_metrics_page_shows_figures_definitions_chart_and_top_referrers(activity
     assert "Orders by referrers paid with rewards they earned" in html
     assert "Orders by referees with the referral discount" in html
     assert "+200.0%" in html  # 3 successful referrals against 1
-    spec = json.loads(re.search(r'id="metrics-chart">(.*?)</script>', html, re.S)[1])
-    assert spec["datasets"][0]["data"] == [1, 0, 0, 1, 0, 0, 1]
-    assert spec["datasets"][1]["data"][3] == 500.0
-    assert "vendor/chart.umd.min.js" in html
+    counts, money = figure(html, "chart-referrals"), figure(html, "chart-money")
+    assert "<title>Mar 13: Successful referrals 1</title>" in counts
+    assert "Referee revenue" not in counts and "$" not in counts  # counts apart from money
+    assert "<title>Mar 13: Referee revenue $500.00</title>" in money
+    assert '<td class="p-table__num">$500.00</td>' in money  # the table fallback
     assert "Ada A" in html and "Cy C" in html
 
 

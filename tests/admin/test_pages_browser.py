@@ -95,10 +95,18 @@ def test_add_customer_modal_in_chromium(demo_url, showcase, artifacts):
     assert 'open=""' in dom.split('id="add-customer"')[1].split(">")[0]
 
 
-def test_metrics_chart_in_chromium(demo_url, showcase, artifacts):
-    dom = _page(f"{demo_url}/metrics?shop={DEMO_SHOP}", artifacts / "metrics.png")
-    canvas = dom.split('data-chart="metrics-chart"')[1].split(">")[0]
-    assert "box-sizing: border-box" in canvas  # Chart.js drew into the canvas
+def test_metrics_charts_in_chromium_at_1440_px(demo_url, showcase, artifacts):
+    page = capture(
+        f"{demo_url}/metrics?shop={DEMO_SHOP}&range=90&granularity=week",
+        artifacts / "metrics-1440.png",
+        size="1440,2000",
+        budget_ms=5000,
+    )
+    assert page.console_errors == [] and page.screenshot.stat().st_size > 20_000
+    dom = page.dom
+    assert dom.count('<svg class="app-chart__svg"') == 2  # counts and money apart
+    assert "app-chart__bar--partial" in dom and "(to date)" in dom
+    assert "Return on reward spend" in dom and "Download CSV" in dom
     assert "Top referrers" in dom and "Ada Lovelace" in dom
 
 
@@ -197,3 +205,29 @@ def test_program_units_follow_the_offer_type_and_changes_raise_the_save_bar(
             assert browser.console_errors() == []
         finally:
             browser.close()
+
+
+def test_home_setup_guide_in_chromium_at_1440_px(demo_url, showcase, artifacts):
+    page = capture(f"{demo_url}/?shop={DEMO_SHOP}", artifacts / "home-1440.png", size="1440,1600")
+    assert page.console_errors == [] and page.screenshot.stat().st_size > 20_000
+    assert "tasks complete" in page.dom and "This month" in page.dom
+    assert "Revenue from referrals" in page.dom and "Return on reward spend" in page.dom
+
+
+def test_test_email_page_in_chromium(demo_url, showcase, artifacts):
+    page = capture(
+        f"{demo_url}/setup/test-email?shop={DEMO_SHOP}",
+        artifacts / "home-test-email.png",
+        size="1440,1400",
+    )
+    assert page.console_errors == []
+    assert "Send me a test email" in page.dom and "[Test] " in page.dom
+
+
+@pytest.mark.parametrize("page", ["home", "metrics"])
+def test_home_and_metrics_at_390_px(demo_url, showcase, artifacts, page):
+    path = "/" if page == "home" else "/metrics"
+    shot = capture(
+        f"{demo_url}{path}?shop={DEMO_SHOP}", artifacts / f"{page}-390.png", size="390,1800"
+    )
+    assert shot.console_errors == [] and shot.screenshot.stat().st_size > 10_000

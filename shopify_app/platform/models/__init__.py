@@ -16,6 +16,7 @@ from shopify_app.platform.models.people import (
 from shopify_app.platform.models.points import PointsEntry
 from shopify_app.platform.models.referral import ProgramSettings, Referral, Reward
 from shopify_app.platform.models.segment import Segment, SegmentEnrolment, SegmentMember
+from shopify_app.platform.models.setup_guide import SetupGuide
 from shopify_app.platform.models.shop import OAuthState, Shop
 from shopify_app.platform.models.webhook_event import WebhookEvent
 
@@ -44,6 +45,7 @@ __all__ = [
     "Segment",
     "SegmentEnrolment",
     "SegmentMember",
+    "SetupGuide",
     "Shop",
     "WebhookEvent",
     "is_member_state",

@@ -119,6 +119,8 @@ class Customer(ShopOwned, TimestampMixin, Base):
             postgresql_where=text(LIVE),
             sqlite_where=text(LIVE),
         ),
+        # The home page's "joined this month": joins in a range of days.
+        Index("ix_customers_shop_id_joined_at", "shop_id", "joined_at"),
         {"postgresql_with": {"fillfactor": 85}},
     )
 

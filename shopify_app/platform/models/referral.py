@@ -66,12 +66,13 @@ class Reward(ShopOwned, TimestampMixin, Base):
         Index("ix_rewards_shopify_status", "shopify_status"),
         # The detail page's activity: a customer's newest rewards, read in order.
         Index("ix_rewards_customer_id_id", "customer_id", "id"),
-        # Metrics: used rewards by the date they were used.
+        # Metrics: used rewards by the date they were used, with what their revenue and cost
+        # are computed from (an index-only scan; the order is read for percentages only).
         Index(
             "ix_rewards_shop_id_used_at",
             "shop_id",
             "used_at",
-            postgresql_include=["revenue_minor"],
+            postgresql_include=["revenue_minor", "value_type", "value", "used_order_id"],
             postgresql_where=text("status = 'used'"),
             sqlite_where=text("status = 'used'"),
         ),
@@ -149,3 +150,5 @@ class ProgramSettings(ShopOwned, TimestampMixin, Base):
     expiry: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     expiry_months: Mapped[int] = mapped_column(default=12, server_default="12")
     expiry_reminder_days: Mapped[int] = mapped_column(default=14, server_default="14")
+    #: when the merchant last saved the Program form (page or CLI): the home guide's first step.
+    saved_at: Mapped[datetime | None]
