@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.browser import chromium_path
 from tests.flows.embedded import Admin, Steps, chromium_args
+from tests.referrals.conftest import Inbox, serving
 
 pytestmark = pytest.mark.browser
 
@@ -52,3 +53,10 @@ def steps(artifacts) -> Callable[[str], Steps]:
         return Steps(folder)
 
     return folder_for
+
+
+@pytest.fixture
+def mail_sink(app) -> Iterator[Inbox]:
+    """An aiosmtpd server; workers started while it runs send their email there."""
+    with serving(app) as inbox:
+        yield inbox

@@ -50,8 +50,12 @@ class Steps:
     taken: list[Path] = field(default_factory=list)
 
     def shot(self, page: Page, step: str, *, full_page: bool = False) -> Path:
-        # A modal's opening animation first, so the picture shows where it lands.
-        page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')")
+        # A modal's opening animation first, so the picture shows where it lands (a busy
+        # bar's endless one never ends).
+        page.wait_for_function(
+            "document.getAnimations().every(a => a.playState !== 'running'"
+            " || a.effect.getComputedTiming().iterations === Infinity)"
+        )
         path = self.folder / f"{len(self.taken) + 1:02d}-{step}.png"
         page.screenshot(path=path, full_page=full_page)
         self.taken.append(path)
