@@ -25,6 +25,7 @@ APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
 #: App Bridge's API as far as app.js uses it; no `toast`, so flashes show in the page.
 APP_BRIDGE_STAND_IN = "window.shopify = {idToken: () => window.__mintSessionToken()};"
 PROXY_PREFIX = "/apps/referrals"
+REFUSED_INPUT = "the server responded with a status of 422"
 STOREFRONT_PAGE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
     '<body><header><strong>{title}</strong></header><main id="theme">{body}</main></body></html>'
@@ -86,6 +87,10 @@ class Admin:
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
             self.console_errors.append(message.text)
+
+    def unexpected_errors(self) -> list[str]:
+        """Console errors but Chromium's note of each 422: input the flow meant to be refused."""
+        return [e for e in self.console_errors if REFUSED_INPUT not in e]
 
     def open(self, path: str) -> Page:
         """Open an app page as the admin frames it: shop, host and a fresh session token."""
