@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.browser import chromium_path
-from tests.flows.embedded import Admin, Steps, chromium_args
+from tests.flows.embedded import Admin, Steps, Storefront, chromium_args
 from tests.referrals.conftest import Inbox, serving
 
 pytestmark = pytest.mark.browser
@@ -60,3 +60,22 @@ def mail_sink(app) -> Iterator[Inbox]:
     """An aiosmtpd server; workers started while it runs send their email there."""
     with serving(app) as inbox:
         yield inbox
+
+
+@pytest.fixture
+def storefront(
+    chromium, live_server, shopify_double, shop
+) -> Iterator[Callable[[int], Storefront]]:
+    """A shopper signed in to the shop's storefront (its app proxy leads to the app)."""
+    opened: list[Storefront] = []
+
+    def signed_in(shopify_customer_id: int) -> Storefront:
+        store = Storefront(
+            chromium, live_server.url, shopify_double, shop.domain, shopify_customer_id
+        )
+        opened.append(store)
+        return store
+
+    yield signed_in
+    for store in opened:
+        store.close()
