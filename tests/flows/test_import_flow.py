@@ -84,6 +84,7 @@ def test_upload_preview_confirm_progress_result_and_revert(
             continue  # the page moves on to the result
         seen.append(int(value))
         if 0 < seen[-1] < 100 and not moving:
+            expect(page.locator("[data-progress-status]")).to_have_text("Running")
             moving = shots.shot(page, "progress")
         page.wait_for_timeout(50)
     assert len(set(seen)) > 2, seen  # the bar moved on its way, not only 0 then done
