@@ -16,8 +16,6 @@ from tests.browser import chromium_path
 from tests.flows.embedded import Admin, Steps, Storefront, chromium_args
 from tests.referrals.conftest import Inbox, serving
 
-pytestmark = pytest.mark.browser
-
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
