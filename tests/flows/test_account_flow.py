@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers import make_shop
 from tests.loyalty.conftest import give_points, make_reward
 from tests.referrals.conftest import add_customer
 
@@ -41,3 +42,19 @@ def test_account_page_redeem_shows_the_code(ctx, shop, shopify_double, storefron
     page.reload()  # a reload of the page it landed on spends nothing again
     expect(page.locator("[data-loyalty-balance]")).to_have_text("600")
     assert len(shopify_double.discount_codes(shop.domain)) == 1
+
+
+def test_another_shops_shopper_sees_no_rewards_of_this_shop(
+    ctx, shop, shopify_double, storefront, steps
+):
+    other = make_shop(shopify_double, "other-shop.myshopify.com")
+    theirs = add_customer(shopify_double, other, email="ola@example.com", first_name="Ola")
+    give_points(other, theirs, 700, description="Their welcome")
+    make_reward(shop, "$5 off", 400, value=500)
+    page = storefront(theirs.shopify_id).open("/account")  # on this shop's storefront
+
+    expect(page.get_by_text("We're still setting up your rewards account.")).to_be_visible()
+    expect(page.locator("[data-loyalty-balance]")).to_have_count(0)
+    expect(page.get_by_role("button", name="Redeem for 400 points")).to_have_count(0)
+    assert "Their welcome" not in page.content()
+    steps("account-other-shop").shot(page, "unknown-shopper")
