@@ -315,7 +315,8 @@
       el.textContent = progressText(data);
     });
     $all("[data-progress-status]", root).forEach(function (el) {
-      if (data.status) el.textContent = data.status;
+      // As the server renders it ("Running"), not the raw status ("running").
+      if (data.status) el.textContent = data.status.charAt(0).toUpperCase() + data.status.slice(1);
     });
     $all("[data-progress-message]", root).forEach(function (el) {
       el.textContent = data.message || "";
