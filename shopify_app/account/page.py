@@ -55,7 +55,7 @@ class RewardOption:
     id: int
     title: str
     points_cost: int
-    discount: str
+    discount: str | None
     min_order: str | None
     points_needed: int
 
@@ -68,7 +68,7 @@ class RewardOption:
 class CodeRow:
     title: str
     code: str
-    discount: str
+    discount: str | None
     status: str
     used: bool
     created_at: datetime
@@ -163,7 +163,7 @@ def account_page(
             id=r.id,
             title=r.title,
             points_cost=r.points_cost,
-            discount=describe_value(r.kind, r.value, currency, locale),
+            discount=_unless_titled(r.title, describe_value(r.kind, r.value, currency, locale)),
             min_order=format_money(r.min_order_minor, currency, locale)
             if r.min_order_minor
             else None,
@@ -186,11 +186,26 @@ def account_page(
     )
 
 
+_ZERO_CENTS = re.compile(r"(\d)[.,]0+\b")
+
+
+def _unless_titled(title: str, discount: str) -> str | None:
+    """The discount's wording, or None when the merchant's title already says it ("$5 off"
+    titled, "$5.00 off" described): the shopper reads the offer once, not twice."""
+
+    def plain(text: str) -> str:
+        return "".join(_ZERO_CENTS.sub(r"\1", text.casefold()).split())
+
+    return None if plain(title) == plain(discount) else discount
+
+
 def _code_row(item: RedemptionItem, currency: str, locale: str | None) -> CodeRow:
     return CodeRow(
         title=item.title,
         code=item.code,
-        discount=describe_value(item.kind, item.value, currency, locale),
+        discount=_unless_titled(
+            item.title, describe_value(item.kind, item.value, currency, locale)
+        ),
         status=item.status,
         used=item.used,
         created_at=item.created_at,

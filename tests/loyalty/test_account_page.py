@@ -163,3 +163,14 @@ def test_a_shopper_not_in_the_referral_program_can_join_from_the_page(
 def test_the_demo_storefront_exists_only_in_demo_mode(client, shop):
     assert client.get("/apps/referrals/account").status_code == 404
     assert client.post("/apps/referrals/account/redeem").status_code == 404
+
+
+def test_a_reward_titled_with_its_offer_says_it_once(client, shopify_double, shop, member):
+    titled = make_reward(shop, "$5 off", 400, value=500)
+    make_reward(shop, "Summer treat", 450, value=500)
+    redeem_from_page(client, shopify_double, shop, member, titled.id)
+
+    page = _text(account(client, shopify_double, shop, member))
+    assert "$5.00 off" not in page.split("Summer treat")[0]  # "$5 off" is not repeated
+    assert "<strong>Summer treat</strong><br>$5.00 off" in page  # a name still says the offer
+    assert "<strong>$5 off</strong><br>" in page and "$5 off</strong> · " not in page
