@@ -54,12 +54,6 @@ def prepare_batch(shop: Shop, batch: InvitationBatch, *, send: bool = True) -> i
     selection = Selection.from_json(batch.selection or {})
     counts = count_by_reason(shop, selection)
     enrolled = 0
-    by_klaviyo = send and klaviyo_sends_invitations(shop)
-    if by_klaviyo:
-        eligible = and_(in_selection(shop, selection), skip_reason(shop, selection.enrol) == INVITE)
-        ids = db.session.execute(select(Customer.id).where(eligible)).scalars().all()
-        enrolled += program.join_customers(shop, ids)
-        send = False
     if selection.enrol:
         ids = (
             db.session.execute(
@@ -71,6 +65,12 @@ def prepare_batch(shop: Shop, batch: InvitationBatch, *, send: bool = True) -> i
         enrolled += program.join_customers(shop, ids)
         if selection.segment_id is not None:
             record_enrolments(shop, selection.segment_id, ids)
+    by_klaviyo = send and klaviyo_sends_invitations(shop)
+    if by_klaviyo:
+        eligible = and_(in_selection(shop, selection), skip_reason(shop, selection.enrol) == INVITE)
+        ids = db.session.execute(select(Customer.id).where(eligible)).scalars().all()
+        enrolled += program.join_customers(shop, ids)
+        send = False
     if send:
         _queue_invitations(shop, batch, selection)
     total = db.session.execute(
@@ -81,8 +81,9 @@ def prepare_batch(shop: Shop, batch: InvitationBatch, *, send: bool = True) -> i
         "skipped": {k: counts[k] for k in SKIP_REASONS if counts.get(k)},
         "enrolled": enrolled,
         "invited": total,
-        "by_klaviyo": by_klaviyo,
     }
+    if by_klaviyo:
+        batch.summary["by_klaviyo"] = True
     batch.status = "sending" if total else BATCH_DONE
     batch.started_at = batch.started_at or utcnow()
     if not total:
