@@ -8,13 +8,14 @@ outage with connections refused or 503s, 429 storms).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
 from html import escape
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import api
@@ -33,6 +34,7 @@ def create_app(double: KlaviyoDouble) -> Flask:
     app.register_blueprint(api.bp)
     app.add_url_rule("/", "events_page", lambda: double.events_page())
     app.add_url_rule("/_double/events", "events_page_alias", lambda: double.events_page())
+    app.add_url_rule("/_double/received", "received", lambda: double.received_json())
     app.add_url_rule("/health", "health", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     return app
 
@@ -128,6 +130,21 @@ class KlaviyoDouble:
         with self.lock:
             account = self.account_of(key)
             return {**account.received, "duplicate_events": account.duplicate_events}
+
+    def received_json(self) -> Response:
+        """`received` of `?key=`, with the profiles and events held: for a double in another
+        process (the bench runs it apart, as Klaviyo is)."""
+        key = request.args.get("key", DEMO_KEY)
+        if self.key(key) is None:
+            return Response('{"error": "unknown key"}', 404, content_type="application/json")
+        with self.lock:
+            account = self.account_of(key)
+            body = {
+                **self.received(key),
+                "profiles": len(account.profiles),
+                "events": len(account.events),
+            }
+        return Response(json.dumps(body), content_type="application/json")
 
     def arrival_log(self, key: str) -> list[tuple[str, str]]:
         with self.lock:

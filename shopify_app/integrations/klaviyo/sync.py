@@ -130,8 +130,9 @@ def properties(shop: Shop, row: Pending) -> dict[str, Any]:
     }
 
 
-def profile_entry(shop: Shop, row: Pending) -> dict[str, Any]:
-    attributes: dict[str, Any] = {"email": row.email, "properties": properties(shop, row)}
+def profile_entry(row: Pending, sent: dict[str, Any]) -> dict[str, Any]:
+    """The profile with its properties `sent` (computed once for the profile and event)."""
+    attributes: dict[str, Any] = {"email": row.email, "properties": sent}
     if row.first_name:
         attributes["first_name"] = row.first_name
     if row.last_name:
@@ -146,13 +147,13 @@ def unique_id(shop: Shop, row: Pending) -> str:
     return f"referral-join-{shop.id}-{row.customer_id}-{int(row.joined_at.timestamp())}"
 
 
-def event_entry(shop: Shop, row: Pending) -> dict[str, Any]:
+def event_entry(shop: Shop, row: Pending, sent: dict[str, Any]) -> dict[str, Any]:
     """One event-bulk-create entry: the profile and its Joined event."""
     event = {
         "type": "event",
         "attributes": {
             "metric": {"data": {"type": "metric", "attributes": {"name": METRIC}}},
-            "properties": properties(shop, row),
+            "properties": sent,
             "time": row.joined_at.isoformat(),
             "unique_id": unique_id(shop, row),
         },
@@ -200,7 +201,7 @@ def record_sent(shop: Shop, rows: list[Pending]) -> None:
         }
         for r in rows
     ]
-    insert = upsert_insert(KlaviyoProfile)
+    insert = upsert_insert(KlaviyoProfile.__table__)  # Core: no ORM bookkeeping per row
     db.session.execute(
         insert.on_conflict_do_update(
             index_elements=["customer_id"],
@@ -219,13 +220,14 @@ def send_pass(shop: Shop, client: KlaviyoClient, rows: list[Pending]) -> PassRes
     """Profiles first (a flow reading the event finds the properties), then the events; each
     customer is recorded once Klaviyo accepted all that concerns them. Commits per job."""
     result = PassResult()
-    for chunk in chunks([(r, profile_entry(shop, r)) for r in rows], PER_PASS):
+    sent = {r.customer_id: properties(shop, r) for r in rows}
+    for chunk in chunks([(r, profile_entry(r, sent[r.customer_id])) for r in rows], PER_PASS):
         client.import_profiles([entry for _, entry in chunk])
         result.jobs += 1
         result.profiles += len(chunk)
         record_sent(shop, [r for r, _ in chunk if not r.needs_event])
         db.session.commit()
-    joining = [(r, event_entry(shop, r)) for r in rows if r.needs_event]
+    joining = [(r, event_entry(shop, r, sent[r.customer_id])) for r in rows if r.needs_event]
     for chunk in chunks(joining, EVENTS_PER_JOB):
         client.create_events([entry for _, entry in chunk])
         result.jobs += 1
