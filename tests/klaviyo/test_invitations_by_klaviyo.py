@@ -10,7 +10,13 @@ from sqlalchemy import func, select
 
 from shopify_app.integrations.klaviyo import connection
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import Customer, Invitation, InvitationBatch
+from shopify_app.platform.models import (
+    Customer,
+    Invitation,
+    InvitationBatch,
+    Segment,
+    SegmentMember,
+)
 from tests.factories import make_contact
 from tests.helpers import run_jobs
 from tests.klaviyo.conftest import joined_events
@@ -77,3 +83,30 @@ def test_klaviyo_invites_enrol_and_reach_klaviyo_but_no_email_is_sent(
     admin.post("/invitations", {"customer_id": [cyd.id]})
     run_jobs(app)
     assert [m["To"] for m in inbox.messages] == ["Cyd <cyd@example.com>"]
+
+
+def test_targeting_a_segment_says_klaviyo_sends_the_invitations(
+    admin, connected, klaviyo, app, inbox
+):
+    klaviyo_invites(connected)
+    people = contacts(connected, "seg1@example.com", "seg2@example.com")
+    segment = Segment(shop_id=connected.id, name="VIPs")
+    db.session.add(segment)
+    db.session.flush()
+    db.session.add_all(
+        SegmentMember(shop_id=connected.id, segment_id=segment.id, customer_id=p.id) for p in people
+    )
+    db.session.commit()
+    ask = admin.get(
+        "/program/audience", query_string={"segment_id": segment.id, "send_invitations": "1"}
+    )
+    html = ask.get_data(as_text=True)
+    assert "are sent to Klaviyo, whose flow sends the invitations" in html
+    assert "Emails can't be recalled" not in html
+    admin.post("/program/audience", {"segment_id": segment.id, "send_invitations": "1"})
+    run_jobs(app)
+    assert inbox.messages == []
+    assert sorted(e.email for e in joined_events(klaviyo)) == [
+        "seg1@example.com",
+        "seg2@example.com",
+    ]
