@@ -9,7 +9,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request
 
 from shopify_app.integrations.klaviyo import connection as klaviyo
-from shopify_app.integrations.klaviyo.client import KeyRefused, KlaviyoError, ScopeMissing
+from shopify_app.integrations.klaviyo.client import (
+    KeyRefused,
+    KlaviyoError,
+    RateLimited,
+    ScopeMissing,
+)
 from shopify_app.integrations.klaviyo.forms import KLAVIYO, KeyForm, SenderForm
 from shopify_app.integrations.klaviyo.runs import request_sync
 from shopify_app.platform.auth.guards import shop_required
@@ -35,10 +40,13 @@ def connect():
         if isinstance(error, KeyRefused):
             message = "Klaviyo did not accept this key. Copy the private key again from Klaviyo."
         return render_settings(klaviyo_error=message, status=400)
-    except KlaviyoError:
+    except KlaviyoError as error:
         db.session.rollback()
+        busy = isinstance(error, RateLimited)
         return render_settings(
-            klaviyo_error="Klaviyo could not be reached to check the key. Try again in a moment.",
+            klaviyo_error="Klaviyo is busy and asked us to wait. Try again in a minute."
+            if busy
+            else "Klaviyo could not be reached to check the key. Try again in a moment.",
             status=503,
         )
     request_sync(g.shop)

@@ -97,3 +97,11 @@ def test_another_shops_connection_is_not_seen(admin, shop, shopify_double, klavi
     page = admin.get("/program").get_data(as_text=True)
     assert "Connected to" not in page and "Connect Klaviyo" in page
     assert not connection.status(shop).connected and connection.status(other).connected
+
+
+def test_klaviyo_asking_to_wait_while_checking_stores_nothing(admin, shop, klaviyo):
+    klaviyo.fail_next(429, n=1, retry_after=60)
+    response = admin.post("/program/klaviyo", {"api_key": KEY})
+    assert response.status_code == 503
+    assert "Klaviyo is busy" in response.get_data(as_text=True)
+    assert stored(shop) is None

@@ -74,7 +74,7 @@ def connect(shop: Shop, key: str) -> KlaviyoConnection:
     account = KlaviyoClient(key).account_name()
     connection = get_connection(shop)
     if connection is None:
-        connection = KlaviyoConnection(shop_id=shop.id)
+        connection = KlaviyoConnection(shop_id=shop.id, klaviyo_sends_invitations=False)
         db.session.add(connection)
     connection.api_key_encrypted = encrypt_token(key)
     connection.key_hint = key[-4:]
@@ -84,8 +84,6 @@ def connect(shop: Shop, key: str) -> KlaviyoConnection:
     connection.failures = 0
     connection.retry_at = None
     connection.last_error = None
-    if connection.klaviyo_sends_invitations is None:
-        connection.klaviyo_sends_invitations = False
     db.session.flush()
     return connection
 
