@@ -72,18 +72,22 @@ def _double() -> KlaviyoDouble:
     return current_app.extensions["klaviyo_double"]
 
 
-#: endpoint → (rate-limit tier, scope it needs)
-ENDPOINTS: dict[str, tuple[Tier, str]] = {
-    "klaviyo_api.get_accounts": (XS, "accounts:read"),
-    "klaviyo_api.create_profile_import_job": (M, "lists:write"),
-    "klaviyo_api.get_profile_import_job": (L, "lists:read"),
-    "klaviyo_api.import_profile": (L, "profiles:write"),
-    "klaviyo_api.create_event": (XL, "events:write"),
-    "klaviyo_api.create_event_bulk_job": (M, "events:write"),
-    "klaviyo_api.get_event_bulk_job": (L, "events:read"),
+#: endpoint → (rate-limit tier, scopes it needs), as Klaviyo's reference lists them.
+ENDPOINTS: dict[str, tuple[Tier, tuple[str, ...]]] = {
+    "klaviyo_api.get_accounts": (XS, ("accounts:read",)),
+    "klaviyo_api.create_profile_import_job": (M, ("lists:write", "profiles:write")),
+    "klaviyo_api.get_profile_import_job": (M, ("lists:read", "profiles:read")),
+    "klaviyo_api.import_profile": (L, ("profiles:write",)),
+    "klaviyo_api.create_event": (XL, ("events:write",)),
+    "klaviyo_api.create_event_bulk_job": (M, ("events:write",)),
+    "klaviyo_api.get_event_bulk_job": (L, ("events:read",)),
 }
-#: scopes a write scope includes (Klaviyo: write access implies read access).
-IMPLIED = {"lists:read": "lists:write", "events:read": "events:write"}
+#: a write scope includes its read scope (Klaviyo: full access implies read access).
+IMPLIED = {
+    "lists:read": "lists:write",
+    "events:read": "events:write",
+    "profiles:read": "profiles:write",
+}
 
 
 @bp.before_request
@@ -130,17 +134,22 @@ def check_request() -> Response | None:
                 "Incorrect authentication credentials.",
             )
         endpoint = (request.endpoint or "").removesuffix("_bare")
-        tier, scope = ENDPOINTS.get(endpoint, (L, ""))
+        tier, scopes = ENDPOINTS.get(endpoint, (L, ()))
         verdict = double.limiter.check(stored.account_id, endpoint, tier)
         if not verdict.allowed:
             raise_throttled(verdict.retry_after)
         request.environ["klaviyo.limit"] = verdict
-        if scope and scope not in stored.scopes and IMPLIED.get(scope) not in stored.scopes:
+        missing = [
+            scope
+            for scope in scopes
+            if scope not in stored.scopes and IMPLIED.get(scope) not in stored.scopes
+        ]
+        if missing:
             raise ApiError(
                 403,
                 "permission_denied",
                 "You do not have permission to perform this action.",
-                f"This API key is missing the required scope: {scope}.",
+                f"This API key is missing the required scope: {', '.join(missing)}.",
             )
         if request.method == "POST":
             kind = (request.mimetype or "").lower()

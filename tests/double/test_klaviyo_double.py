@@ -277,3 +277,11 @@ def test_the_events_page_shows_what_arrived(double):
     page = requests.get(double.base_url + "/", timeout=5).text
     assert "shown@x.com" in page and "Joined Referral Program" in page
     assert DEMO_KEY in page
+
+
+def test_the_profile_import_needs_both_its_scopes(double):
+    key = "pk_profiles_only_00000000000000000"
+    double.add_key(key, account="Partial", scopes=frozenset({"accounts:read", "profiles:write"}))
+    body = import_job([profile("a@x.com")])
+    response = call(double, "POST", "/api/profile-bulk-import-jobs/", body, key=key)
+    assert response.status_code == 403 and "lists:write" in error_of(response)["detail"]

@@ -237,3 +237,15 @@ def test_each_shop_reaches_only_its_own_klaviyo_account(app, shop, shopify_doubl
     # The pending query of one shop never lists the other's customers.
     points(other, theirs, 5)
     assert pending(shop) == [] and [p.email for p in pending(other)] == ["theirs@example.com"]
+
+
+def test_a_key_without_a_write_scope_stops_the_sync_with_a_message(app, admin, shop, klaviyo):
+    partial = "pk_partial_00000000000000000000000000"
+    klaviyo.add_key(partial, account="Partial", scopes=frozenset({"accounts:read", "events:write"}))
+    assert admin.post("/program/klaviyo", {"api_key": partial}).status_code == 302  # it reads
+    enrol(shop, "p@example.com")
+    run_jobs(app)
+    assert stored(shop).status == "scope_missing"
+    page = admin.get("/program").get_data(as_text=True)
+    assert "lacks a permission the app needs" in page
+    assert klaviyo.events(partial) == []
