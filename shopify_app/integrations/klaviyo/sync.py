@@ -11,7 +11,6 @@ while Klaviyo is down go out as one update per customer when it is back, in the 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, tuple_
 
-from shopify_app.integrations.klaviyo.client import KlaviyoClient
+from shopify_app.integrations.klaviyo.client import KlaviyoClient, encode
 from shopify_app.platform.db import upsert_insert
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
@@ -169,12 +168,14 @@ def event_entry(shop: Shop, row: Pending, sent: dict[str, Any]) -> dict[str, Any
 
 def chunks(
     entries: list[tuple[Pending, dict[str, Any]]], per_job: int
-) -> Iterator[list[tuple[Pending, dict[str, Any]]]]:
-    """Entries in jobs of at most `per_job` entries and MAX_JOB_BYTES of JSON, in order."""
-    chunk: list[tuple[Pending, dict[str, Any]]] = []
+) -> Iterator[list[tuple[Pending, str]]]:
+    """Entries JSON-encoded, in jobs of at most `per_job` entries and MAX_JOB_BYTES, in
+    order (each is encoded once: measured here, sent as is)."""
+    chunk: list[tuple[Pending, str]] = []
     size = 0
-    for row, entry in entries:
-        length = len(json.dumps(entry, separators=(",", ":"))) + 1
+    for row, document in entries:
+        entry = encode(document)
+        length = len(entry) + 1
         if chunk and (len(chunk) >= per_job or size + length > MAX_JOB_BYTES):
             yield chunk
             chunk, size = [], 0
