@@ -10,12 +10,20 @@ source}]}`.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, request
 
+from .errors import (
+    JSON_API,
+    ApiError,
+    data_of,
+    error_response,
+    event_fields,
+    profile_attributes,
+    raise_throttled,
+)
 from .limits import XL, XS, L, M, Tier
 from .state import Account, BulkJob, new_id
 
@@ -23,7 +31,6 @@ if TYPE_CHECKING:
     from .server import KlaviyoDouble
 
 bp = Blueprint("klaviyo_api", __name__, url_prefix="/api")
-JSON_API = "application/vnd.api+json"
 #: revisions the double answers (Klaviyo's quarterly GA revisions the app may pin).
 REVISIONS = frozenset(
     f"{year}-{month}-15" for year in (2024, 2025, 2026) for month in ("01", "04", "07", "10")
@@ -32,40 +39,6 @@ REVISIONS = frozenset(
 MAX_BULK_BYTES = 5 * 1024 * 1024
 MAX_PROFILES_PER_IMPORT = 10_000
 MAX_EVENTS_PER_BULK = 1_000
-
-
-class ApiError(Exception):
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        title: str,
-        detail: str,
-        pointer: str | None = None,
-        *,
-        retry_after: int | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.title, self.detail = status, code, title, detail
-        self.pointer = pointer
-        self.retry_after = retry_after
-
-
-def error_response(error: ApiError) -> Response:
-    body = {
-        "errors": [
-            {
-                "id": str(uuid.uuid4()),
-                "status": error.status,
-                "code": error.code,
-                "title": error.title,
-                "detail": error.detail,
-                "source": {"pointer": error.pointer or "/data/"},
-            }
-        ]
-    }
-    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else {}
-    return Response(json.dumps(body), status=error.status, headers=headers, content_type=JSON_API)
 
 
 def _double() -> KlaviyoDouble:
@@ -170,18 +143,6 @@ def check_request() -> Response | None:
     return None
 
 
-def raise_throttled(retry_after: int) -> None:
-    raise ApiError(
-        429,
-        "throttled",
-        "Request was throttled.",
-        f"Request was throttled. Expected available in {retry_after} second"
-        + ("" if retry_after == 1 else "s")
-        + ".",
-        retry_after=retry_after,
-    )
-
-
 @bp.after_request
 def rate_limit_headers(response: Response) -> Response:
     verdict = request.environ.get("klaviyo.limit")
@@ -199,28 +160,6 @@ def api_error(error: ApiError) -> Response:
 
 def _account() -> Account:
     return request.environ["klaviyo.account"]
-
-
-def _data(expected_type: str) -> dict[str, Any]:
-    try:
-        body = json.loads(request.get_data() or b"null")
-    except ValueError as error:
-        raise ApiError(400, "invalid", "Invalid input.", "JSON parse error.", "/") from error
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid", "Invalid input.", "'data' is required.", "/data")
-    if data.get("type") != expected_type:
-        raise ApiError(
-            409 if data.get("type") else 400,
-            "conflict" if data.get("type") else "invalid",
-            "Conflict." if data.get("type") else "Invalid input.",
-            f"The type '{data.get('type')}' does not match the endpoint's '{expected_type}'.",
-            "/data/type",
-        )
-    attributes = data.get("attributes")
-    if not isinstance(attributes, dict):
-        raise ApiError(400, "invalid", "Invalid input.", "'attributes' is required.", "/data")
-    return attributes
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -253,26 +192,10 @@ def get_accounts() -> Response:
     )
 
 
-def _profile_attributes(entry: Any, pointer: str) -> dict[str, Any]:
-    if not isinstance(entry, dict) or entry.get("type") != "profile":
-        raise ApiError(400, "invalid", "Invalid input.", "A profile is expected.", pointer)
-    attributes = entry.get("attributes") or {}
-    email = attributes.get("email")
-    if not isinstance(email, str) or "@" not in email:
-        raise ApiError(
-            400,
-            "invalid",
-            "Invalid input.",
-            "One of email, phone_number or external_id is required.",
-            pointer + "/attributes/email",
-        )
-    return attributes
-
-
 @bp.post("/profile-bulk-import-jobs/")
 @bp.post("/profile-bulk-import-jobs", endpoint="create_profile_import_job_bare")
 def create_profile_import_job() -> Response:
-    attributes = _data("profile-bulk-import-job")
+    attributes = data_of("profile-bulk-import-job")
     entries = ((attributes.get("profiles") or {}).get("data")) or []
     if not isinstance(entries, list) or not entries:
         raise ApiError(
@@ -292,7 +215,7 @@ def create_profile_import_job() -> Response:
         job = BulkJob(new_id(), "profile-bulk-import-job", total=len(entries))
         for n, entry in enumerate(entries):
             try:
-                profile = _profile_attributes(entry, f"/data/attributes/profiles/data/{n}")
+                profile = profile_attributes(entry, f"/data/attributes/profiles/data/{n}")
             except ApiError:
                 job.failed += 1
                 continue
@@ -326,8 +249,8 @@ def _job(job_id: str, kind: str) -> Response:
 @bp.post("/profile-import/")
 @bp.post("/profile-import", endpoint="import_profile_bare")
 def import_profile() -> Response:
-    attributes = _data("profile")
-    _profile_attributes({"type": "profile", "attributes": attributes}, "/data")
+    attributes = data_of("profile")
+    profile_attributes({"type": "profile", "attributes": attributes}, "/data")
 
     def run() -> Response:
         account = _account()
@@ -349,28 +272,12 @@ def import_profile() -> Response:
     return _locked(run)
 
 
-def _event_fields(attributes: dict[str, Any], pointer: str) -> tuple[str, dict[str, Any]]:
-    metric = (((attributes.get("metric") or {}).get("data") or {}).get("attributes") or {}).get(
-        "name"
-    )
-    if not isinstance(metric, str) or not metric:
-        raise ApiError(
-            400, "invalid", "Invalid input.", "The metric name is required.", pointer + "/metric"
-        )
-    properties = attributes.get("properties")
-    if not isinstance(properties, dict):
-        raise ApiError(
-            400, "invalid", "Invalid input.", "'properties' is required.", pointer + "/properties"
-        )
-    return metric, properties
-
-
 @bp.post("/events/")
 @bp.post("/events", endpoint="create_event_bare")
 def create_event() -> Response:
-    attributes = _data("event")
-    metric, properties = _event_fields(attributes, "/data/attributes")
-    profile = _profile_attributes(
+    attributes = data_of("event")
+    metric, properties = event_fields(attributes, "/data/attributes")
+    profile = profile_attributes(
         (attributes.get("profile") or {}).get("data"), "/data/attributes/profile/data"
     )
 
@@ -392,7 +299,7 @@ def create_event() -> Response:
 @bp.post("/event-bulk-create-jobs/")
 @bp.post("/event-bulk-create-jobs", endpoint="create_event_bulk_job_bare")
 def create_event_bulk_job() -> Response:
-    attributes = _data("event-bulk-create-job")
+    attributes = data_of("event-bulk-create-job")
     groups = ((attributes.get("events-bulk-create") or {}).get("data")) or []
     if not isinstance(groups, list) or not groups:
         raise ApiError(
@@ -409,7 +316,7 @@ def create_event_bulk_job() -> Response:
         if not isinstance(group, dict) or group.get("type") != "event-bulk-create":
             raise ApiError(400, "invalid", "Invalid input.", "An event-bulk-create entry.", pointer)
         body = group.get("attributes") or {}
-        profile = _profile_attributes(
+        profile = profile_attributes(
             (body.get("profile") or {}).get("data"), pointer + "/attributes/profile/data"
         )
         events = []
@@ -418,7 +325,7 @@ def create_event_bulk_job() -> Response:
             if not isinstance(entry, dict) or entry.get("type") != "event":
                 raise ApiError(400, "invalid", "Invalid input.", "An event.", event_pointer)
             event_attributes = entry.get("attributes") or {}
-            metric, properties = _event_fields(event_attributes, event_pointer + "/attributes")
+            metric, properties = event_fields(event_attributes, event_pointer + "/attributes")
             events.append((metric, properties, event_attributes))
         total += len(events)
         checked.append((profile, events))
