@@ -20,6 +20,7 @@ from shopify_app.customers import segment_views
 from shopify_app.customers import views as customers_views
 from shopify_app.home import views as home_views
 from shopify_app.imports import views as imports_views
+from shopify_app.integrations import klaviyo
 from shopify_app.invitations import audience, unsubscribe
 from shopify_app.invitations import views as invitations_views
 from shopify_app.loyalty import views as loyalty_views
@@ -36,6 +37,7 @@ from shopify_app.platform.auth import guards
 from shopify_app.platform.auth import proxy as proxy_guard
 from shopify_app.platform.auth import views as auth_views
 from shopify_app.platform.settings import PROJECT_ROOT, load_settings
+from shopify_app.program import klaviyo_views
 from shopify_app.program import views as program_views
 from shopify_app.referrals import proxy
 
@@ -69,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     referrals.init_app(app)
     invitations.init_app(app)
     loyalty.init_app(app)  # balances to the metafield, the daily expiry run
+    klaviyo.init_app(app)  # enrolments and balances to Klaviyo
 
     for blueprint in (
         auth_views.bp,
@@ -78,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         metrics_views.bp,
         imports_views.bp,
         program_views.bp,
+        klaviyo_views.bp,
         loyalty_views.bp,
         invitations_views.bp,
         audience.bp,

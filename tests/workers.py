@@ -26,6 +26,7 @@ PASSED_SETTINGS = (
     "SMTP_URL",
     "IMPORT_DIR",
     "EXPORT_DIR",
+    "KLAVIYO_API_BASE",
 )
 
 

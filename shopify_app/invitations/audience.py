@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request
 
+from shopify_app.integrations.klaviyo.connection import klaviyo_sends_invitations
 from shopify_app.invitations.batches import create_batch
 from shopify_app.invitations.enrolment import audience_selection, plan_enrolment
 from shopify_app.invitations.selection import SKIP_REASONS
@@ -43,6 +44,7 @@ def ask():
         segment=segment,
         plan=plan_enrolment(g.shop, segment, send=send),
         reasons=SKIP_REASONS,
+        by_klaviyo=klaviyo_sends_invitations(g.shop),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shopify_app.integrations.klaviyo.connection import klaviyo_sends_invitations
 from shopify_app.invitations.selection import (
     INVITE,
     SKIP_REASONS,
@@ -46,7 +47,9 @@ def prepare_batch(shop: Shop, batch: InvitationBatch, *, send: bool = True) -> i
     """Enrol (audience step) and create the batch's invitations; returns how many to send.
 
     Idempotent: invitations are inserted only for customers without one, and failed ones are
-    re-queued into this batch; running it twice changes nothing more.
+    re-queued into this batch; running it twice changes nothing more. When a Klaviyo flow
+    sends the invitations, those the app would email are enrolled instead (Klaviyo gets
+    their "Joined Referral Program" event) and no invitation is queued.
     """
     selection = Selection.from_json(batch.selection or {})
     counts = count_by_reason(shop, selection)
@@ -59,9 +62,15 @@ def prepare_batch(shop: Shop, batch: InvitationBatch, *, send: bool = True) -> i
             .scalars()
             .all()
         )
-        enrolled = program.join_customers(shop, ids)
+        enrolled += program.join_customers(shop, ids)
         if selection.segment_id is not None:
             record_enrolments(shop, selection.segment_id, ids)
+    by_klaviyo = send and klaviyo_sends_invitations(shop)
+    if by_klaviyo:
+        eligible = and_(in_selection(shop, selection), skip_reason(shop, selection.enrol) == INVITE)
+        ids = db.session.execute(select(Customer.id).where(eligible)).scalars().all()
+        enrolled += program.join_customers(shop, ids)
+        send = False
     if send:
         _queue_invitations(shop, batch, selection)
     total = db.session.execute(
@@ -73,6 +82,8 @@ def prepare_batch(shop: Shop, batch: InvitationBatch, *, send: bool = True) -> i
         "enrolled": enrolled,
         "invited": total,
     }
+    if by_klaviyo:
+        batch.summary["by_klaviyo"] = True
     batch.status = "sending" if total else BATCH_DONE
     batch.started_at = batch.started_at or utcnow()
     if not total:

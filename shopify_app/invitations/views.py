@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request
 
+from shopify_app.integrations.klaviyo.connection import klaviyo_sends_invitations
 from shopify_app.invitations import claims, queries
 from shopify_app.invitations.batches import create_batch
 from shopify_app.invitations.preview import preview_selection
@@ -40,7 +41,11 @@ def new():
     except InvalidSelection as error:
         return render_template("invitations/new.html", error=str(error), preview=None), 400
     return render_template(
-        "invitations/new.html", preview=preview, reasons=SKIP_REASONS, error=None
+        "invitations/new.html",
+        preview=preview,
+        reasons=SKIP_REASONS,
+        error=None,
+        by_klaviyo=klaviyo_sends_invitations(g.shop),
     )
 
 

@@ -79,6 +79,10 @@ DEFAULTS: dict[str, Any] = {
     "EXPORT_RETENTION_HOURS": 24.0,
     # "Send me a test email" goes to any address typed: a few an hour per shop, not a relay.
     "TEST_EMAILS_PER_HOUR": 10,
+    # Klaviyo's API host, without `/api` (the client adds `/api/...`); tests and the demo
+    # point it at the Klaviyo double. The revision is the API version every call pins.
+    "KLAVIYO_API_BASE": "https://a.klaviyo.com",
+    "KLAVIYO_REVISION": "2026-10-15",
 }
 
 _BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
@@ -170,4 +174,5 @@ def load_settings(
             raise SettingsError("DEMO_MODE cannot be enabled in production")
     settings["SHOPIFY_APP_URL"] = settings["SHOPIFY_APP_URL"].rstrip("/")
     settings["SHOPIFY_API_BASE"] = settings["SHOPIFY_API_BASE"].rstrip("/")
+    settings["KLAVIYO_API_BASE"] = settings["KLAVIYO_API_BASE"].rstrip("/")
     return settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, or_, select
 
+from shopify_app.integrations.klaviyo.connection import disconnect as forget_klaviyo
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
     AttributeChange,
@@ -42,6 +43,7 @@ def redact_shop(shop: Shop) -> None:
     cascades)."""
     lock_shop(shop)
     stored_files.delete_shop_files(shop)
+    forget_klaviyo(shop)  # the private key and what was sent
     import_ids = select(ImportJob.id).where(ImportJob.shop_id == shop.id)
     db.session.execute(delete(ImportRowError).where(ImportRowError.import_id.in_(import_ids)))
     for model in (

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shopify_app.integrations.klaviyo.runs import request_sync as send_to_klaviyo
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, ProgramSettings, Segment, Shop
 from shopify_app.platform.models.base import utcnow
@@ -205,6 +206,7 @@ def join_program(shop: Shop, customer: Customer) -> Customer:
                 customer.joined_at = customer.joined_at or utcnow()
         except IntegrityError:
             continue  # the random code is taken (by anyone): draw another
+        send_to_klaviyo(shop)
         return customer
     raise RuntimeError("could not draw a unique referral code")
 
@@ -254,6 +256,8 @@ def join_customers(shop: Shop, customer_ids: Iterable[int]) -> int:
             for customer in customers:
                 db.session.expire(customer, ["referral_code", "joined_at"])
         joined += len(customers)
+    if joined:
+        send_to_klaviyo(shop)
     return joined
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request
 
+from shopify_app.integrations.klaviyo import connection as klaviyo
 from shopify_app.platform.auth.guards import shop_required
 from shopify_app.platform.extensions import db
 from shopify_app.platform.templating import admin_url
@@ -14,11 +15,14 @@ from shopify_app.segments.store import segment_choices
 bp = Blueprint("program", __name__, url_prefix="/program")
 
 
-def _render(
+def render_settings(
     values: SettingsFormValues | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    *,
+    klaviyo_error: str | None = None,
 ):
+    """The Program page; `klaviyo_error` marks the Klaviyo section's key field."""
     settings = program.get_settings(g.shop)
     return render_template(
         "program/settings.html",
@@ -30,6 +34,8 @@ def _render(
         language_names=program.LANGUAGE_NAMES,
         shop_language=program.shop_language(g.shop),
         placeholders=program.PLACEHOLDERS,
+        klaviyo=klaviyo.status(g.shop),
+        klaviyo_error=klaviyo_error,
     ), status
 
 
@@ -38,10 +44,10 @@ def _render(
 def settings():
     """Offer, reward, minimum order and the invitation email; errors keep what was typed."""
     if request.method == "GET":
-        return _render()
+        return render_settings()
     form = SettingsForm(request.form, currency=g.shop.currency)
     if not form.validate():
-        return _render(form.shown(), form.field_errors(), 400)
+        return render_settings(form.shown(), form.field_errors(), 400)
     program.apply_settings(g.shop, form.changes())
     db.session.commit()
     flash("Program settings saved.", "success")

@@ -1,18 +1,6 @@
-"""A customer's referral link: one helper, so emails, pages and exports print the same URL."""
+"""A customer's referral link, as the referral capability names it (the helper is the
+platform's, so the Klaviyo sync below this layer prints the same URL)."""
 
-from __future__ import annotations
+from shopify_app.platform.referral_links import HasReferralCode, referral_link
 
-from typing import Protocol
-
-from shopify_app.platform.models import Shop
-
-
-class HasReferralCode(Protocol):
-    referral_code: str | None
-
-
-def referral_link(shop: Shop, customer: HasReferralCode) -> str | None:
-    """The storefront link through the app proxy; None until the customer has a code."""
-    if not customer.referral_code:
-        return None
-    return f"https://{shop.domain}/apps/referrals/r/{customer.referral_code}"
+__all__ = ["HasReferralCode", "referral_link"]

@@ -116,6 +116,7 @@ def bin_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunCommand]:
         "VENV": sys.prefix,  # the suite's virtualenv (bin/setup finds it up to date)
         "PORT": str(port),
         "DOUBLE_PORT": str(free_port()),
+        "KLAVIYO_DOUBLE_PORT": str(free_port()),
         "SMTP_PORT": str(free_port()),
         "DEMO_CUSTOMERS": str(CUSTOMERS),
         "RUN_DIR": str(run_dir),

@@ -20,6 +20,7 @@ def test_the_factory_registers_every_capabilitys_sweep_once(app):
         "shopify_app.customers.export_jobs.sweep_exports",
         "shopify_app.customers.sync_jobs.sweep_syncs",
         "shopify_app.imports.jobs.sweep_imports",
+        "shopify_app.integrations.klaviyo.jobs.sweep_klaviyo",
         "shopify_app.invitations.jobs.sweep_audiences",
         "shopify_app.invitations.jobs.sweep_invitations",
         "shopify_app.loyalty.expiry_jobs.sweep_expiry",

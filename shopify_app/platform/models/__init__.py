@@ -6,6 +6,7 @@ from shopify_app.platform.models.customer import Customer, is_member_state
 from shopify_app.platform.models.export import ExportJob
 from shopify_app.platform.models.imports import ImportJob, ImportRowError
 from shopify_app.platform.models.invitation import Invitation, InvitationBatch
+from shopify_app.platform.models.klaviyo import KlaviyoConnection, KlaviyoProfile
 from shopify_app.platform.models.loyalty import LoyaltyReward, PointBalance, Redemption
 from shopify_app.platform.models.order import Order, Refund
 from shopify_app.platform.models.people import (
@@ -32,6 +33,8 @@ __all__ = [
     "ImportRowError",
     "Invitation",
     "InvitationBatch",
+    "KlaviyoConnection",
+    "KlaviyoProfile",
     "LoyaltyReward",
     "OAuthState",
     "Order",

@@ -1,0 +1,1 @@
+"""Integrations with other services a merchant uses (Klaviyo, Mailchimp), one package each."""
