@@ -77,6 +77,14 @@ DEFAULTS: dict[str, Any] = {
     "PREVIEW_RETENTION_HOURS": 168.0,
     # Export files are deleted this long after they were written ("export again").
     "EXPORT_RETENTION_HOURS": 24.0,
+    # Mailchimp OAuth app credentials (Mailchimp's "Registered apps") and where it lives;
+    # tests and the demo point both bases at the local Mailchimp double. {dc}: data center.
+    "MAILCHIMP_CLIENT_ID": "dev-mailchimp-client",
+    "MAILCHIMP_CLIENT_SECRET": "dev-mailchimp-secret",
+    "MAILCHIMP_OAUTH_BASE": "https://login.mailchimp.com",
+    "MAILCHIMP_API_BASE": "https://{dc}.api.mailchimp.com/3.0",
+    # Member pages read at once per audience fetch (Mailchimp allows 10 connections per account).
+    "MAILCHIMP_CONNECTIONS": 4,
 }
 
 _BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
@@ -98,6 +106,7 @@ _INT_SETTINGS = {
     "MAX_UPLOAD_BYTES",
     "MAX_WEBHOOK_BYTES",
     "MAX_FORM_BYTES",
+    "MAILCHIMP_CONNECTIONS",
 }
 #: durations that cannot be negative.
 _NON_NEGATIVE_SETTINGS = {
@@ -165,6 +174,14 @@ def load_settings(
             raise SettingsError("missing required settings for production: " + ", ".join(missing))
         if settings["DEMO_MODE"]:
             raise SettingsError("DEMO_MODE cannot be enabled in production")
+        # Mailchimp is optional: unset in production it stays off, never on dev credentials.
+        for key in ("MAILCHIMP_CLIENT_ID", "MAILCHIMP_CLIENT_SECRET"):
+            if not overrides.get(key) and not environ.get(key):
+                settings[key] = ""
     settings["SHOPIFY_APP_URL"] = settings["SHOPIFY_APP_URL"].rstrip("/")
     settings["SHOPIFY_API_BASE"] = settings["SHOPIFY_API_BASE"].rstrip("/")
+    for key in ("MAILCHIMP_OAUTH_BASE", "MAILCHIMP_API_BASE"):
+        settings[key] = settings[key].rstrip("/")
+    if not 1 <= settings["MAILCHIMP_CONNECTIONS"] <= 10:
+        raise SettingsError("MAILCHIMP_CONNECTIONS must be between 1 and 10 (Mailchimp's limit)")
     return settings

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.errors import NotFound
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import ProgramSettings, Shop
+from shopify_app.platform.models import MailchimpConnection, ProgramSettings, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.shopify.tokens import TokenGrant, apply_grant
 
@@ -74,6 +74,8 @@ def uninstall_shop(shop: Shop) -> None:
     shop.refresh_token_encrypted = None
     shop.refresh_token_expires_at = None
     shop.uninstalled_at = utcnow()
+    # The merchant's Mailchimp access goes with the app (they reconnect after reinstalling).
+    db.session.execute(delete(MailchimpConnection).where(MailchimpConnection.shop_id == shop.id))
 
 
 def get_for_shop_or_404(model: type[T], id_: int, shop: Shop) -> T:

@@ -17,6 +17,8 @@ from shopify_app.platform.models import (
     Invitation,
     InvitationBatch,
     LoyaltyReward,
+    MailchimpConnection,
+    MailchimpFetch,
     OAuthState,
     Order,
     PointBalance,
@@ -62,6 +64,8 @@ def redact_shop(shop: Shop) -> None:
         ProgramSettings,
         DataRequest,
         ExportJob,
+        MailchimpFetch,
+        MailchimpConnection,
     ):
         db.session.execute(delete(model).where(model.shop_id == shop.id))
     db.session.execute(

@@ -7,6 +7,7 @@ from shopify_app.platform.models.export import ExportJob
 from shopify_app.platform.models.imports import ImportJob, ImportRowError
 from shopify_app.platform.models.invitation import Invitation, InvitationBatch
 from shopify_app.platform.models.loyalty import LoyaltyReward, PointBalance, Redemption
+from shopify_app.platform.models.mailchimp import MailchimpConnection, MailchimpFetch
 from shopify_app.platform.models.order import Order, Refund
 from shopify_app.platform.models.people import (
     AttributeChange,
@@ -32,6 +33,8 @@ __all__ = [
     "Invitation",
     "InvitationBatch",
     "LoyaltyReward",
+    "MailchimpConnection",
+    "MailchimpFetch",
     "OAuthState",
     "Order",
     "PointBalance",

@@ -1,0 +1,20 @@
+"""Mailchimp audiences in: connect an account, read audiences into a contacts import."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+
+from shopify_app.mailchimp import pages
+from shopify_app.mailchimp.jobs import sweep_fetches
+from shopify_app.platform.sweeps import on_sweep
+
+
+def init_app(app: Flask) -> None:
+    """Resume interrupted reads; give the Imports page its Mailchimp card."""
+    on_sweep(app, sweep_fetches)
+
+    @app.context_processor
+    def _mailchimp_card() -> dict:
+        if request.endpoint != "imports.index" or getattr(g, "shop", None) is None:
+            return {}
+        return {"mailchimp": pages.card(g.shop, current_app.config)}
