@@ -69,11 +69,14 @@ class MailchimpClient:
         config = current_app.config
         self.base = config["MAILCHIMP_API_BASE"].replace("{dc}", dc)
         self.timeout = float(config["HTTP_TIMEOUT"])
+        #: what a 401 tells the merchant: reconnect (OAuth), or check the key (the command).
+        self.refusal = "Mailchimp no longer accepts the app's access: reconnect Mailchimp."
         if token is not None:
             self.auth = f"Bearer {token}"
         else:
             basic = base64.b64encode(f"anystring:{api_key}".encode()).decode()
             self.auth = f"Basic {basic}"
+            self.refusal = "Mailchimp does not accept this API key; check it and its data center."
         self.http = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=10)
         self.http.mount("http://", adapter)
@@ -116,9 +119,7 @@ class MailchimpClient:
         if status == 429 or status >= 500 or (status == 403 and problem is None):
             raise _SlowDown(f"HTTP {status}")
         if status == 401:
-            raise MailchimpUnauthorized(
-                "Mailchimp no longer accepts the app's access: reconnect Mailchimp."
-            )
+            raise MailchimpUnauthorized(self.refusal)
         detail = (problem or {}).get("detail") or (problem or {}).get("title") or f"HTTP {status}"
         raise MailchimpError(f"Mailchimp refused the request: {detail}")
 
