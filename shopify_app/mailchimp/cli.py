@@ -14,7 +14,7 @@ from shopify_app.mailchimp.client import MailchimpClient, MailchimpError
 from shopify_app.mailchimp.fetching import SKIP_REASONS, NoAudienceChosen, run_fetch, start_fetch
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import ImportJob, MailchimpFetch
-from shopify_app.platform.models.mailchimp import FETCH_DONE
+from shopify_app.platform.models.mailchimp import FETCH_DONE, FETCH_FAILED, FETCH_INTERRUPTED
 from shopify_app.segments.store import InvalidSegmentName, get_or_create_segment
 
 
@@ -60,6 +60,11 @@ def import_mailchimp(
         if count:
             click.echo(f"  {count:,} members {SKIP_REASONS[key]}: not imported")
     if status != FETCH_DONE:
+        if status == FETCH_INTERRUPTED:
+            # The sweep resumes with the shop's stored connection, not this key: the command
+            # owns its read, so it ends here and running it again starts afresh.
+            fetch.status = FETCH_FAILED
+            db.session.commit()
         raise click.ClickException(fetch.error_message or f"the read stopped ({status})")
     job = db.session.get(ImportJob, fetch.import_id)
     print_preview(job)

@@ -133,7 +133,8 @@ def run_fetch(fetch_id: int, client: MailchimpClient | None = None) -> str:
         _preview(shop, fetch, read_seconds=time.monotonic() - started)
     except (MailchimpUnauthorized, NotConnected) as error:
         db.session.rollback()
-        mark_broken(shop)
+        if isinstance(error, MailchimpUnauthorized) and client is None:
+            mark_broken(shop)  # the stored token died (a command's own key is not stored)
         _stop(fetch, FETCH_BROKEN, str(error))
     except MailchimpUnavailable as error:
         db.session.rollback()

@@ -62,7 +62,7 @@ def index_page(shop: Shop) -> dict[str, Any]:
         try:
             data["audiences"] = connection.list_audiences(shop)
         except MailchimpError as error:
-            db.session.commit()  # a 401 marked the connection broken
+            # A 401 marked the connection broken; the view commits that.
             data["broken"] = connection.find_connection(shop).broken_at is not None
             data["error"] = str(error)
     return data

@@ -25,7 +25,9 @@ NONCE_COOKIE = "mailchimp_oauth_nonce"
 @shop_required
 def index():
     """The account, its audiences to pick from, and the recent reads."""
-    return render_template("mailchimp/index.html", **pages.index_page(g.shop))
+    data = pages.index_page(g.shop)
+    db.session.commit()  # a 401 while listing marks the connection broken
+    return render_template("mailchimp/index.html", **data)
 
 
 @bp.post("/connect")

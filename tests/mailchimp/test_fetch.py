@@ -15,6 +15,7 @@ from tests.mailchimp.mailchimping import (
     LOGIN,
     add_account,
     connect,
+    connection,
     get_fetch,
     members_of,
     start_read,
@@ -199,3 +200,12 @@ def test_a_50000_member_audience(app, admin, connected):
     job = _read_and_import(app, admin, fetch_id)
     assert (job.status, job.applied_rows, job.error_rows) == ("done", 50_000, 0)
     assert len(members_of("Mailchimp")) == 50_000
+
+
+def test_a_revoked_token_on_the_audience_page_asks_to_reconnect(admin, shop, connected):
+    connected.revoke_tokens(LOGIN)
+    page = admin.get("/mailchimp")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Reconnect Mailchimp" in text and "Traceback" not in text
+    assert connection(shop).broken_at is not None
