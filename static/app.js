@@ -20,6 +20,8 @@
  *   .p-dropzone                  drag & drop onto a file input
  *   [data-autosubmit], [data-autosubmit-debounce]   submit filters on change / typing
  *   [data-toast]                 auto-dismiss flash toasts (App Bridge toast when present)
+ *   [data-unit-of=SELECT]        a field's unit shown for the select's current value
+ *   form[data-save-bar]          "Unsaved changes" bar (App Bridge's inside the admin)
  */
 (function () {
   "use strict";
@@ -1103,6 +1105,56 @@
   }
 
   // ---------------------------------------------------------------------------
+  // Units that follow a select ([data-unit-of]: "%" for a percentage, "$" for an amount)
+  // ---------------------------------------------------------------------------
+
+  function showUnits(select) {
+    $all('[data-unit-of="' + select.name + '"]').forEach(function (unit) {
+      unit.hidden = unit.getAttribute("data-unit") !== select.value;
+    });
+  }
+
+  function initUnits() {
+    var names = {};
+    $all("[data-unit-of]").forEach(function (unit) { names[unit.getAttribute("data-unit-of")] = true; });
+    Object.keys(names).forEach(function (name) {
+      $all('select[name="' + name + '"]').forEach(function (select) {
+        select.addEventListener("change", guarded("units", function () { showUnits(select); }));
+        if (select.form) select.form.addEventListener("reset", function () {
+          setTimeout(function () { showUnits(select); }, 0);
+        });
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Contextual save bar (form[data-save-bar]): App Bridge's in the admin, ours elsewhere
+  // ---------------------------------------------------------------------------
+
+  function formState(form) {
+    return new URLSearchParams(new FormData(form)).toString();
+  }
+
+  function initSaveBars() {
+    if (window.shopify && window.shopify.saveBar) return;  // the admin draws its own
+    $all("form[data-save-bar]").forEach(function (form) {
+      var bar = document.querySelector('[data-save-bar-for="' + form.id + '"]');
+      if (!bar) return;
+      var saved = formState(form);
+      var update = guarded("save bar", function () { bar.hidden = formState(form) === saved; });
+      form.addEventListener("input", update);
+      form.addEventListener("change", update);
+      bar.querySelector("[data-save-bar-discard]").addEventListener("click", function () {
+        form.reset();
+        setTimeout(update, 0);
+      });
+      bar.querySelector("[data-save-bar-save]").addEventListener("click", function () {
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------------------
 
   window.App = Object.assign(window.App || {}, {
     authFetch: authFetch,
@@ -1121,6 +1173,8 @@
       ["dropzones", initDropzones],
       ["autosubmit", initAutoSubmit],
       ["toasts", initToasts],
+      ["units", initUnits],
+      ["save bars", initSaveBars],
       ["session tokens", initSessionTokens],
     ].forEach(function (entry) {
       try {

@@ -20,6 +20,7 @@ from shopify_app.platform.queue import enqueue, job_app_context
 from shopify_app.platform.sweeps import Sweep, Waiting
 
 log = logging.getLogger(__name__)
+EXPORT_FAILED = "The export file could not be written on our side."
 PROGRESS_EVERY_SECONDS = 0.5
 #: a running export silent this long lost its worker; a queued one this long lost its enqueue.
 STALE_RUNNING = timedelta(minutes=5)
@@ -77,12 +78,12 @@ def run_export(export_id: int) -> None:
         try:
             rows = write_export_file(shop, job, partial, progress)
             dropped = publish_export_file(shop, partial, path, job.started_at or utcnow())
-        except Exception as error:
+        except Exception:
             db.session.rollback()
             partial.unlink(missing_ok=True)
             log.exception("export %s failed", export_id)
             job = db.session.get(ExportJob, export_id)
-            job.status, job.error_message = FAILED, f"The export could not be written: {error}"
+            job.status, job.error_message = FAILED, EXPORT_FAILED
             job.finished_at = utcnow()
             db.session.commit()
             return

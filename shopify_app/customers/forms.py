@@ -10,13 +10,11 @@ from wtforms.validators import ValidationError
 
 from shopify_app.customers.adding import NewCustomer, existing_customer_id
 from shopify_app.loyalty.ledger import MAX_BALANCE
+from shopify_app.platform.contact_fields import is_valid_email, normalize_locale
 from shopify_app.platform.forms import MerchantForm, strip
 from shopify_app.platform.models import Shop
 from shopify_app.platform.models.segment import STATIC
 from shopify_app.segments.store import segment_choices
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-LOCALE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 
 
 def _at_most_255(form: Form, field: Field) -> None:
@@ -42,15 +40,17 @@ class NewCustomerForm(MerchantForm):
         email = field.data or ""
         if not email:
             raise ValidationError("Enter the customer's email address.")
-        if len(email) > 320 or not EMAIL.match(email):
+        if not is_valid_email(email):
             raise ValidationError("Enter a valid email address, like name@example.com.")
         if existing_customer_id(self.shop, email) is not None:
             raise ValidationError("A customer with this email already exists.")
 
     def validate_locale(self, field: Field) -> None:
         locale = field.data or ""
-        if locale and (len(locale) > 16 or not LOCALE.match(locale)):
-            raise ValidationError("Use a language code like en, fr or pt-BR.")
+        if locale and normalize_locale(locale) is None:
+            raise ValidationError(
+                "Use a language Shopify knows, as a code such as en, fr or pt-BR."
+            )
 
     def validate_points(self, field: Field) -> None:
         text = (field.data or "").replace(",", "").replace("_", "")
@@ -73,7 +73,7 @@ class NewCustomerForm(MerchantForm):
             email=self.email.data,
             first_name=self.first_name.data or "",
             last_name=self.last_name.data or "",
-            locale=self.locale.data or None,
+            locale=normalize_locale(self.locale.data) if self.locale.data else None,
             points=int(points) if points else 0,
             segment_id=int(self.segment_id.data) if self.segment_id.data else None,
         )

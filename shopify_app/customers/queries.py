@@ -110,6 +110,10 @@ class TableQuery:
         sort = args.get("sort", "date")
         sort = sort if sort in SORTS else "date"
         direction = args.get("direction") or DEFAULT_DIRECTION.get(sort, "desc")
+        if args.get("sorted_by") not in (None, sort):
+            # The filter form names the sort it showed: a newly chosen column starts in its
+            # natural direction (names A–Z, figures and dates highest first), not the old one's.
+            direction = DEFAULT_DIRECTION.get(sort, "desc")
         segment = str(args.get("segment") or "")
         return cls(
             status=args.get("status") if args.get("status") in STATUSES else "all",

@@ -24,6 +24,10 @@ from shopify_app.platform.sweeps import GiveUp, Sweep, Waiting
 
 #: a queued sync whose job is not in Redis this long after it was queued lost its enqueue.
 QUEUE_GRACE = timedelta(minutes=1)
+SYNC_FAILED = (
+    "The customer sync was interrupted: we couldn't read your customers from Shopify. "
+    "It will be retried automatically; the customers synced so far are kept."
+)
 GAVE_UP = (
     "The customer sync stopped before it finished, and was resumed {} times. "
     "Resync customers to start it again."
@@ -61,12 +65,12 @@ def sync_customers(shop_id: int, attempt: int | None = None) -> str:
             return "superseded"
         try:
             run_sync(shop, AdminClient(shop))
-        except Exception as error:
+        except Exception:
             db.session.rollback()
             shop = db.session.get(Shop, shop_id)
             if shop is not None:
                 shop.sync_status = "failed"
-                shop.sync_error = str(error)[:1000]
+                shop.sync_error = SYNC_FAILED
                 db.session.commit()
             raise
         return "done"

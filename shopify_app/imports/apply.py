@@ -60,6 +60,11 @@ from shopify_app.platform.models.imports import (
 )
 
 log = logging.getLogger(__name__)
+#: what the merchant reads when a batch failed on something other than the file (the log has it).
+UNEXPECTED_FAILURE = (
+    "Something went wrong on our side while importing. The rows imported so far are kept, "
+    "and the import will continue from where it stopped."
+)
 #: batches an all-or-nothing check keeps parsed for the apply, as many as `prefetch` holds.
 HELD_BATCHES = 2
 
@@ -84,13 +89,13 @@ def run(import_id: int) -> str:
             db.session.rollback()
             _finish(import_id, FAILED, error_message=str(error))
             return "failed"
-        except Exception as error:
+        except Exception:
             db.session.rollback()
             log.exception("import %s failed", import_id)
             db.session.execute(
                 update(ImportJob)
                 .where(ImportJob.id == import_id, ImportJob.attempts == attempt)
-                .values(status=FAILED, summary=_with_note(import_id, str(error)))
+                .values(status=FAILED, summary=_with_note(import_id, UNEXPECTED_FAILURE))
             )
             db.session.commit()
             raise

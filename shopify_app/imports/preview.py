@@ -200,7 +200,8 @@ def validate(
     except UnicodeDecodeError as error:
         if source.encoding not in ("utf-8", "utf-8-sig"):
             raise ImportFileError(
-                f"{job.filename} is not a text file in a known encoding ({error.reason})."
+                f"{job.filename} is not a text file in an encoding we can read. Save it again "
+                "as “CSV UTF-8” from your spreadsheet and upload that file."
             ) from error
         clear_row_errors(job.id)
         if hold is not None:

@@ -69,6 +69,18 @@ class UnbalancedQuotes(ImportFileError):
         )
 
 
+def _unreadable(reason: str, line: int) -> str:
+    """The merchant's words for what Python's csv module refused (its text is not shown)."""
+    if "field larger than field limit" in reason:
+        what = "a value is longer than 1 MB, which no customer field holds"
+    else:
+        what = "its quotes or separators are not laid out as a CSV's"
+    return (
+        f"This file can't be read as a CSV from line {line:,}: {what}. Nothing was imported. "
+        "Save the sheet again as “CSV UTF-8” from your spreadsheet and upload that file."
+    )
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """A column an import understands and the header spellings that name it."""
@@ -128,9 +140,7 @@ class CsvSource:
             except csv.Error as error:
                 if "expected after" in str(error) or "unexpected end of data" in str(error):
                     raise UnbalancedQuotes(last_line + 1, reader.line_num) from error
-                raise ImportFileError(
-                    f"This file is not a readable CSV (line {last_line + 1}: {error})."
-                ) from error
+                raise ImportFileError(_unreadable(str(error), last_line + 1)) from error
 
     def raw_record(self, values: Sequence[str]) -> dict[str, str]:
         """The row as {original header: value}, for rejected-row downloads."""

@@ -40,6 +40,9 @@ from shopify_app.platform.sweeps import Sweep, Waiting
 from shopify_app.program import config as program
 
 log = logging.getLogger(__name__)
+PREPARE_FAILED = (
+    "This batch could not be prepared and nothing was sent. Select the customers and send again."
+)
 CHUNK = 100
 #: parallel sender jobs per batch; each drains the batch until nothing is left to claim.
 MAX_SENDERS = 8
@@ -98,11 +101,11 @@ def prepare(batch_id: int) -> str:
     send = (batch.selection or {}).get("send", True)
     try:
         total = prepare_batch(shop, batch, send=send)
-    except Exception as error:
+    except Exception:
         db.session.rollback()
         failed = db.session.get(InvitationBatch, batch_id)
         if failed is not None:
-            failed.status, failed.error = BATCH_DONE, f"Could not prepare: {error}"
+            failed.status, failed.error = BATCH_DONE, PREPARE_FAILED
             failed.finished_at = utcnow()
             db.session.commit()
         raise

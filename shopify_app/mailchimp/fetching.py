@@ -25,7 +25,6 @@ from typing import IO, Any
 from flask import current_app
 from sqlalchemy import or_, update
 
-from shopify_app.imports.contacts_rows import is_valid_email, normalize_locale
 from shopify_app.imports.preview import create_import
 from shopify_app.imports.uploads import import_dir
 from shopify_app.mailchimp.client import (
@@ -36,6 +35,7 @@ from shopify_app.mailchimp.client import (
     MailchimpUnavailable,
 )
 from shopify_app.mailchimp.connection import NotConnected, client_for, mark_broken
+from shopify_app.platform.contact_fields import is_valid_email, normalize_locale
 from shopify_app.platform.customer_store import email_key
 from shopify_app.platform.errors import AppError, ImportFileError
 from shopify_app.platform.extensions import db

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, render_template
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import InternalServerError
 
+from shopify_app.platform.auth.guards import recognise_shop_session
 from shopify_app.platform.errors import InvalidOAuthCallback, InvalidShopDomain, NotFound
-from shopify_app.platform.extensions import is_database_unreachable
+from shopify_app.platform.extensions import db, is_database_unreachable
+from shopify_app.platform.negotiation import wants_json
 
 log = logging.getLogger(__name__)
 DATABASE_UNREACHABLE = "We can't reach our database right now, try again in a minute."
+NOT_FOUND = "We couldn't find this page. It may have been removed, or the link may be incomplete."
+SERVER_ERROR = (
+    "Something went wrong on our side and nothing was changed. Try again in a minute; "
+    "if it keeps happening, contact us and we'll look into it."
+)
 #: seconds after which a client may retry a 503.
 RETRY_AFTER_SECONDS = 60
-
-
-def wants_json() -> bool:
-    """True for fetch/XHR calls, which get JSON errors instead of pages."""
-    if request.headers.get("Authorization"):
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
 
 
 def database_unreachable(error: Exception):
@@ -65,6 +65,27 @@ def init_app(app: Flask) -> None:
     def _not_found(error: Exception):
         if wants_json():
             return {"error": "not found"}, 404
-        return render_template(
-            "errors/error.html", title="Not found", message="This page does not exist."
-        ), 404
+        recognise_shop_session()
+        page = render_template("errors/error.html", title="Page not found", message=NOT_FOUND)
+        return page, 404
+
+    @app.errorhandler(InternalServerError)
+    def _server_error(error: InternalServerError):
+        # Flask has logged the exception with its traceback; the merchant gets none of it.
+        db.session.rollback()
+        if wants_json():
+            return {"error": "internal error", "detail": SERVER_ERROR}, 500
+        try:
+            recognise_shop_session()
+            page = render_template(
+                "errors/error.html", title="Something went wrong", message=SERVER_ERROR
+            )
+        except Exception:  # the page itself failed (the database, say): a page without the shop
+            log.exception("the error page could not be rendered with the shop")
+            db.session.rollback()
+            g.pop("shop", None)
+            g.pop("session_token", None)
+            page = render_template(
+                "errors/error.html", title="Something went wrong", message=SERVER_ERROR
+            )
+        return page, 500

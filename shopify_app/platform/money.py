@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 
 DEFAULT_LOCALE = "en"
 NO_BREAK_SPACE = "\u00a0"
@@ -79,3 +79,9 @@ def format_money(minor: int | None, currency: str = "USD", locale: str | None = 
     code = currency.upper()
     text = format_currency(from_minor(minor or 0, code), code, locale=_locale(locale))
     return _LETTER_TOUCHING_DIGIT.sub(NO_BREAK_SPACE, text)
+
+
+@lru_cache(maxsize=256)
+def currency_symbol(currency: str, locale: str | None = "en") -> str:
+    """The sign a money field shows beside its amount: "$", "€", "CHF"."""
+    return get_currency_symbol(currency.upper(), locale=_locale(locale))

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from shopify_app.platform.error_pages import wants_json
+from shopify_app.platform.negotiation import wants_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: room for the multipart envelope and the upload form's other fields around the file itself.

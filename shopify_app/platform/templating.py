@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, request, url_for
+from flask import Flask, g, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from shopify_app.platform.money import format_money
+from shopify_app.platform.money import currency_symbol, format_money
 
 
 def admin_url(endpoint: str, **values: Any) -> str:
@@ -46,6 +46,10 @@ def query_fields() -> Markup:
     )
 
 
+def _styleguide() -> str:
+    return render_template("styleguide.html")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         admin_url=admin_url,
@@ -54,10 +58,15 @@ def init_app(app: Flask) -> None:
         view_functions=app.view_functions,
     )
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["currency_symbol"] = currency_symbol
     # Plurals ("1 existing contact", "2 existing contacts") through Jinja's own i18n
     # extension; null translations until the app ships catalogues.
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+
+    if app.config["APP_ENV"] == "development":
+        # The components on one page, for whoever restyles them; never served in production.
+        app.add_url_rule("/styleguide", "styleguide", _styleguide)
 
     @app.after_request
     def _referrer_policy(response):

@@ -227,3 +227,35 @@ def test_rows_are_built_from_the_row_columns_in_their_order():
     """customer_page builds CustomerRow positionally, so a column out of place is a bug."""
     names = [c.key for c in table.ROW_COLUMNS] + ["sort_value"]
     assert names == [f.name for f in fields(table.CustomerRow)]
+
+
+@pytest.mark.parametrize(
+    ("args", "direction"),
+    [
+        pytest.param(
+            {"sort": "name", "direction": "desc", "sorted_by": "points"}, "asc", id="to-name"
+        ),
+        pytest.param(
+            {"sort": "points", "direction": "asc", "sorted_by": "name"}, "desc", id="to-points"
+        ),
+        pytest.param(
+            {"sort": "date", "direction": "asc", "sorted_by": "name"}, "desc", id="to-date"
+        ),
+        pytest.param(
+            {"sort": "name", "direction": "desc", "sorted_by": "name"}, "desc", id="same-sort"
+        ),
+        pytest.param({"sort": "points", "direction": "asc"}, "asc", id="a-link"),
+    ],
+)
+def test_choosing_a_sort_column_starts_in_its_natural_direction(args, direction):
+    assert table.TableQuery.from_args(args).direction == direction
+
+
+def test_the_sort_menu_shows_the_natural_direction_of_the_new_column(admin, shop):
+    make_customer(shop, first_name="Ada")
+    db.session.commit()
+    page = admin.get(
+        "/customers", query_string={"sort": "name", "direction": "desc", "sorted_by": "date"}
+    ).get_data(as_text=True)
+    assert re.search(r'<option value="asc" selected>A–Z</option>', page)
+    assert 'name="sorted_by" value="name"' in page

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from shopify_app.imports.preview import create_import
 from shopify_app.platform.extensions import db
@@ -84,9 +86,20 @@ def get_import(import_id: int) -> ImportJob:
 def upload(
     admin: AdminClient, content: bytes, *, name: str = "points.csv", kind: str = "points", **form
 ):
-    """POST the file as the import page's form does; returns the response."""
-    data = {"kind": kind, "file": (io.BytesIO(content), name), **form}
-    return admin.post("/imports", data, content_type="multipart/form-data")
+    """POST the file as the import page's form does; returns the response.
+
+    The body is encoded here, in memory: werkzeug's test client spools a large multipart body
+    to a temporary file it never closes, which a later test would report as a leak.
+    """
+    token = admin.token()
+    file = FileStorage(io.BytesIO(content), filename=name, content_type="text/csv")
+    boundary, body = encode_multipart({"kind": kind, **form, "id_token": token, "file": file})
+    return admin.client.post(
+        "/imports",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        query_string={"id_token": token},
+    )
 
 
 def upload_ok(admin: AdminClient, content: bytes, **kwargs) -> int:

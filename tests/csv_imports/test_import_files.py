@@ -160,6 +160,13 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + b"\x00" * 100
             b'7000000002,5,"Say "hi" to\r\n',
             "Line 3 opens a quoted value that is not closed properly",
         ),
+        (
+            "points.csv",
+            b"shopify_id,points_to_add,description\r\n7000000001,5,ok\r\n7000000002,5,"
+            + b"x" * (1024 * 1024 + 1)
+            + b"\r\n",
+            "This file can't be read as a CSV from line 3: a value is longer than 1 MB",
+        ),
     ],
 )
 def test_wrong_file_is_refused_with_a_clear_message_and_nothing_changed(
@@ -169,7 +176,9 @@ def test_wrong_file_is_refused_with_a_clear_message_and_nothing_changed(
     files = _stored_files(app, shop)
     response = upload(admin, content, name=name)
     assert response.status_code == 400
-    assert message in html.unescape(response.get_data(as_text=True))
+    page = html.unescape(response.get_data(as_text=True))
+    assert message in page
+    assert "field limit" not in page and "Error" not in page
     _nothing_changed(app, shop, files)
 
 

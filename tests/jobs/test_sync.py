@@ -13,7 +13,7 @@ from redis import Redis
 from sqlalchemy import select, update
 
 from shopify_app.customers import sync
-from shopify_app.customers.sync_jobs import queue_initial_sync, sweep_syncs
+from shopify_app.customers.sync_jobs import queue_initial_sync, sweep_syncs, sync_customers
 from shopify_app.platform import sweeps
 from shopify_app.platform.customer_store import ShopifyCustomer, upsert_shopify_customer
 from shopify_app.platform.extensions import db, queue
@@ -361,3 +361,19 @@ def test_a_sync_takes_the_stores_name_currency_and_time_zone_from_shopify(app, c
     db.session.expire_all()
     stored = db.session.get(Shop, shop.id)
     assert (stored.name, stored.currency, stored.timezone) == ("Yen Store", "JPY", "Asia/Tokyo")
+
+
+def test_a_failed_sync_tells_the_merchant_in_their_words_not_the_exception(
+    app, admin, shop, shopify_double
+):
+    _seed(shopify_double, shop.domain, 5)
+    shopify_double.fail_next(500, n=50)
+    with pytest.raises(Exception):  # noqa: B017 - the job re-raises for RQ's retry
+        sync_customers(shop.id)
+
+    state = _sync_state(shop.id)
+    assert state.sync_status == "failed"
+    assert "couldn't read your customers from Shopify" in state.sync_error
+    home = admin.get("/").get_data(as_text=True)
+    assert "couldn&#39;t read your customers from Shopify" in home
+    assert "Admin API" not in home and "500" not in state.sync_error

@@ -109,3 +109,40 @@ def test_join_customers_joins_many_in_bulk(ctx, shop):
     db.session.commit()
     codes = {c.referral_code for c in db.session.query(Customer)}
     assert len(codes) == 1200 and None not in codes
+
+
+def _affixes(page: str, name: str) -> list[tuple[str, bool]]:
+    """The units shown inside field `name`: (text, visible) for each prefix and suffix."""
+    field = page.split(f'id="field-{name}"')[0].rsplit('<div class="p-input-affix">', 1)[1]
+    field += page.split(f'id="field-{name}"')[1].split("</div>", 1)[0]
+    return [
+        (text, "hidden" not in attrs)
+        for attrs, text in re.findall(
+            r'<span class="p-input-affix__\w+"([^>]*)>([^<]*)</span>', field
+        )
+    ]
+
+
+def test_fields_show_their_units_and_the_unit_follows_the_offer_type(admin, shop):
+    page = admin.get("/program").get_data(as_text=True)
+    # Defaults: the friend's offer is a percentage, the referrer's reward an amount.
+    assert _affixes(page, "referee_offer_value") == [("$", False), ("%", True)]
+    assert _affixes(page, "reward_value") == [("$", True), ("%", False)]
+    assert _affixes(page, "min_order") == [("$", True)]
+    assert _affixes(page, "referrer_points") == [("points", True)]
+    assert _affixes(page, "expiry_months") == [("months", True)]
+    assert 'data-unit-of="referee_offer_type" data-unit="percentage"' in page
+
+
+def test_a_euro_shop_sees_the_euro_sign(admin, shop):
+    shop.currency = "EUR"
+    db.session.commit()
+    page = admin.get("/program").get_data(as_text=True)
+    assert _affixes(page, "min_order") == [("€", True)]
+
+
+def test_the_settings_form_asks_for_the_contextual_save_bar(admin, shop):
+    page = admin.get("/program").get_data(as_text=True)
+    form = page.split('id="program-settings"')[1].split(">", 1)[0]
+    assert "data-save-bar" in form and "data-discard-confirmation" in form
+    assert 'data-save-bar-for="program-settings" hidden' in page and "Unsaved changes" in page

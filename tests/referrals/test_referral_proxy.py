@@ -12,7 +12,7 @@ from shopify_app.invitations.unsubscribe import unsubscribe_token
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Referral
 from shopify_app.program.config import join_program
-from tests.referrals.conftest import add_customer
+from tests.referrals.conftest import add_customer, pay_order, visit
 
 
 @pytest.fixture
@@ -112,3 +112,24 @@ def test_unsubscribe_link_asks_then_unsubscribes(client, shopify_double, shop, a
         f"/proxy/unsubscribe/{token[:-2]}xx", query_string=shopify_double.proxy_query(shop.domain)
     )
     assert forged.status_code == 404
+
+
+def test_a_shopper_on_their_own_link_reads_the_stores_words_not_the_rule(
+    client, shopify_double, shop, anna
+):
+    response = visit(client, shopify_double, shop, anna.referral_code, anna)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "This link is for friends of Anna" in page
+    assert "can&#39;t be used on your own account" in page
+    assert "Self-referral" not in page and "referee" not in page
+
+
+def test_a_returning_customer_is_welcomed_back_not_told_a_rule(
+    client, shopify_double, app, shop, anna
+):
+    regular = add_customer(shopify_double, shop, email="reg@example.com", first_name="Reg")
+    pay_order(client, shopify_double, app, shop, customer=regular, total="20.00")
+    page = visit(client, shopify_double, shop, anna.referral_code, regular).get_data(as_text=True)
+    assert "Welcome back" in page and "you&#39;ve shopped with us before" in page
+    assert "The referee had already ordered before" not in page

@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, g, redirect, render_template, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 
 from shopify_app.platform.auth.demo_tokens import demo_reload_url
 from shopify_app.platform.auth.session_token import SessionToken, decode_session_token
 from shopify_app.platform.auth.shop_domain import normalize_shop_domain
-from shopify_app.platform.error_pages import wants_json
 from shopify_app.platform.errors import (
     InvalidSessionToken,
     InvalidShopDomain,
@@ -20,11 +20,16 @@ from shopify_app.platform.errors import (
     ShopMismatch,
 )
 from shopify_app.platform.extensions import db
+from shopify_app.platform.negotiation import wants_json
 from shopify_app.platform.shopify.tokens import exchange_session_token
 from shopify_app.platform.shops import announce_installed, get_shop, install_shop
 from shopify_app.platform.tenancy import enter_shop
 
 F = TypeVar("F", bound=Callable[..., Any])
+CREDENTIALS_REFUSED = (
+    "Shopify didn't accept this app's credentials, so nothing could be loaded. "
+    "This is a problem on our side: please contact us and we'll fix it."
+)
 RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
 
 
@@ -77,6 +82,23 @@ def load_shop_session() -> None:
         shop = install_shop(token.shop, grant)
         db.session.commit()
         announce_installed(shop)
+    g.shop = shop
+    g.session_token = token
+    enter_shop(shop.id)
+
+
+def recognise_shop_session() -> None:
+    """For error pages: set g.shop from a valid token of an installed shop, so the page keeps
+    the app's navigation. Never installs, never raises: the page is already an error."""
+    if getattr(g, "shop", None) is not None:
+        return
+    try:
+        token = verify_request_session()
+        shop = get_shop(token.shop)
+    except (InvalidSessionToken, SQLAlchemyError):
+        return
+    if shop is None or not shop.is_installed:
+        return
     g.shop = shop
     g.session_token = token
     enter_shop(shop.id)
@@ -140,8 +162,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ShopifyAuthError)
     def _shopify_auth(error: ShopifyAuthError):
+        current_app.logger.error("Shopify refused the app's credentials: %s", error)
         if wants_json():
-            return {"error": "shopify_auth", "detail": str(error)}, 502
-        return render_template(
-            "errors/error.html", title="Shopify refused the app's credentials", message=str(error)
-        ), 502
+            return {"error": "shopify_auth", "detail": CREDENTIALS_REFUSED}, 502
+        page = render_template(
+            "errors/error.html",
+            title="The app couldn't connect to Shopify",
+            message=CREDENTIALS_REFUSED,
+        )
+        return page, 502
