@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 
 from shopify_app.mailchimp import pages
 from shopify_app.mailchimp.jobs import sweep_fetches
@@ -15,6 +15,9 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _mailchimp_card() -> dict:
-        if request.endpoint != "imports.index" or getattr(g, "shop", None) is None:
+        # Templates render outside requests too (emails from jobs): no card there.
+        if not has_request_context() or request.endpoint != "imports.index":
+            return {}
+        if getattr(g, "shop", None) is None:
             return {}
         return {"mailchimp": pages.card(g.shop, current_app.config)}
