@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 
 import webhooks
-from shopify_app import cli, customers, imports, invitations, loyalty, privacy, referrals
+from shopify_app import cli, customers, imports, invitations, loyalty, mailchimp, privacy, referrals
 from shopify_app.account import liquid
 from shopify_app.account import views as account_views
 from shopify_app.customers import segment_views
@@ -24,6 +24,7 @@ from shopify_app.integrations import klaviyo
 from shopify_app.invitations import audience, unsubscribe
 from shopify_app.invitations import views as invitations_views
 from shopify_app.loyalty import views as loyalty_views
+from shopify_app.mailchimp import views as mailchimp_views
 from shopify_app.metrics import views as metrics_views
 from shopify_app.platform import (
     error_pages,
@@ -72,6 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     invitations.init_app(app)
     loyalty.init_app(app)  # balances to the metafield, the daily expiry run
     klaviyo.init_app(app)  # enrolments and balances to Klaviyo
+    mailchimp.init_app(app)  # interrupted audience reads resume; the Imports page's card
 
     for blueprint in (
         auth_views.bp,
@@ -80,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         segment_views.bp,
         metrics_views.bp,
         imports_views.bp,
+        mailchimp_views.bp,
         program_views.bp,
         klaviyo_views.bp,
         loyalty_views.bp,

@@ -8,12 +8,14 @@ from flask import Flask, current_app
 from flask_migrate import upgrade
 
 from shopify_app.imports import cli as imports_cli
+from shopify_app.mailchimp import cli as mailchimp_cli
 from shopify_app.program import cli as program_cli
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_db)
     imports_cli.init_app(app)
+    mailchimp_cli.init_app(app)
     program_cli.init_app(app)
 
 

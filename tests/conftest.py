@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
+from mailchimp_double import MailchimpDouble
 from shopify_app import create_app
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_double import ShopifyDouble
@@ -79,7 +80,19 @@ def shopify_double() -> Iterator[ShopifyDouble]:
 
 
 @pytest.fixture(scope="session")
-def app(shopify_double: ShopifyDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def mailchimp_double() -> Iterator[MailchimpDouble]:
+    double = MailchimpDouble()
+    double.start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture(scope="session")
+def app(
+    shopify_double: ShopifyDouble,
+    mailchimp_double: MailchimpDouble,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Flask]:
     _ensure_database(DATABASE_URL)
     instance = tmp_path_factory.mktemp("instance")
     app = create_app(
@@ -96,6 +109,10 @@ def app(shopify_double: ShopifyDouble, tmp_path_factory: pytest.TempPathFactory)
             "IMPORT_DIR": str(instance / "imports"),
             "EXPORT_DIR": str(instance / "exports"),
             "HTTP_TIMEOUT": 5.0,
+            "MAILCHIMP_CLIENT_ID": mailchimp_double.client_id,
+            "MAILCHIMP_CLIENT_SECRET": mailchimp_double.client_secret,
+            "MAILCHIMP_OAUTH_BASE": mailchimp_double.oauth_base,
+            "MAILCHIMP_API_BASE": mailchimp_double.api_base,
         }
     )
     with app.app_context():
@@ -153,6 +170,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         redis_conn().flushdb()
         forget_kick_window()
     request.getfixturevalue("shopify_double").reset()
+    request.getfixturevalue("mailchimp_double").reset()
 
 
 @pytest.fixture

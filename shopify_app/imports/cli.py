@@ -32,7 +32,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_events)
 
 
-def _shop(domain: str) -> Shop:
+def shop_option(domain: str) -> Shop:
+    """The installed shop a `--shop` option names, or a usage error."""
     try:
         shop = get_shop(normalize_shop_domain(domain))
     except InvalidShopDomain as error:
@@ -42,7 +43,8 @@ def _shop(domain: str) -> Shop:
     return shop
 
 
-def _print_preview(job: ImportJob) -> None:
+def print_preview(job: ImportJob) -> None:
+    """The preview's counts and first row errors, as every import command prints them."""
     preview = (job.summary or {}).get("preview", {})
     click.echo(f"{job.filename}: {preview.get('rows', 0):,} rows")
     columns = ", ".join(f"{name} ← {header!r}" for name, header in preview["columns"].items())
@@ -123,13 +125,20 @@ def _run(
             f"the column {preview['ambiguous_column']!r} could hold points to add or balances: "
             "run again with --points-mode add or --points-mode set"
         )
-    _print_preview(job)
+    print_preview(job)
     if dry_run:
         path = Path(job.file_path)
         db.session.rollback()
         path.unlink(missing_ok=True)
         click.echo("dry run: nothing was changed")
         return
+    confirm_and_run(shop, job, skip_errors=skip_errors, allow_duplicate=allow_duplicate)
+
+
+def confirm_and_run(
+    shop: Shop, job: ImportJob, *, skip_errors: bool, allow_duplicate: bool
+) -> None:
+    """Confirm a previewed import and apply it here and now, printing the outcome."""
     try:
         # The command's --mode is the merchant's answer to "update existing customers?".
         confirm_import(
@@ -206,7 +215,7 @@ def import_points(
 ) -> None:
     """Add points from a CSV of shopify_id, points_to_add, description."""
     _run(
-        _shop(shop_domain),
+        shop_option(shop_domain),
         POINTS,
         file,
         dry_run=dry_run,
@@ -231,7 +240,7 @@ def import_contacts(
 ) -> None:
     """Create or update contacts from a CSV and add them to a static segment."""
     _run(
-        _shop(shop_domain),
+        shop_option(shop_domain),
         CONTACTS,
         file,
         dry_run=dry_run,
@@ -269,7 +278,7 @@ def import_people(
 ) -> None:
     """Set customers' attributes from a CSV of shopify_id or email and any other columns."""
     _run(
-        _shop(shop_domain),
+        shop_option(shop_domain),
         PEOPLE,
         file,
         dry_run=dry_run,
@@ -295,7 +304,7 @@ def import_events(
 ) -> None:
     """Add customer events from a CSV of shopify_id or email, event_name, timestamp."""
     _run(
-        _shop(shop_domain),
+        shop_option(shop_domain),
         EVENTS,
         file,
         dry_run=dry_run,

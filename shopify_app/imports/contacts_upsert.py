@@ -6,11 +6,13 @@ makes a batch safe to apply twice. Importing never invites or emails anyone.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 
 from shopify_app.imports.contacts_preview import existing_contacts
 from shopify_app.imports.contacts_rows import (
@@ -23,7 +25,7 @@ from shopify_app.imports.contacts_rows import (
     decide,
 )
 from shopify_app.platform.customer_store import add_balance_rows, canonical_email
-from shopify_app.platform.db import upsert_insert
+from shopify_app.platform.db import TableNames, is_postgresql, upsert_insert
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, SegmentMember
 from shopify_app.platform.models.base import utcnow
@@ -95,14 +97,18 @@ def apply_contacts(
             {"segment_id": segment_id, "customer_id": customer_id, "shop_id": shop_id}
             for customer_id in sorted(set(ids.values()))
         ]
-        for start in range(0, len(members), 1_000):
-            stmt = (
-                upsert_insert(SegmentMember)
-                .on_conflict_do_nothing(index_elements=["segment_id", "customer_id"])
-                .returning(SegmentMember.customer_id)
-            )
-            inserted = db.session.execute(stmt, members[start : start + 1_000]).all()
-            result.added_to_segment += len(inserted)
+        if is_postgresql():
+            ids_in = [m["customer_id"] for m in members]
+            result.added_to_segment += _add_members_unnested(shop_id, segment_id, ids_in)
+        else:
+            for start in range(0, len(members), 1_000):
+                stmt = (
+                    upsert_insert(SegmentMember)
+                    .on_conflict_do_nothing(index_elements=["segment_id", "customer_id"])
+                    .returning(SegmentMember.customer_id)
+                )
+                inserted = db.session.execute(stmt, members[start : start + 1_000]).all()
+                result.added_to_segment += len(inserted)
     return result
 
 
@@ -165,15 +171,76 @@ def _create(shop_id: int, rows: list[ContactRow], now) -> dict[str, int]:
         }
         for row in rows
     ]
-    for start in range(0, len(values), 1_000):
-        stmt = (
-            upsert_insert(Customer)
-            .on_conflict_do_nothing(
-                index_elements=["shop_id", "email_key"], index_where=Customer.email_key.isnot(None)
+    if values and is_postgresql():
+        created.update(_insert_unnested(values))
+    else:
+        for start in range(0, len(values), 1_000):
+            stmt = (
+                upsert_insert(Customer)
+                .on_conflict_do_nothing(
+                    index_elements=["shop_id", "email_key"],
+                    index_where=Customer.email_key.isnot(None),
+                )
+                .returning(Customer.email_key, Customer.id)
             )
-            .returning(Customer.email_key, Customer.id)
-        )
-        for key, customer_id in db.session.execute(stmt, values[start : start + 1_000]):
-            created[key] = customer_id
+            for key, customer_id in db.session.execute(stmt, values[start : start + 1_000]):
+                created[key] = customer_id
     add_balance_rows(shop_id, sorted(created.values()))
     return created
+
+
+#: the new contact's columns that vary by row, sent as one array each.
+_ROW_COLUMNS = ("email", "email_key", "email_canonical", "first_name", "last_name", "locale")
+_C = TableNames(Customer)
+
+
+def _insert_unnested(values: list[dict[str, Any]]) -> dict[str, int]:
+    """PostgreSQL: the batch's new contacts in one INSERT … SELECT FROM unnest(arrays).
+
+    The ORM's multi-row insert took 2.5 ms a row here (a 100,000-member audience spent 100 s
+    creating contacts); one statement per batch takes the database's own time. The columns
+    the model gives a Python default are filled from those defaults, so none is left NULL.
+    """
+    table = Customer.__table__
+    first = values[0]
+    given = set(first)
+    defaults = {
+        column.key: column.default.arg
+        for column in table.columns
+        if column.key not in given and column.default is not None and column.default.is_scalar
+    }
+    scalars = {k: first[k] for k in ("shop_id", "state", "is_member", "created_at", "updated_at")}
+    scalars["created_at"] = scalars["updated_at"] = (
+        first["created_at"].astimezone(UTC).replace(tzinfo=None)
+    )
+    params: dict[str, Any] = {f"s_{k}": v for k, v in {**scalars, **defaults}.items()}
+    params.update({f"a_{k}": [row[k] for row in values] for k in _ROW_COLUMNS})
+    params["a_attributes"] = [
+        json.dumps(row["attributes"]) if row["attributes"] is not None else None for row in values
+    ]
+    arrays = ", ".join(f"CAST(:a_{k} AS text[])" for k in (*_ROW_COLUMNS, "attributes"))
+    names = [*_ROW_COLUMNS, "attributes", *scalars, *defaults]
+    picks = [f"u.{k}" for k in _ROW_COLUMNS] + ["CAST(u.attributes AS json)"]
+    picks += [f":s_{k}" for k in (*scalars, *defaults)]
+    sql = (
+        f"INSERT INTO {_C} ({_C.columns(*names)}) "
+        f"SELECT {', '.join(picks)} "
+        f"FROM unnest({arrays}) AS u({', '.join((*_ROW_COLUMNS, 'attributes'))}) "
+        f"ON CONFLICT ({_C.shop_id}, {_C.email_key}) WHERE {_C.email_key} IS NOT NULL DO NOTHING "
+        f"RETURNING {_C.email_key}, {_C.id}"
+    )
+    return {key: customer_id for key, customer_id in db.session.execute(text(sql), params)}
+
+
+_M = TableNames(SegmentMember)
+
+
+def _add_members_unnested(shop_id: int, segment_id: int, customer_ids: list[int]) -> int:
+    """PostgreSQL: the batch's segment memberships in one statement; returns how many are new."""
+    sql = (
+        f"INSERT INTO {_M} ({_M.columns('segment_id', 'customer_id', 'shop_id')}) "
+        "SELECT :segment_id, unnest(CAST(:ids AS bigint[])), :shop_id "
+        f"ON CONFLICT ({_M.segment_id}, {_M.customer_id}) DO NOTHING RETURNING {_M.customer_id}"
+    )
+    params = {"segment_id": segment_id, "ids": customer_ids, "shop_id": shop_id}
+    return len(db.session.execute(text(sql), params).all())

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from shopify_app.platform.db import upsert_insert
+from shopify_app.platform.db import TableNames, is_postgresql, upsert_insert
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, PointBalance, Shop, is_member_state
 
@@ -27,7 +27,21 @@ def email_key(email: str | None) -> str | None:
 
 def add_balance_rows(shop_id: int, customer_ids: list[int]) -> None:
     """Give customers inserted in bulk (without the ORM, which makes one with each customer)
-    their balance row: the points sort walks that table, so every customer needs one."""
+    their balance row: the points sort walks that table, so every customer needs one.
+
+    On PostgreSQL one INSERT … SELECT FROM unnest(ids): a multi-row insert through the ORM
+    took a quarter of a 100,000-contact import."""
+    if customer_ids and is_postgresql():
+        b = TableNames(PointBalance)
+        db.session.execute(
+            text(
+                f"INSERT INTO {b} ({b.columns('customer_id', 'shop_id', 'balance')}) "
+                "SELECT unnest(CAST(:ids AS bigint[])), :shop_id, 0 "
+                f"ON CONFLICT ({b.customer_id}) DO NOTHING"
+            ),
+            {"ids": customer_ids, "shop_id": shop_id},
+        )
+        return
     for start in range(0, len(customer_ids), 1_000):
         chunk = customer_ids[start : start + 1_000]
         db.session.execute(

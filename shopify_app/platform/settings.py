@@ -83,6 +83,14 @@ DEFAULTS: dict[str, Any] = {
     # point it at the Klaviyo double. The revision is the API version every call pins.
     "KLAVIYO_API_BASE": "https://a.klaviyo.com",
     "KLAVIYO_REVISION": "2026-10-15",
+    # Mailchimp OAuth app credentials (Mailchimp's "Registered apps") and where it lives;
+    # tests and the demo point both bases at the local Mailchimp double. {dc}: data center.
+    "MAILCHIMP_CLIENT_ID": "dev-mailchimp-client",
+    "MAILCHIMP_CLIENT_SECRET": "dev-mailchimp-secret",
+    "MAILCHIMP_OAUTH_BASE": "https://login.mailchimp.com",
+    "MAILCHIMP_API_BASE": "https://{dc}.api.mailchimp.com/3.0",
+    # Member pages read at once per audience fetch (Mailchimp allows 10 connections per account).
+    "MAILCHIMP_CONNECTIONS": 4,
 }
 
 _BOOLEAN_SETTINGS = {"DEMO_MODE", "RQ_ASYNC"}
@@ -105,6 +113,7 @@ _INT_SETTINGS = {
     "MAX_WEBHOOK_BYTES",
     "MAX_FORM_BYTES",
     "TEST_EMAILS_PER_HOUR",
+    "MAILCHIMP_CONNECTIONS",
 }
 #: durations that cannot be negative.
 _NON_NEGATIVE_SETTINGS = {
@@ -172,7 +181,15 @@ def load_settings(
             raise SettingsError("missing required settings for production: " + ", ".join(missing))
         if settings["DEMO_MODE"]:
             raise SettingsError("DEMO_MODE cannot be enabled in production")
+        # Mailchimp is optional: unset in production it stays off, never on dev credentials.
+        for key in ("MAILCHIMP_CLIENT_ID", "MAILCHIMP_CLIENT_SECRET"):
+            if not overrides.get(key) and not environ.get(key):
+                settings[key] = ""
     settings["SHOPIFY_APP_URL"] = settings["SHOPIFY_APP_URL"].rstrip("/")
     settings["SHOPIFY_API_BASE"] = settings["SHOPIFY_API_BASE"].rstrip("/")
     settings["KLAVIYO_API_BASE"] = settings["KLAVIYO_API_BASE"].rstrip("/")
+    for key in ("MAILCHIMP_OAUTH_BASE", "MAILCHIMP_API_BASE"):
+        settings[key] = settings[key].rstrip("/")
+    if not 1 <= settings["MAILCHIMP_CONNECTIONS"] <= 10:
+        raise SettingsError("MAILCHIMP_CONNECTIONS must be between 1 and 10 (Mailchimp's limit)")
     return settings

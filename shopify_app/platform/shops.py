@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shopify_app.platform.db import is_postgresql
 from shopify_app.platform.errors import NotFound
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import ProgramSettings, Shop
+from shopify_app.platform.models import MailchimpConnection, ProgramSettings, Shop
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.shopify.tokens import TokenGrant, apply_grant
 
@@ -75,6 +75,8 @@ def uninstall_shop(shop: Shop) -> None:
     shop.refresh_token_encrypted = None
     shop.refresh_token_expires_at = None
     shop.uninstalled_at = utcnow()
+    # The merchant's Mailchimp access goes with the app (they reconnect after reinstalling).
+    db.session.execute(delete(MailchimpConnection).where(MailchimpConnection.shop_id == shop.id))
 
 
 def row_of_shop(model: type[T], shop: Shop) -> T:

@@ -18,6 +18,8 @@ from shopify_app.platform.models import (
     Invitation,
     InvitationBatch,
     LoyaltyReward,
+    MailchimpConnection,
+    MailchimpFetch,
     OAuthState,
     Order,
     PointBalance,
@@ -66,6 +68,8 @@ def redact_shop(shop: Shop) -> None:
         SetupGuide,
         DataRequest,
         ExportJob,
+        MailchimpFetch,
+        MailchimpConnection,
     ):
         db.session.execute(delete(model).where(model.shop_id == shop.id))
     db.session.execute(

@@ -9,6 +9,7 @@ the demo's invitations land in the local mail sink and show on the admin's mail 
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import re
 import signal
@@ -118,6 +119,7 @@ def bin_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunCommand]:
         "DOUBLE_PORT": str(free_port()),
         "KLAVIYO_DOUBLE_PORT": str(free_port()),
         "SMTP_PORT": str(free_port()),
+        "MAILCHIMP_DOUBLE_PORT": str(free_port()),
         "DEMO_CUSTOMERS": str(CUSTOMERS),
         "RUN_DIR": str(run_dir),
         "REDIS_URL": REDIS_URL,
@@ -211,6 +213,59 @@ def test_an_invitation_sent_in_the_demo_arrives_on_the_caught_emails_page(bin_ru
     assert caught
     body = bin_run.get(f"/demo/mail/{caught.group(1)}").text
     assert "/apps/referrals/r/" in body and email in body
+
+
+def test_the_demo_connects_mailchimp_and_imports_an_audience(bin_run):
+    """Imports → Connect Mailchimp → Allow on the double's page → pick both demo audiences."""
+    browser = requests.Session()
+    started = browser.post(
+        f"{bin_run.base}/mailchimp/connect",
+        data={"id_token": bin_run.token()},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert started.status_code == 302, started.text[:500]
+    allow_page = browser.get(started.headers["Location"], timeout=10)
+    assert "Allow" in allow_page.text
+    form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', allow_page.text))
+    form = {key: html.unescape(value) for key, value in form.items()}
+    approved = browser.post(
+        started.headers["Location"].split("?")[0],
+        data={**form, "login": "demo", "decision": "allow"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    landed = browser.get(approved.headers["Location"], timeout=10)
+    assert "Newsletter" in landed.text and "VIP customers" in landed.text, landed.text[:500]
+    read = browser.post(
+        f"{bin_run.base}/mailchimp/fetches",
+        data={
+            "audiences": ["a1b2c3d4e5", "f6e7d8c9b0"],
+            "segment_id": "new",
+            "new_segment": "Mailchimp demo",
+            "id_token": bin_run.token(),
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert read.status_code == 302, read.text[:500]
+    fetch_path = read.headers["Location"].split("?")[0]
+    wait_for(lambda: "Check the preview" in bin_run.get(fetch_path).text, timeout=60)
+    import_id = re.search(r"/imports/(\d+)", bin_run.get(fetch_path).text).group(1)
+    confirmed = requests.post(
+        f"{bin_run.base}/imports/{import_id}/confirm",
+        data={"apply_with_errors": "1", "id_token": bin_run.token()},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert confirmed.status_code == 302
+    wait_for(lambda: 'data-import-status="done"' in bin_run.get(f"/imports/{import_id}").text, 60)
+    with sqlite3.connect(bin_run.run_dir / "demo.sqlite3") as conn:
+        members = conn.execute(
+            "SELECT count(*) FROM segment_members JOIN segments ON segments.id = segment_id"
+            " WHERE segments.name = 'Mailchimp demo'"
+        ).fetchone()[0]
+    assert members > 1000
 
 
 @pytest.mark.slow

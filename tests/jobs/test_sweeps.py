@@ -26,6 +26,7 @@ def test_the_factory_registers_every_capabilitys_sweep_once(app):
         "shopify_app.loyalty.expiry_jobs.sweep_expiry",
         "shopify_app.loyalty.jobs.sweep_redemptions",
         "shopify_app.loyalty.metafield_jobs.sweep_metafields",
+        "shopify_app.mailchimp.jobs.sweep_fetches",
         "shopify_app.privacy.jobs.purge_files",
         "shopify_app.referrals.jobs.sweep_rewards",
         "webhooks.drain.sweep_webhooks",

@@ -8,6 +8,7 @@ from shopify_app.platform.models.imports import ImportJob, ImportRowError
 from shopify_app.platform.models.invitation import Invitation, InvitationBatch
 from shopify_app.platform.models.klaviyo import KlaviyoConnection, KlaviyoProfile
 from shopify_app.platform.models.loyalty import LoyaltyReward, PointBalance, Redemption
+from shopify_app.platform.models.mailchimp import MailchimpConnection, MailchimpFetch
 from shopify_app.platform.models.order import Order, Refund
 from shopify_app.platform.models.people import (
     AttributeChange,
@@ -36,6 +37,8 @@ __all__ = [
     "KlaviyoConnection",
     "KlaviyoProfile",
     "LoyaltyReward",
+    "MailchimpConnection",
+    "MailchimpFetch",
     "OAuthState",
     "Order",
     "PointBalance",
