@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, g, render_template, request, url_for
 from markupsafe import Markup, escape
@@ -46,6 +48,18 @@ def query_fields() -> Markup:
     )
 
 
+def shop_time(value: datetime | None) -> str:
+    """A stored (naive UTC) time as the merchant reads it: in the shop's own time zone."""
+    if value is None:
+        return "—"
+    try:
+        zone = ZoneInfo(getattr(getattr(g, "shop", None), "timezone", None) or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = value.replace(tzinfo=UTC).astimezone(zone)
+    return f"{local:%b} {local.day}, {local:%Y}, {local:%H:%M} {local.tzname()}"
+
+
 def _styleguide() -> str:
     return render_template("styleguide.html")
 
@@ -59,6 +73,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["currency_symbol"] = currency_symbol
+    app.jinja_env.filters["shop_time"] = shop_time
     # Plurals ("1 existing contact", "2 existing contacts") through Jinja's own i18n
     # extension; null translations until the app ships catalogues.
     app.jinja_env.add_extension("jinja2.ext.i18n")

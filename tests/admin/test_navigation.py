@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from shopify_app import create_app
+from shopify_app.platform.extensions import db
 
 
 def test_every_page_links_the_invitations_and_has_an_icon(admin):
@@ -35,3 +38,12 @@ def test_the_style_guide_is_not_served_in_production(app):
     )
     assert "styleguide" not in production.view_functions
     assert production.test_client().get("/styleguide").status_code == 404
+
+
+def test_times_on_home_are_in_the_shops_time_zone(admin, shop):
+    shop.timezone = "America/New_York"
+    shop.installed_at = datetime(2026, 12, 3, 20, 7)
+    db.session.commit()
+    page = admin.get("/").get_data(as_text=True)
+    assert "Dec 3, 2026, 15:07 EST" in page
+    assert "20:07 UTC" not in page and "ENABLED" not in page
