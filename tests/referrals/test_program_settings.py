@@ -146,3 +146,9 @@ def test_the_settings_form_asks_for_the_contextual_save_bar(admin, shop):
     form = page.split('id="program-settings"')[1].split(">", 1)[0]
     assert "data-save-bar" in form and "data-discard-confirmation" in form
     assert 'data-save-bar-for="program-settings" hidden' in page and "Unsaved changes" in page
+
+
+def test_the_email_card_offers_a_test_email(admin, shop):
+    page = admin.get("/program").get_data(as_text=True)
+    link = page.split("data-test-email-link")[0].rsplit("<a ", 1)[1]
+    assert 'href="/setup/test-email?' in link and "Send me a test email" in page
