@@ -40,12 +40,18 @@ from shopify_app.imports.runs import (
     hold_write_lock,
     import_lock,
 )
-from shopify_app.platform.db import is_postgresql
+from shopify_app.platform.db import is_postgresql, refresh_stale_statistics
 from shopify_app.platform.errors import ImportFileError
 from shopify_app.platform.extensions import db, redis_conn
 from shopify_app.platform.files import file_identity
 from shopify_app.platform.live_traffic import rest_after
-from shopify_app.platform.models import ImportJob, Shop
+from shopify_app.platform.models import (
+    Customer,
+    ImportJob,
+    PointBalance,
+    SegmentMember,
+    Shop,
+)
 from shopify_app.platform.models.base import utcnow
 from shopify_app.platform.models.imports import (
     CANCELLED,
@@ -65,6 +71,8 @@ UNEXPECTED_FAILURE = (
     "Something went wrong on our side while importing. The rows imported so far are kept, "
     "and the import will continue from where it stopped."
 )
+#: the tables a contacts batch writes and reads back.
+CONTACT_TABLES = tuple(m.__tablename__ for m in (Customer, PointBalance, SegmentMember))
 #: batches an all-or-nothing check keeps parsed for the apply, as many as `prefetch` holds.
 HELD_BATCHES = 2
 
@@ -348,6 +356,9 @@ class _ContactsRunner:
         return parsed
 
     def apply(self, parsed: Parsed) -> tuple[int, list[RowError]]:
+        # New contacts change the tables a batch plans against; last batches' may not be
+        # in the statistics yet (one catalog query a batch; ANALYZE only when stale).
+        refresh_stale_statistics(*CONTACT_TABLES)
         register_attributes(self.shop_id, self.kinds)
         for row in parsed.rows:
             row.attributes = typed_attributes(row.attributes, self.kinds, self.zone)

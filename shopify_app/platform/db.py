@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shopify_app.platform.extensions import db
@@ -69,3 +70,34 @@ class TableNames:
 def postgresql_ddl(element: Any) -> str:
     """A schema construct (`CreateTable(...)`) as PostgreSQL DDL, for a driver cursor."""
     return str(element.compile(dialect=_POSTGRESQL))
+
+
+#: rows changed since the last ANALYZE from which a bulk write refreshes a table's statistics.
+STALE_STATISTICS_ROWS = 10_000
+
+
+def refresh_stale_statistics(*tables: str) -> list[str]:
+    """ANALYZE those of `tables` (PostgreSQL) that changed by a tenth since their last ANALYZE.
+
+    A bulk import right after another one plans against statistics autovacuum has not caught
+    up with yet, and one shop's import then ran 5x slower (65 s against 12 s for 100,000
+    contacts once other shops had added 200,000). It runs on its own autocommit connection,
+    so the lock ANALYZE takes is not held for the import's batch. Returns what it analysed.
+    """
+    if not is_postgresql():
+        return []
+    stale_sql = text(
+        "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(:tables)"
+        " AND n_mod_since_analyze >= :rows"
+        " AND n_mod_since_analyze > 0.1 * GREATEST(n_live_tup, 1)"
+    )
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        stale = [
+            name
+            for (name,) in connection.execute(
+                stale_sql, {"tables": list(tables), "rows": STALE_STATISTICS_ROWS}
+            )
+        ]
+        for name in stale:
+            connection.execute(text(f'ANALYZE "{name}"'))
+    return stale
