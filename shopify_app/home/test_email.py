@@ -15,9 +15,9 @@ from flask import current_app
 from shopify_app.home.checklist import count_test_email, record_test_email
 from shopify_app.invitations.rendering import RenderedEmail, render_invitation
 from shopify_app.invitations.sending import build_email
-from shopify_app.metrics.queries import shop_zone
 from shopify_app.platform import mailer
 from shopify_app.platform.models import Customer, Shop
+from shopify_app.platform.shops import shop_zone
 from shopify_app.program import config as program
 
 log = logging.getLogger(__name__)

@@ -17,11 +17,11 @@ from shopify_app.metrics.queries import (
     Figures,
     bounds,
     completed_referrals,
-    shop_zone,
     used_rewards,
 )
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Shop
+from shopify_app.platform.shops import shop_zone
 
 
 @dataclass(frozen=True)

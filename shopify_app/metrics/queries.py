@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, Date, case, cast, func, literal, select
 
@@ -34,6 +33,7 @@ from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, Order, Referral, Reward, Shop
 from shopify_app.platform.models.referral import BLOCKED, COMPLETED, PENDING, USED
 from shopify_app.platform.shopify.discounts import PERCENTAGE
+from shopify_app.platform.shops import shop_zone
 
 PRESETS = {"7": 7, "30": 30, "90": 90, "365": 365}
 DEFAULT_DAYS = 30
@@ -71,13 +71,6 @@ class RangeChoice:
     period: Period
     granularity: str  # "day", "week" or "month"
     preset: str | None
-
-
-def shop_zone(shop: Shop) -> ZoneInfo:
-    try:
-        return ZoneInfo(shop.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def today_for(shop: Shop, now: datetime | None = None) -> date:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
 from sqlalchemy import delete, select, update
@@ -102,3 +103,11 @@ def get_for_shop_or_404(model: type[T], id_: int, shop: Shop) -> T:
     if row is None:
         raise NotFound(f"{model.__name__} {id_} not found")
     return row
+
+
+def shop_zone(shop: Shop | None) -> ZoneInfo:
+    """The shop's IANA time zone, UTC when it has none or an unknown one."""
+    try:
+        return ZoneInfo(getattr(shop, "timezone", None) or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

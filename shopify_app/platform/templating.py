@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, g, render_template, request, url_for
 from markupsafe import Markup, escape
 
 from shopify_app.platform.money import currency_symbol, format_money
+from shopify_app.platform.shops import shop_zone
 
 
 def admin_url(endpoint: str, **values: Any) -> str:
@@ -52,11 +52,7 @@ def shop_time(value: datetime | None) -> str:
     """A stored (naive UTC) time as the merchant reads it: in the shop's own time zone."""
     if value is None:
         return "—"
-    try:
-        zone = ZoneInfo(getattr(getattr(g, "shop", None), "timezone", None) or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = value.replace(tzinfo=UTC).astimezone(zone)
+    local = value.replace(tzinfo=UTC).astimezone(shop_zone(getattr(g, "shop", None)))
     return f"{local:%b} {local.day}, {local:%Y}, {local:%H:%M} {local.tzname()}"
 
 
