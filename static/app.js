@@ -311,8 +311,9 @@
         meter.setAttribute("aria-valuenow", String(Math.round(percent)));
       }
     }
+    var text = progressText(data);
     $all("[data-progress-text]", root).forEach(function (el) {
-      el.textContent = progressText(data);
+      el.textContent = text;
     });
     $all("[data-progress-status]", root).forEach(function (el) {
       // As the server renders it ("Running"), not the raw status ("running").
@@ -323,6 +324,10 @@
       el.hidden = !data.message;
     });
     renderCounts(data);
+    // A page-wide summary that would repeat the bar's text word for word stays hidden.
+    $all("[data-progress-summary]").forEach(function (el) {
+      el.hidden = el.textContent === text;
+    });
   }
 
   /** Page-wide live figures: [data-progress-count=KEY], [data-progress-summary] (the
@@ -334,6 +339,10 @@
     });
     $all("[data-progress-summary]").forEach(function (el) {
       if (data.message) el.textContent = data.message;
+    });
+    // The page header's status badge ("Queued" until a worker takes the job).
+    $all("[data-import-status-badge] .p-badge").forEach(function (el) {
+      if (data.label) el.textContent = data.label;
     });
     if (!Array.isArray(data.failures)) return;
     $all("[data-progress-failures]").forEach(function (list) {

@@ -27,6 +27,24 @@ from shopify_app.platform.models.imports import (
 )
 from shopify_app.platform.spreadsheet import neutralise_cell
 
+#: An import's status as the merchant reads it, in its badge (pages and the polled JSON) and
+#: the badge's tone.
+STATUS_BADGES: dict[str, tuple[str, str | None]] = {
+    "previewed": ("Awaiting confirmation", "attention"),
+    QUEUED: ("Queued", "info"),
+    RUNNING: ("Importing", "info"),
+    "done": ("Done", "success"),
+    "failed": ("Failed", "critical"),
+    "cancelled": ("Cancelled", None),
+    REVERTING: ("Reverting", "warning"),
+    REVERTED: ("Reverted", "warning"),
+}
+
+
+def status_badge(status: str) -> tuple[str, str | None]:
+    """The badge's words and tone for a status."""
+    return STATUS_BADGES.get(status, (status.capitalize(), None))
+
 
 def recent_imports(shop: Shop, limit: int = 50) -> list[ImportJob]:
     return list(
@@ -75,6 +93,7 @@ def progress(job: ImportJob) -> dict[str, Any]:
     }
     return {
         "status": job.status,
+        "label": status_badge(job.status)[0],
         "percent": percent,
         "done": done,
         "total": total,

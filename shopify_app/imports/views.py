@@ -38,6 +38,7 @@ from shopify_app.segments.store import (
 )
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
+bp.add_app_template_global(reports.status_badge, "import_status_badge")
 ERRORS_PER_PAGE = 100
 
 

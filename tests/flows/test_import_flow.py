@@ -90,6 +90,7 @@ def test_upload_preview_confirm_progress_result_and_revert(
     bar = page.get_by_role("progressbar")
     expect(bar).to_have_attribute("aria-valuenow", "0")
     expect(page.locator("[data-import-status=queued]")).to_be_visible()
+    expect(page.locator("[data-import-status-badge]")).to_have_text("Queued")
     shots.shot(page, "queued")
 
     # The job waits in the queue until a worker is up: the bar then fills as it reads.
@@ -98,7 +99,8 @@ def test_upload_preview_confirm_progress_result_and_revert(
     with held_after_first_batch(import_id):
         # 1 to 99: part-way, neither waiting nor done.
         expect(bar).to_have_attribute("aria-valuenow", re.compile(r"^[1-9][0-9]?$"))
-        expect(page.locator("[data-progress-status]")).to_have_text("Running")
+        # The page header's badge follows the poll: a worker took the import.
+        expect(page.locator("[data-import-status-badge]")).to_have_text("Importing")
         shots.shot(page, "progress")
     summary = page.locator("[data-import-summary]")
     expect(summary).to_be_visible(timeout=120_000)

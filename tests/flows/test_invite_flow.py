@@ -47,6 +47,9 @@ def test_select_customers_invite_dialog_batch_progress_and_the_email(
     dialog.get_by_role("button", name="Send invitation").click()
     expect(page.get_by_role("progressbar")).to_be_visible()
     expect(page.locator("[data-progress-count=sent]")).to_have_text("0")
+    # While it prepares, the bar says so once, not again in the line under it.
+    preparing = page.get_by_text("Preparing the invitations…", exact=True)
+    expect(preparing.filter(visible=True)).to_have_count(1)
     shots.shot(page, "batch-queued")
 
     workers.start()  # the batch waits in the queue until a worker is up

@@ -65,12 +65,16 @@ def test_build_a_dynamic_segment_and_watch_the_live_count(
     row = page.locator("[data-rule-row]").nth(1)
     row.get_by_label("Comparison").select_option(label="is at least")
     row.get_by_label("Value").fill("lots")
-    expect(count).not_to_contain_text("match")  # what to fix instead of a count
-    expect(count).to_contain_text("whole number")
+    expect(count).to_have_text("Check the highlighted condition.")  # not a count
+    # What to fix shows under the condition it is about, as a save would show it.
+    expect(row.locator(".p-error")).to_contain_text("whole number")
+    expect(row.get_by_label("Condition 2")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("[data-rule-row]").nth(0).locator(".p-error:visible")).to_have_count(0)
     shots.shot(page, "value-to-fix")
 
     row.get_by_label("Value").fill("300")
     expect(count).to_have_text(matches(loyal))
+    expect(row.locator(".p-error:visible")).to_have_count(0)
     shots.shot(page, "members-with-300-points")
 
     page.get_by_role("button", name="Save segment").click()
