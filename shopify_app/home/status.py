@@ -59,7 +59,12 @@ class ShopStatus:
 def shop_status(shop: Shop) -> ShopStatus:
     rows = db.session.execute(
         select(Customer.is_member, func.count(), func.count(Customer.joined_at))
-        .where(Customer.shop_id == shop.id, Customer.deleted_at.is_(None))
+        # Live customers, as the table counts them; the partial index then answers alone.
+        .where(
+            Customer.shop_id == shop.id,
+            Customer.deleted_at.is_(None),
+            Customer.redacted_at.is_(None),
+        )
         .group_by(Customer.is_member)
     ).all()
     counts = {bool(is_member): (n, joined) for is_member, n, joined in rows}
