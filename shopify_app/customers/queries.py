@@ -20,8 +20,10 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     DateTime,
+    Integer,
     Row,
     Select,
+    bindparam,
     func,
     literal,
     select,
@@ -146,11 +148,16 @@ class TableQuery:
 
 
 def filter_conditions(
-    shop: Shop, query: TableQuery, *, per_row: bool = False
+    shop: Shop, query: TableQuery, *, per_row: bool = False, shop_key: Any = None
 ) -> list[ColumnElement[bool]]:
-    """The table's WHERE; `per_row` shapes a dynamic segment for one keyset page."""
+    """The table's WHERE; `per_row` shapes a dynamic segment for one keyset page.
+
+    Args:
+        shop_key: what stands for the shop's id (a bound parameter in a reused statement).
+    """
+    shop_key = shop.id if shop_key is None else shop_key
     conditions: list[ColumnElement[bool]] = [
-        Customer.shop_id == shop.id,
+        Customer.shop_id == shop_key,
         Customer.deleted_at.is_(None),
         Customer.redacted_at.is_(None),
     ]
@@ -291,7 +298,7 @@ def sort_order(query: TableQuery, *, reverse: bool = False) -> list[ColumnElemen
     return [k.desc() if descending else k.asc() for k in keys]
 
 
-def with_balances(stmt: Select, shop: Shop, query: TableQuery) -> Select:
+def with_balances(stmt: Select, shop: Shop, query: TableQuery, shop_key: Any = None) -> Select:
     """The statement over customers joined to their balances.
 
     Sorting by points needs the balance row (every customer has one) and walks its index;
@@ -299,7 +306,8 @@ def with_balances(stmt: Select, shop: Shop, query: TableQuery) -> Select:
     """
     on = PointBalance.customer_id == Customer.id
     if query.sort == "points":
-        return stmt.join(PointBalance, on).where(PointBalance.shop_id == shop.id)
+        key = shop.id if shop_key is None else shop_key
+        return stmt.join(PointBalance, on).where(PointBalance.shop_id == key)
     return stmt.outerjoin(PointBalance, on)
 
 
@@ -310,17 +318,67 @@ def _ordered(
     reverse: bool,
     columns: tuple = ROW_COLUMNS,
     per_row: bool = False,
+    shop_key: Any = None,
 ) -> tuple[Select, Sort]:
     sort = SORTS[query.sort]
     order = sort_order(query, reverse=reverse)
-    stmt = with_balances(select(*columns, SORT_VALUES[sort.key]).select_from(Customer), shop, query)
-    return stmt.where(*filter_conditions(shop, query, per_row=per_row)).order_by(*order), sort
+    stmt = select(*columns, SORT_VALUES[sort.key]).select_from(Customer)
+    stmt = with_balances(stmt, shop, query, shop_key)
+    conditions = filter_conditions(shop, query, per_row=per_row, shop_key=shop_key)
+    return stmt.where(*conditions).order_by(*order), sort
 
 
 def _after(stmt: Select, sort: Sort, cursor: tuple[Any, int], descending: bool) -> Select:
     key = tuple_(sort.column, sort.tiebreak)
     bound = tuple_(literal(cursor[0], type_=sort.column.type), literal(cursor[1]))
     return stmt.where(key < bound if descending else key > bound)
+
+
+#: The shop's id in a reused page statement: required, so a page is never read without it.
+SHOP_ID = bindparam("shop_id", type_=Integer, required=True)
+#: Page statements of the plain filters (no search, no segment), one per shape, the shop and
+#: the cursor bound at execution. Building the statement and adapting a new one to its cached
+#: compilation cost a page more than its SQL (bench/bench_pages.py prints both).
+_PAGE_STATEMENTS: dict[tuple[Any, ...], tuple[Select, Sort]] = {}
+
+
+def _page_statement(
+    shop: Shop, query: TableQuery, *, backwards: bool, after: bool, limit: int
+) -> tuple[Select, Sort]:
+    """The reusable statement for a page of this shape (filters, sort, direction, cursor)."""
+    shape = (query.status, query.program, query.sort, query.direction, backwards, after, limit)
+    if shape not in _PAGE_STATEMENTS:
+        stmt, sort = _ordered(shop, query, reverse=backwards, per_row=True, shop_key=SHOP_ID)
+        if after:
+            key = tuple_(sort.column, sort.tiebreak)
+            bound = tuple_(
+                bindparam("after_value", type_=sort.column.type, required=True),
+                bindparam("after_id", type_=Integer, required=True),
+            )
+            descending = (query.direction == "desc") != backwards
+            stmt = stmt.where(key < bound if descending else key > bound)
+        _PAGE_STATEMENTS[shape] = (stmt.limit(limit), sort)
+    return _PAGE_STATEMENTS[shape]
+
+
+def _page_rows(shop: Shop, query: TableQuery, backwards: bool, limit: int) -> tuple[list, Sort]:
+    """The page's rows (page_size + 1 of them, to know whether more follow) and its sort."""
+    cursor_text = query.before if backwards else query.after
+    if query.q or query.segment is not None:
+        stmt, sort = _ordered(shop, query, reverse=backwards, per_row=True)
+        descending = (query.direction == "desc") != backwards
+        if cursor_text:
+            stmt = _after(stmt, sort, decode_cursor(sort, cursor_text), descending)
+        return db.session.execute(stmt.limit(limit)).all(), sort
+    stmt, sort = _page_statement(
+        shop, query, backwards=backwards, after=bool(cursor_text), limit=limit
+    )
+    params: dict[str, Any] = {"shop_id": shop.id}
+    if cursor_text:
+        params["after_value"], params["after_id"] = decode_cursor(sort, cursor_text)
+    # Core, not the ORM: the rows are plain tuples either way, and the statement names its
+    # shop itself (a required parameter), so the tenant net would add nothing but its cost.
+    return db.session.connection().execute(stmt, params).all(), sort
 
 
 def customer_page(shop: Shop, query: TableQuery, page_size: int = PAGE_SIZE) -> Page:
@@ -330,12 +388,7 @@ def customer_page(shop: Shop, query: TableQuery, page_size: int = PAGE_SIZE) -> 
     the rows, so every page is one index range scan of page_size + 1 rows.
     """
     backwards = query.before is not None or (query.last and query.after is None)
-    stmt, sort = _ordered(shop, query, reverse=backwards, per_row=True)
-    descending = (query.direction == "desc") != backwards
-    cursor_text = query.before if backwards else query.after
-    if cursor_text:
-        stmt = _after(stmt, sort, decode_cursor(sort, cursor_text), descending)
-    fetched = db.session.execute(stmt.limit(page_size + 1)).all()
+    fetched, sort = _page_rows(shop, query, backwards, page_size + 1)
     more = len(fetched) > page_size
     rows = [CustomerRow(*row) for row in fetched[:page_size]]
     if backwards:

@@ -166,6 +166,19 @@ def test_another_shops_customers_never_appear(seeded):
         assert not ids & other_ids
 
 
+@pytest.mark.parametrize("sort", list(table.SORTS))
+def test_a_page_statement_reused_for_another_shop_reads_that_shop(seeded, sort):
+    """Plain pages reuse one statement per shape; the shop is bound at each execution."""
+    shop, other, _ = seeded
+    for owner, count in ((shop, 90), (other, 15), (shop, 90)):
+        for status in ("all", "members"):
+            args = {"sort": sort, "status": status, "direction": "desc"}
+            expected = _expected(owner, status, "any", "", sort, "desc")
+            assert len(expected) <= count and expected
+            assert _walk_forward(owner, args, page_size=4) == expected
+            assert _walk_backward(owner, args, page_size=4) == expected
+
+
 def test_index_page_renders_rows_with_badges_money_and_cursor_links(admin, seeded):
     shop, _, _ = seeded
     response = admin.get("/customers", query_string={"sort": "referee_revenue"})
