@@ -24,7 +24,7 @@ from .errors import (
     profile_attributes,
     raise_throttled,
 )
-from .limits import XL, XS, L, M, Tier
+from .limits import XL, XS, L, M, S, Tier
 from .state import Account, BulkJob, new_id
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ ENDPOINTS: dict[str, tuple[Tier, tuple[str, ...]]] = {
     "klaviyo_api.create_event": (XL, ("events:write",)),
     "klaviyo_api.create_event_bulk_job": (M, ("events:write",)),
     "klaviyo_api.get_event_bulk_job": (L, ("events:read",)),
+    "klaviyo_api.request_profile_deletion": (S, ("data-privacy:write",)),
 }
 #: a write scope includes its read scope (Klaviyo: full access implies read access).
 IMPLIED = {
@@ -363,3 +364,51 @@ def create_event_bulk_job() -> Response:
 @bp.get("/event-bulk-create-jobs/<job_id>", endpoint="get_event_bulk_job_bare")
 def get_event_bulk_job(job_id: str) -> Response:
     return _job(job_id, "event-bulk-create-job")
+
+
+#: the identifiers a data-privacy deletion may name; exactly one of them.
+DELETION_IDENTIFIERS = ("email", "phone_number", "id")
+
+
+@bp.post("/data-privacy-deletion-jobs/")
+@bp.post("/data-privacy-deletion-jobs", endpoint="request_profile_deletion_bare")
+def request_profile_deletion() -> Response:
+    """Delete the profiles one identifier matches: 202 with no body (Klaviyo deletes
+    asynchronously; the double at once, so a test sees the profile gone)."""
+    attributes = data_of("data-privacy-deletion-job")
+    pointer = "/data/attributes/profile/data"
+    profile = (attributes.get("profile") or {}).get("data")
+    if not isinstance(profile, dict) or profile.get("type") != "profile":
+        raise ApiError(400, "invalid", "Invalid input.", "A profile is expected.", pointer)
+    identifiers = profile.get("attributes") or {}
+    if not isinstance(identifiers, dict):
+        raise ApiError(400, "invalid", "Invalid input.", "'attributes' is invalid.", pointer)
+    given = {**identifiers, "id": profile.get("id")}
+    named = {k: given[k] for k in DELETION_IDENTIFIERS if given.get(k) not in (None, "")}
+    if len(named) != 1:
+        raise ApiError(
+            400,
+            "invalid",
+            "Invalid input.",
+            "Exactly one of email, phone_number or id is required."
+            if not named
+            else "Only one identifier may be provided.",
+            pointer + "/attributes",
+        )
+    field, value = next(iter(named.items()))
+    if not isinstance(value, str) or (field == "email" and "@" not in value):
+        raise ApiError(
+            400,
+            "invalid",
+            "Invalid input.",
+            f"'{field}' is not valid.",
+            f"{pointer}/attributes/{field}",
+        )
+
+    def run() -> Response:
+        account = _account()
+        account.delete_profiles(field, value)
+        account.count("data_privacy_deletion_job")
+        return Response(status=202)
+
+    return _locked(run)

@@ -20,7 +20,17 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import api
 from .limits import RateLimiter
-from .state import ALL_SCOPES, DEMO_ACCOUNT, DEMO_KEY, Account, Event, Key, Profile, Store
+from .state import (
+    ALL_SCOPES,
+    DEMO_ACCOUNT,
+    DEMO_KEY,
+    Account,
+    Deletion,
+    Event,
+    Key,
+    Profile,
+    Store,
+)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -125,6 +135,11 @@ class KlaviyoDouble:
             events = list(self.account_of(key).events)
         return [e for e in events if metric is None or e.metric == metric]
 
+    def deletions(self, key: str) -> list[Deletion]:
+        """Data-privacy deletions the key's account received, in arrival order."""
+        with self.lock:
+            return list(self.account_of(key).deletions)
+
     def received(self, key: str) -> dict[str, Any]:
         """Counts of what arrived (duplicates included) and of duplicate events."""
         with self.lock:
@@ -180,7 +195,8 @@ class KlaviyoDouble:
 
     # -- the demo's page -----------------------------------------------------------------
     def events_page(self) -> Response:
-        """Profiles and events as they arrived, newest first, so the demo can watch them."""
+        """Profiles and events as they arrived, newest first, and the profiles deleted for data
+        privacy, so the demo can watch them."""
         with self.lock:
             accounts = list(self.store.accounts.values())
             keys = list(self.store.keys.values())
@@ -216,5 +232,17 @@ class KlaviyoDouble:
                     f"<td><code>{escape(str(profile.properties))}</code></td>"
                     f"<td>{escape(profile.updated)}</td></tr>"
                 )
-            parts.append("</table>")
+            parts.append("</table><h3>Deleted profiles</h3>")
+            if not account.deletions:
+                parts.append("<p>None.</p>")
+            else:
+                parts.append("<table><tr><th>Requested</th><th>Identifier</th>")
+                parts.append("<th>Profiles deleted</th><th>Events deleted</th></tr>")
+                for deletion in reversed(account.deletions[-100:]):
+                    parts.append(
+                        f"<tr><td>{escape(deletion.requested)}</td>"
+                        f"<td>{escape(deletion.identifier)}</td><td>{deletion.profiles}</td>"
+                        f"<td>{deletion.events}</td></tr>"
+                    )
+                parts.append("</table>")
         return Response("".join(parts), content_type="text/html; charset=utf-8")

@@ -1,5 +1,6 @@
 """What the Klaviyo double holds per account: its keys and their scopes, profiles with their
-properties, events (deduplicated on `unique_id` as Klaviyo does), and bulk jobs."""
+properties, events (deduplicated on `unique_id` as Klaviyo does), bulk jobs, and the record
+of profiles deleted for data privacy (Klaviyo keeps the contact information as proof)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ ALL_SCOPES = frozenset(
         "events:read",
         "events:write",
         "lists:write",
+        "data-privacy:write",
     }
 )
 #: the demo account's private key, seeded on start (the README prints it).
@@ -87,6 +89,16 @@ class BulkJob:
 
 
 @dataclass
+class Deletion:
+    """One data-privacy deletion request: the identifier it named and what it removed."""
+
+    identifier: str
+    profiles: int
+    events: int
+    requested: str = field(default_factory=now_iso)
+
+
+@dataclass
 class Account:
     id: str
     name: str
@@ -99,6 +111,8 @@ class Account:
     duplicate_events: int = 0
     #: (kind, email) in arrival order: profile writes and events, for "in order" checks.
     log: list[tuple[str, str]] = field(default_factory=list)
+    #: data-privacy deletions in arrival order (Klaviyo's "Deleted profiles" page).
+    deletions: list[Deletion] = field(default_factory=list)
 
     def count(self, kind: str, n: int = 1) -> None:
         self.received[kind] = self.received.get(kind, 0) + n
@@ -132,6 +146,29 @@ class Account:
         self.events.append(Event(new_id(), metric, email.lower(), properties, time, unique_id))
         self.log.append(("event", email.lower()))
         return True
+
+    def delete_profiles(self, identifier: str, value: str) -> Deletion:
+        """Delete every profile that `identifier` (email, phone_number or id) matches, with
+        its events (Klaviyo's GDPR deletion: nothing of the profile is left but this record)."""
+        wanted = value.strip().lower() if identifier == "email" else value
+        gone = [
+            p
+            for p in self.profiles.values()
+            if (identifier == "email" and p.email == wanted)
+            or (identifier == "phone_number" and p.attributes.get("phone_number") == wanted)
+            or (identifier == "id" and p.id == wanted)
+        ]
+        emails = {p.email for p in gone}
+        for profile in gone:
+            del self.profiles[profile.email]
+        kept = [e for e in self.events if e.email not in emails]
+        removed = len(self.events) - len(kept)
+        self.events = kept
+        self.unique_ids = {u for u in self.unique_ids if u[1] not in emails}
+        deletion = Deletion(wanted, len(gone), removed)
+        self.deletions.append(deletion)
+        self.log.append(("deletion", wanted))
+        return deletion
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, ColumnElement, Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
-from shopify_app.integrations.klaviyo.connection import forget_customer as forget_klaviyo_customer
+from shopify_app.integrations.klaviyo.erasure import forget_customer as forget_klaviyo_customer
 from shopify_app.platform.customer_store import email_key
 from shopify_app.platform.db import like_escaped
 from shopify_app.platform.extensions import db
@@ -167,8 +167,8 @@ def redact_customer(shop: Shop, payload: dict[str, Any]) -> None:
     customer = find_customer(shop, info.get("id"), info.get("email"), lock=True)
     person = _person(info, customer)
     if customer is not None:
+        forget_klaviyo_customer(shop, customer)  # first: the email names the Klaviyo profile
         _erase_customer(shop, customer)
-        forget_klaviyo_customer(shop, customer.id)
     _erase_orders(shop, person, [int(i) for i in payload.get("orders_to_redact") or []])
     stored_files.erase_person_from_uploads(shop, person)
     if customer is not None:

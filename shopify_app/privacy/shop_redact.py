@@ -1,6 +1,13 @@
-"""shop/redact: erase every row and every file of a shop, 48 hours after it uninstalled."""
+"""shop/redact: erase every row and every file of a shop, 48 hours after it uninstalled.
+
+Deletions still owed to Klaviyo go too: the shop's Klaviyo key went at uninstall, so they
+can no longer be sent, and the emails they keep must not outlive the shop's data. Klaviyo
+profiles themselves are the merchant's, in the merchant's account, and are left there.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy import delete, or_, select
 
@@ -17,6 +24,7 @@ from shopify_app.platform.models import (
     ImportRowError,
     Invitation,
     InvitationBatch,
+    KlaviyoDeletion,
     LoyaltyReward,
     MailchimpConnection,
     MailchimpFetch,
@@ -39,6 +47,8 @@ from shopify_app.platform.models import (
 from shopify_app.platform.shops import lock_shop
 from shopify_app.privacy import files as stored_files
 
+log = logging.getLogger(__name__)
+
 
 def redact_shop(shop: Shop) -> None:
     """Erase every row and every file of the shop (child tables first, so SQLite needs no
@@ -46,6 +56,11 @@ def redact_shop(shop: Shop) -> None:
     lock_shop(shop)
     stored_files.delete_shop_files(shop)
     forget_klaviyo(shop)  # the private key and what was sent
+    owed = db.session.execute(delete(KlaviyoDeletion).where(KlaviyoDeletion.shop_id == shop.id))
+    if owed.rowcount:
+        log.warning(
+            "shop/redact of %s: %s Klaviyo deletions were never sent", shop.id, owed.rowcount
+        )
     import_ids = select(ImportJob.id).where(ImportJob.shop_id == shop.id)
     db.session.execute(delete(ImportRowError).where(ImportRowError.import_id.in_(import_ids)))
     for model in (

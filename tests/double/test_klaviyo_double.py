@@ -285,3 +285,79 @@ def test_the_profile_import_needs_both_its_scopes(double):
     body = import_job([profile("a@x.com")])
     response = call(double, "POST", "/api/profile-bulk-import-jobs/", body, key=key)
     assert response.status_code == 403 and "lists:write" in error_of(response)["detail"]
+
+
+def deletion_job(**identifiers):
+    profile = {"type": "profile", "attributes": identifiers}
+    return {
+        "data": {"type": "data-privacy-deletion-job", "attributes": {"profile": {"data": profile}}}
+    }
+
+
+def test_a_deletion_job_removes_the_profile_and_its_events_and_the_page_says_so(double):
+    call(double, "POST", "/api/event-bulk-create-jobs/", event_job("gone@x.com", "kept@x.com"))
+    response = call(
+        double, "POST", "/api/data-privacy-deletion-jobs/", deletion_job(email="GONE@x.com")
+    )
+    assert response.status_code == 202 and response.content == b""
+    assert set(double.profiles(KEY)) == {"kept@x.com"}
+    assert [e.email for e in double.events(KEY)] == ["kept@x.com"]
+    [deletion] = double.deletions(KEY)
+    assert (deletion.identifier, deletion.profiles, deletion.events) == ("gone@x.com", 1, 1)
+    page = requests.get(double.base_url + "/", timeout=5).text
+    section = page.split("<h2>Test Store</h2>")[1].split("<h2>")[0]
+    profiles, deleted = section.split("<h3>Latest profiles</h3>")[1].split("<h3>Deleted profiles")
+    assert "gone@x.com" not in profiles and "kept@x.com" in profiles
+    assert "gone@x.com" in deleted
+
+
+@pytest.mark.parametrize(
+    "body, pointer",
+    [
+        (deletion_job(), "/data/attributes/profile/data/attributes"),
+        (
+            deletion_job(email="a@x.com", phone_number="+15005550006"),
+            "/data/attributes/profile/data/attributes",
+        ),
+        (deletion_job(email="not-an-email"), "/data/attributes/profile/data/attributes/email"),
+        (
+            {"data": {"type": "data-privacy-deletion-job", "attributes": {"profile": {}}}},
+            "/data/attributes/profile/data",
+        ),
+    ],
+)
+def test_a_deletion_job_names_exactly_one_valid_identifier(double, body, pointer):
+    response = call(double, "POST", "/api/data-privacy-deletion-jobs/", body)
+    assert response.status_code == 400
+    assert error_of(response)["source"]["pointer"] == pointer
+    assert double.deletions(KEY) == []
+
+
+def test_a_deletion_job_of_the_wrong_type_is_a_409(double):
+    body = deletion_job(email="a@x.com")
+    body["data"]["type"] = "profile"
+    assert call(double, "POST", "/api/data-privacy-deletion-jobs/", body).status_code == 409
+
+
+def test_a_deletion_job_needs_the_data_privacy_scope(double):
+    key = "pk_no_privacy_000000000000000000000"
+    double.add_key(key, account="Partial", scopes=frozenset({"accounts:read", "profiles:write"}))
+    response = call(
+        double, "POST", "/api/data-privacy-deletion-jobs/", deletion_job(email="a@x.com"), key=key
+    )
+    assert response.status_code == 403 and "data-privacy:write" in error_of(response)["detail"]
+
+
+def test_deletion_jobs_have_their_own_rate_limit(double, clock):
+    # Request Profile Deletion is tier S: 3 a second, 60 a minute, apart from other endpoints.
+    for n in range(3):
+        body = deletion_job(email=f"p{n}@x.com")
+        assert call(double, "POST", "/api/data-privacy-deletion-jobs/", body).status_code == 202
+    refused = call(
+        double, "POST", "/api/data-privacy-deletion-jobs/", deletion_job(email="p3@x.com")
+    )
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    assert call(double, "GET", "/api/accounts/").status_code == 200
+    clock.now += 1
+    body = deletion_job(email="p3@x.com")
+    assert call(double, "POST", "/api/data-privacy-deletion-jobs/", body).status_code == 202

@@ -1,8 +1,9 @@
 """Klaviyo: enrolled customers' referral link, code and balance as profile properties, and a
 "Joined Referral Program" event per enrolment, so a Klaviyo flow can send the invitation.
 
-Public functions: `connection` (connect, status, who sends invitations, forget) and
-`runs.request_sync`. Sits just above the platform, so the Program page, invitations and
+Public functions: `connection` (connect, status, who sends invitations, forget),
+`runs.request_sync` and `erasure.forget_customer` (customers/redact: the profile sent is
+deleted in Klaviyo). Sits just above the platform, so the Program page, invitations and
 privacy can use it.
 """
 

@@ -119,7 +119,7 @@ class KlaviyoClient:
         if response.status_code == 403:
             raise ScopeMissing(
                 "This API key lacks a permission the app needs: create a private key with "
-                "full access to Accounts, Profiles, Lists and Events.",
+                "full access to Accounts, Profiles, Lists, Events and Data Privacy.",
                 _detail(response),
             )
         if response.status_code >= 400:
@@ -173,6 +173,18 @@ class KlaviyoClient:
         JSON-encoded, as for `import_profiles`."""
         body = _bulk("event-bulk-create-job", "events-bulk-create", groups)
         return str(self.call("POST", "/event-bulk-create-jobs/", body)["data"]["id"])
+
+    def request_profile_deletion(self, email: str) -> None:
+        """Ask Klaviyo to delete the profiles with this email (Data Privacy API, 202): the
+        deletion a customers/redact owes. Klaviyo deletes asynchronously and for good."""
+        profile = {"type": "profile", "attributes": {"email": email}}
+        body = {
+            "data": {
+                "type": "data-privacy-deletion-job",
+                "attributes": {"profile": {"data": profile}},
+            }
+        }
+        self.call("POST", "/data-privacy-deletion-jobs/", body)
 
 
 def encode(document: Any) -> str:

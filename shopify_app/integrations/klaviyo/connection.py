@@ -98,15 +98,9 @@ def set_sends_invitations(shop: Shop, klaviyo: bool) -> bool:
 
 
 def disconnect(shop: Shop) -> None:
-    """Forget the key and what was sent (a reconnect sends everything again, once)."""
+    """Forget the key and what was sent (a reconnect sends everything again, once).
+
+    Deletions owed to Klaviyo stay: a redacted customer's profile is still there, and a
+    reconnect sends them first; shop/redact erases them with the rest of the shop."""
     db.session.execute(delete(KlaviyoProfile).where(KlaviyoProfile.shop_id == shop.id))
     db.session.execute(delete(KlaviyoConnection).where(KlaviyoConnection.shop_id == shop.id))
-
-
-def forget_customer(shop: Shop, customer_id: int) -> None:
-    """customers/redact: nothing of the customer stays queued or recorded for Klaviyo."""
-    db.session.execute(
-        delete(KlaviyoProfile).where(
-            KlaviyoProfile.shop_id == shop.id, KlaviyoProfile.customer_id == customer_id
-        )
-    )

@@ -116,7 +116,11 @@ def _sync_once(shop_id: int) -> str:
         connection.last_error = None
         connection.last_synced_at = utcnow()
     db.session.commit()
-    return f"sent {result.profiles} profiles and {result.events} events in {result.jobs} jobs"
+    deleted = f", {result.deletions} profiles deleted" if result.deletions else ""
+    return (
+        f"sent {result.profiles} profiles and {result.events} events in {result.jobs} jobs"
+        + deleted
+    )
 
 
 def _stop(shop_id: int, state: str, message: str) -> None:
@@ -139,8 +143,8 @@ def _later(shop_id: int, wait: timedelta | None, message: str, *, count: bool = 
 
 
 def sweep() -> int:
-    """Queue a sync for connected shops with lagging customers: balance changes (found by
-    comparison) and work a failure or a lost job left."""
+    """Queue a sync for connected shops with lagging customers (balance changes, found by
+    comparison), deletions owed, and work a failure or a lost job left."""
     queued = 0
     for shop_id in connected_shop_ids(utcnow()):
         shop = db.session.get(Shop, shop_id)

@@ -7,6 +7,10 @@ bulk create jobs (1,000 a job; each event's `unique_id` is derived from the enro
 Klaviyo dedupes on it), and records what was sent. Balance changes are found by that
 comparison, so the ledger's hot path writes nothing for Klaviyo, and any number of changes
 while Klaviyo is down go out as one update per customer when it is back, in the same order.
+
+A pass first sends the deletions redactions queued (`KlaviyoDeletion`), one Data Privacy
+deletion job per email, each row deleted once Klaviyo accepted it: erasure comes before any
+update, and what Klaviyo accepted is not asked again.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, delete, exists, or_, select, tuple_
 
 from shopify_app.integrations.klaviyo.client import KlaviyoClient, encode
-from shopify_app.platform.db import upsert_insert
+from shopify_app.platform.db import is_postgresql, upsert_insert
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import (
     Customer,
     KlaviyoConnection,
+    KlaviyoDeletion,
     KlaviyoProfile,
     PointBalance,
     Shop,
@@ -66,6 +71,7 @@ class PassResult:
     profiles: int = 0
     events: int = 0
     jobs: int = 0
+    deletions: int = 0
 
 
 def _lagging(shop: Shop) -> Any:
@@ -117,7 +123,40 @@ def pending(
 
 
 def has_pending(shop: Shop) -> bool:
+    """Lagging customers, or deletions Klaviyo has not accepted yet."""
+    if db.session.scalar(select(exists().where(KlaviyoDeletion.shop_id == shop.id))):
+        return True
     return db.session.execute(_pending_query(shop).limit(1)).first() is not None
+
+
+def queue_deletions(shop: Shop, emails: list[str]) -> None:
+    """Owe Klaviyo the deletion of these profiles (an email already owed is owed once)."""
+    values = [{"shop_id": shop.id, "email": e, "requested_at": utcnow()} for e in emails if e]
+    if values:
+        insert = upsert_insert(KlaviyoDeletion.__table__)
+        db.session.execute(
+            insert.on_conflict_do_nothing(index_elements=["shop_id", "email"]), values
+        )
+
+
+def send_deletions(shop: Shop, client: KlaviyoClient) -> int:
+    """Ask Klaviyo to delete each owed profile, oldest first; a row goes, and is committed,
+    the moment Klaviyo accepted its job, so a failure later resends none of them."""
+    owed = db.session.execute(
+        select(KlaviyoDeletion.id, KlaviyoDeletion.email)
+        .where(KlaviyoDeletion.shop_id == shop.id)
+        .order_by(KlaviyoDeletion.id)
+    ).all()
+    db.session.commit()  # no transaction stays open across the calls
+    for deletion_id, email in owed:
+        client.request_profile_deletion(email)
+        db.session.execute(
+            delete(KlaviyoDeletion).where(
+                KlaviyoDeletion.shop_id == shop.id, KlaviyoDeletion.id == deletion_id
+            )
+        )
+        db.session.commit()
+    return len(owed)
 
 
 def properties(shop: Shop, row: Pending) -> dict[str, Any]:
@@ -185,11 +224,30 @@ def chunks(
         yield chunk
 
 
-def record_sent(shop: Shop, rows: list[Pending]) -> None:
+def _redacted_meanwhile(shop: Shop, rows: list[Pending]) -> set[int]:
+    """Which of the customers a redaction blanked since they were read. Their rows are
+    locked: a redaction still running finishes first (and then finds what is recorded)."""
+    query = select(Customer.id, Customer.redacted_at).where(
+        Customer.shop_id == shop.id, Customer.id.in_([r.customer_id for r in rows])
+    )
+    if is_postgresql():
+        query = query.order_by(Customer.id).with_for_update(of=Customer)
+    return {i for i, redacted_at in db.session.execute(query) if redacted_at is not None}
+
+
+def record_sent(shop: Shop, rows: list[Pending], *, events: bool = True) -> None:
     """Note what Klaviyo now holds of these customers (the values read, not re-read: a
-    change made meanwhile still differs and goes in the next pass)."""
+    change made meanwhile still differs and goes in the next pass).
+
+    Without `events` only their profiles went: a customer still owed their event keeps the
+    enrolment last evented, so they stay lagging, yet Klaviyo is known to hold a profile.
+    A customer redacted while the call was out is not recorded: their profile is owed a
+    deletion instead, with the email this pass still holds.
+    """
     if not rows:
         return
+    redacted = _redacted_meanwhile(shop, rows)
+    queue_deletions(shop, [r.email for r in rows if r.customer_id in redacted])
     now = utcnow()
     values = [
         {
@@ -197,11 +255,14 @@ def record_sent(shop: Shop, rows: list[Pending]) -> None:
             "shop_id": shop.id,
             "balance": r.balance,
             "referral_code": r.referral_code,
-            "joined_at": r.joined_at,
+            "joined_at": r.joined_at if events or not r.needs_event else r.sent_joined_at,
             "sent_at": now,
         }
         for r in rows
+        if r.customer_id not in redacted
     ]
+    if not values:
+        return
     insert = upsert_insert(KlaviyoProfile.__table__)  # Core: no ORM bookkeeping per row
     db.session.execute(
         insert.on_conflict_do_update(
@@ -226,7 +287,7 @@ def send_pass(shop: Shop, client: KlaviyoClient, rows: list[Pending]) -> PassRes
         client.import_profiles([entry for _, entry in chunk])
         result.jobs += 1
         result.profiles += len(chunk)
-        record_sent(shop, [r for r, _ in chunk if not r.needs_event])
+        record_sent(shop, [r for r, _ in chunk], events=False)
         db.session.commit()
     joining = [(r, event_entry(shop, r, sent[r.customer_id])) for r in rows if r.needs_event]
     for chunk in chunks(joining, EVENTS_PER_JOB):
@@ -239,12 +300,13 @@ def send_pass(shop: Shop, client: KlaviyoClient, rows: list[Pending]) -> PassRes
 
 
 def run_sync(shop: Shop, client: KlaviyoClient) -> PassResult:
-    """Send every lagging customer, pass by pass in enrolment order (the job's unit of work).
+    """Send the deletions owed, then every lagging customer, pass by pass in enrolment
+    order (the job's unit of work).
 
     Keyset order: a customer changed during the run waits for the next run rather than
     being sent again and again in this one.
     """
-    total = PassResult()
+    total = PassResult(deletions=send_deletions(shop, client))
     after: tuple[datetime, int] | None = None
     while rows := pending(shop, after):
         db.session.commit()  # no transaction stays open across the calls

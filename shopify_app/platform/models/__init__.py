@@ -6,7 +6,11 @@ from shopify_app.platform.models.customer import Customer, is_member_state
 from shopify_app.platform.models.export import ExportJob
 from shopify_app.platform.models.imports import ImportJob, ImportRowError
 from shopify_app.platform.models.invitation import Invitation, InvitationBatch
-from shopify_app.platform.models.klaviyo import KlaviyoConnection, KlaviyoProfile
+from shopify_app.platform.models.klaviyo import (
+    KlaviyoConnection,
+    KlaviyoDeletion,
+    KlaviyoProfile,
+)
 from shopify_app.platform.models.loyalty import LoyaltyReward, PointBalance, Redemption
 from shopify_app.platform.models.mailchimp import MailchimpConnection, MailchimpFetch
 from shopify_app.platform.models.order import Order, Refund
@@ -35,6 +39,7 @@ __all__ = [
     "Invitation",
     "InvitationBatch",
     "KlaviyoConnection",
+    "KlaviyoDeletion",
     "KlaviyoProfile",
     "LoyaltyReward",
     "MailchimpConnection",

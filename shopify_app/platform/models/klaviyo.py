@@ -4,6 +4,8 @@ No outbox: Klaviyo holds state (a profile's properties) plus one event per enrol
 sync compares each enrolled customer with what was last sent (`KlaviyoProfile`) and sends
 the difference. Ten balance changes while Klaviyo is down become one update; nothing is
 queued that could be lost or sent twice, and the ledger's hot path writes nothing for it.
+The one thing queued is an erasure (`KlaviyoDeletion`): once the customer's row is blanked,
+only it still knows which profile Klaviyo must delete.
 """
 
 from __future__ import annotations
@@ -59,3 +61,19 @@ class KlaviyoProfile(ShopOwned, Base):
     #: the customer's `joined_at` when their event was sent (a new enrolment sends another).
     joined_at: Mapped[datetime | None]
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KlaviyoDeletion(ShopOwned, Base):
+    """A redacted customer's profile that Klaviyo still has to delete (Data Privacy API).
+
+    The email is all that is kept, and only until Klaviyo accepted the deletion job: the
+    customer's own row is blanked at redaction, so without it the profile would stay.
+    """
+
+    __tablename__ = "klaviyo_deletions"
+    __table_args__ = (Index("ix_klaviyo_deletions_shop_id_email", "shop_id", "email", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
