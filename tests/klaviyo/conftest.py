@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from klaviyo_double import KlaviyoDouble
 from shopify_app.integrations.klaviyo import connection
 from shopify_app.integrations.klaviyo.sync import METRIC
 from shopify_app.platform.extensions import db
 from shopify_app.platform.models import Customer, KlaviyoConnection, Shop
+from shopify_app.platform.models.base import utcnow
 from shopify_app.program.config import join_program
 from tests.factories import make_contact
-from tests.helpers import run_jobs
+from tests.helpers import deliver, run_jobs
 
 KEY = "pk_test_0a1b2c3d4e5f60718293a4b5c6d7e8f9ab"
 
@@ -69,4 +71,34 @@ def joined_events(double: KlaviyoDouble, key: str = KEY):
     return double.events(key, METRIC)
 
 
-__all__ = ["KEY", "enrol", "joined_events", "run_jobs", "stored"]
+def hour_passes(shop: Shop) -> None:
+    """What an hour of backoff amounts to: the connection's retry time is now past."""
+    db.session.execute(
+        update(KlaviyoConnection)
+        .where(KlaviyoConnection.shop_id == shop.id)
+        .values(retry_at=utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+
+
+def uninstall_and_redact(client, double, shop: Shop) -> None:
+    """The merchant uninstalls, then Shopify's shop/redact arrives (delivered, not yet run)."""
+    deliver(client, double, "app/uninstalled", shop.domain, {"id": 1})
+    deliver(
+        client,
+        double,
+        "shop/redact",
+        shop.domain,
+        double.compliance_payload("shop/redact", shop.domain),
+    )
+
+
+__all__ = [
+    "KEY",
+    "enrol",
+    "hour_passes",
+    "joined_events",
+    "run_jobs",
+    "stored",
+    "uninstall_and_redact",
+]

@@ -3,21 +3,19 @@ through outages and 429s; a customer never sent causes no call; shop/redact stay
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from shopify_app.integrations.klaviyo import connection, runs
 from shopify_app.integrations.klaviyo.jobs import sweep_klaviyo
 from shopify_app.integrations.klaviyo.sync import pending, record_sent
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import KlaviyoConnection, KlaviyoDeletion, KlaviyoProfile
+from shopify_app.platform.models import KlaviyoDeletion, KlaviyoProfile
 from shopify_app.platform.models.base import utcnow
 from shopify_app.privacy import requests as compliance
 from shopify_app.program.config import join_program
 from tests.helpers import deliver, make_shop, run_jobs
-from tests.klaviyo.conftest import KEY, joined_events, stored
+from tests.klaviyo.conftest import KEY, hour_passes, joined_events, stored, uninstall_and_redact
 from tests.referrals.conftest import add_customer
 from tests.webhooks.test_erasure import database_text
 
@@ -44,15 +42,6 @@ def owed(shop=None) -> list[str]:
     if shop is not None:
         query = query.where(KlaviyoDeletion.shop_id == shop.id)
     return list(db.session.scalars(query))
-
-
-def hour_passes(shop) -> None:
-    db.session.execute(
-        update(KlaviyoConnection)
-        .where(KlaviyoConnection.shop_id == shop.id)
-        .values(retry_at=utcnow() - timedelta(seconds=1))
-    )
-    db.session.commit()
 
 
 def holding(email: str) -> list[str]:
@@ -254,14 +243,7 @@ def test_shop_redact_erases_what_its_shop_owes_and_leaves_other_shops_alone(
     run_jobs(app)
     assert owed(connected) == ["ours.gone@example.com"]
     assert owed(other) == ["theirs.gone@example.com"]
-    deliver(client, shopify_double, "app/uninstalled", connected.domain, {"id": 1})
-    deliver(
-        client,
-        shopify_double,
-        "shop/redact",
-        connected.domain,
-        shopify_double.compliance_payload("shop/redact", connected.domain),
-    )
+    uninstall_and_redact(client, shopify_double, connected)
     run_jobs(app)
     assert owed() == ["theirs.gone@example.com"]
     assert holding("ours.gone@example.com") == []

@@ -11,7 +11,7 @@ from shopify_app.platform.extensions import db
 from shopify_app.platform.models import KlaviyoConnection, KlaviyoProfile
 from shopify_app.program.config import join_program
 from tests.helpers import deliver, make_shop, run_jobs
-from tests.klaviyo.conftest import KEY, joined_events, stored
+from tests.klaviyo.conftest import KEY, joined_events, stored, uninstall_and_redact
 from tests.referrals.conftest import add_customer
 
 
@@ -41,14 +41,7 @@ def test_shop_redact_deletes_the_klaviyo_rows(app, client, connected, shopify_do
     join_program(connected, customer)
     db.session.commit()
     run_jobs(app)
-    deliver(client, shopify_double, "app/uninstalled", connected.domain, {"id": 1})
-    deliver(
-        client,
-        shopify_double,
-        "shop/redact",
-        connected.domain,
-        shopify_double.compliance_payload("shop/redact", connected.domain),
-    )
+    uninstall_and_redact(client, shopify_double, connected)
     run_jobs(app)
     assert count(KlaviyoConnection) == 0 and count(KlaviyoProfile) == 0
 

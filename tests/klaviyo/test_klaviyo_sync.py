@@ -6,34 +6,24 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from shopify_app.integrations.klaviyo import connection, runs
 from shopify_app.integrations.klaviyo.jobs import sweep_klaviyo
 from shopify_app.integrations.klaviyo.sync import METRIC, pending
 from shopify_app.loyalty.ledger import add_points
 from shopify_app.platform.extensions import db
-from shopify_app.platform.models import KlaviyoConnection, KlaviyoProfile
+from shopify_app.platform.models import KlaviyoProfile
 from shopify_app.platform.models.base import utcnow
 from shopify_app.program.config import join_customers
 from tests.factories import make_contact
 from tests.helpers import make_shop, run_jobs
-from tests.klaviyo.conftest import KEY, enrol, joined_events, stored
+from tests.klaviyo.conftest import KEY, enrol, hour_passes, joined_events, stored
 from tests.workers import wait_for
 
 
 def points(shop, customer, delta: int) -> None:
     add_points(shop, customer, delta, description="Test", source="manual")
-    db.session.commit()
-
-
-def hour_passes(shop) -> None:
-    """What an hour of backoff amounts to: the connection's retry time is now past."""
-    db.session.execute(
-        update(KlaviyoConnection)
-        .where(KlaviyoConnection.shop_id == shop.id)
-        .values(retry_at=utcnow() - timedelta(seconds=1))
-    )
     db.session.commit()
 
 
