@@ -328,10 +328,16 @@ def _ordered(
     return stmt.where(*conditions).order_by(*order), sort
 
 
-def _after(stmt: Select, sort: Sort, cursor: tuple[Any, int], descending: bool) -> Select:
+def _past(stmt: Select, sort: Sort, value: Any, row_id: Any, descending: bool) -> Select:
+    """The rows after (value, row_id) in the page's order; the two are SQL expressions."""
     key = tuple_(sort.column, sort.tiebreak)
-    bound = tuple_(literal(cursor[0], type_=sort.column.type), literal(cursor[1]))
+    bound = tuple_(value, row_id)
     return stmt.where(key < bound if descending else key > bound)
+
+
+def _after(stmt: Select, sort: Sort, cursor: tuple[Any, int], descending: bool) -> Select:
+    value = literal(cursor[0], type_=sort.column.type)
+    return _past(stmt, sort, value, literal(cursor[1]), descending)
 
 
 #: The shop's id in a reused page statement: required, so a page is never read without it.
@@ -350,13 +356,10 @@ def _page_statement(
     if shape not in _PAGE_STATEMENTS:
         stmt, sort = _ordered(shop, query, reverse=backwards, per_row=True, shop_key=SHOP_ID)
         if after:
-            key = tuple_(sort.column, sort.tiebreak)
-            bound = tuple_(
-                bindparam("after_value", type_=sort.column.type, required=True),
-                bindparam("after_id", type_=Integer, required=True),
-            )
+            value = bindparam("after_value", type_=sort.column.type, required=True)
+            row_id = bindparam("after_id", type_=Integer, required=True)
             descending = (query.direction == "desc") != backwards
-            stmt = stmt.where(key < bound if descending else key > bound)
+            stmt = _past(stmt, sort, value, row_id, descending)
         _PAGE_STATEMENTS[shape] = (stmt.limit(limit), sort)
     return _PAGE_STATEMENTS[shape]
 
