@@ -28,6 +28,12 @@ from shopify_app.imports.contacts_upsert import apply_contacts
 from shopify_app.imports.events_apply import EventsRunner
 from shopify_app.imports.events_history import same_file_applied, take_outcome_of
 from shopify_app.imports.people_apply import PeopleRunner
+from shopify_app.imports.points_settle import (
+    CustomerIds,
+    apply_held_back,
+    pending_points,
+    settle,
+)
 from shopify_app.imports.preview import HeldChunks, open_source, points_parser, validate
 from shopify_app.imports.reading import CsvSource, gc_paused, map_columns
 from shopify_app.imports.row_errors import RowError, clear_row_errors, store_row_errors
@@ -100,6 +106,7 @@ def run(import_id: int) -> str:
         except Exception:
             db.session.rollback()
             log.exception("import %s failed", import_id)
+            _settle_after_failure(import_id)
             db.session.execute(
                 update(ImportJob)
                 .where(ImportJob.id == import_id, ImportJob.attempts == attempt)
@@ -116,7 +123,20 @@ def _with_note(import_id: int, note: str) -> dict[str, Any]:
     return summary
 
 
+def _settle_after_failure(import_id: int) -> None:
+    """The batches committed before a failure reach the balances now; if the database is what
+    failed, the sweep settles them later (`points_settle.settle_stranded`)."""
+    try:
+        settle(db.session.get(ImportJob, import_id))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("import %s: its held-back points wait for the sweep", import_id)
+
+
 def _finish(import_id: int, status: str, **values: Any) -> None:
+    """End the import (failed, cancelled), with the balances of what it applied."""
+    settle(db.session.get(ImportJob, import_id))
     db.session.execute(
         update(ImportJob)
         .where(ImportJob.id == import_id)
@@ -305,29 +325,52 @@ def _commit_batch(
 
 class _PointsRunner:
     def __init__(self, job: ImportJob, source) -> None:
-        self.job_id, self.shop_id = job.id, job.shop_id
+        self.job, self.job_id, self.shop_id = job, job.id, job.shop_id
         self.parser = points_parser(job, source)
         self.set_balance = self.parser.mode == points_rows.SET
         self.copy_in = is_postgresql()
+        # Points to add wait for the import's end on PostgreSQL (`points_settle`); a balance
+        # to set is reached from the balance itself, so those move batch by batch.
+        self.pending: dict[int, int] | None = None
+        self.customers: CustomerIds | None = None
+        if self.copy_in and not self.set_balance:
+            self.pending = pending_points(job)
+            self.customers = CustomerIds(job.shop_id)
         self.counts = dict((job.summary or {}).get("result") or {})
 
     def parse(self, batch: list[tuple[int, list[str]]]) -> Parsed:
         return self.ready(parse_batch(self.parser, batch, keep=True))
 
     def ready(self, parsed: Parsed) -> Parsed:
-        """On PostgreSQL, the batch in COPY's text format too."""
-        if self.copy_in:
+        """On PostgreSQL, the batch in COPY's text format too (with its customers, when the
+        runner knows them)."""
+        if self.customers is not None:
+            parsed.customer_ids = self.customers.resolve(parsed.rows)
+            parsed.staged = points_ledger.stage_text(parsed.rows, parsed.customer_ids)
+        elif self.copy_in:
             parsed.staged = points_ledger.stage_text(parsed.rows)
         return parsed
 
     def apply(self, parsed: Parsed) -> tuple[int, list[RowError]]:
-        applied, rejections = points_ledger.apply_points(
-            self.shop_id,
-            self.job_id,
-            parsed.rows,
-            staged=parsed.staged,
-            set_balance=self.set_balance,
-        )
+        if self.pending is not None and self.customers is not None:
+            applied, rejections = apply_held_back(
+                self.shop_id,
+                self.job_id,
+                parsed.rows,
+                self.customers,
+                self.pending,
+                staged=parsed.staged,
+                customer_ids=parsed.customer_ids,
+            )
+        else:
+            applied, rejections = points_ledger.apply_points(
+                self.shop_id,
+                self.job_id,
+                parsed.rows,
+                staged=parsed.staged,
+                set_balance=self.set_balance,
+            )
+            self.job.settled_row_number = parsed.last_row  # the batch moved its balances
         errors = parsed.errors_with(self.parser.source, rejections)
         return applied, errors
 
@@ -335,7 +378,8 @@ class _PointsRunner:
         return self.counts
 
     def finish(self) -> None:
-        """Nothing to tidy once a points import is done."""
+        """The points held back reach the balances, with the import's end."""
+        settle(self.job, self.pending)
 
 
 class _ContactsRunner:

@@ -25,6 +25,8 @@ class Parsed:
     size: int
     #: on PostgreSQL: the rows in COPY's text format, built by the reader thread.
     staged: str | None = None
+    #: a points batch's customer per row, where the runner resolves them (None: unknown).
+    customer_ids: list[int | None] | None = None
 
     def errors_with(
         self, source: CsvSource, rejections: Iterable[tuple[int, str | None, str | None, str]]

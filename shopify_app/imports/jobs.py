@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from shopify_app.imports import apply, revert, runs
+from shopify_app.imports import apply, points_settle, revert, runs
 from shopify_app.platform.models import ImportJob
 from shopify_app.platform.queue import job_app_context
 
@@ -24,6 +24,7 @@ def revert_import(import_id: int) -> str:
 
 
 def sweep_imports() -> int:
-    """Queue imports that should be running and are not: never queued, or their worker died."""
+    """Queue imports that should be running and are not (never queued, or their worker died);
+    settle the points of those that ended without it."""
     with job_app_context():
-        return runs.sweep()
+        return runs.sweep() + points_settle.settle_stranded()

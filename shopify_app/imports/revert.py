@@ -15,6 +15,7 @@ from shopify_app.imports import points_ledger, points_rows
 from shopify_app.imports.decisions import revert_entries
 from shopify_app.imports.events_history import delete_events
 from shopify_app.imports.people_revert import revert_people
+from shopify_app.imports.points_settle import settle
 from shopify_app.imports.runs import (
     LostClaim,
     Progress,
@@ -51,6 +52,9 @@ def _revert(import_id: int, attempt: int) -> str:
     shop_id = job.shop_id
     if job.kind == EVENTS:
         return _revert_events(job, attempt)
+    # What the import applied is in the balances before any of it is taken back.
+    settle(job)
+    db.session.commit()
     progress = Progress()
     after = 0
     size = batch_size()

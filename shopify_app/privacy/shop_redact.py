@@ -20,6 +20,7 @@ from shopify_app.platform.models import (
     CustomerEvent,
     DataRequest,
     ExportJob,
+    ImportBalanceMove,
     ImportJob,
     ImportRowError,
     Invitation,
@@ -62,7 +63,8 @@ def redact_shop(shop: Shop) -> None:
             "shop/redact of %s: %s Klaviyo deletions were never sent", shop.id, owed.rowcount
         )
     import_ids = select(ImportJob.id).where(ImportJob.shop_id == shop.id)
-    db.session.execute(delete(ImportRowError).where(ImportRowError.import_id.in_(import_ids)))
+    for child in (ImportRowError, ImportBalanceMove):
+        db.session.execute(delete(child).where(child.import_id.in_(import_ids)))
     for model in (
         CustomerEvent,
         AttributeChange,

@@ -4,7 +4,7 @@ from shopify_app.platform.models.base import Base
 from shopify_app.platform.models.compliance import DataRequest
 from shopify_app.platform.models.customer import Customer, is_member_state
 from shopify_app.platform.models.export import ExportJob
-from shopify_app.platform.models.imports import ImportJob, ImportRowError
+from shopify_app.platform.models.imports import ImportBalanceMove, ImportJob, ImportRowError
 from shopify_app.platform.models.invitation import Invitation, InvitationBatch
 from shopify_app.platform.models.klaviyo import (
     KlaviyoConnection,
@@ -34,6 +34,7 @@ __all__ = [
     "CustomerEvent",
     "DataRequest",
     "ExportJob",
+    "ImportBalanceMove",
     "ImportJob",
     "ImportRowError",
     "Invitation",

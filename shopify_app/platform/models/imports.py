@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.platform.models.base import Base, BigIntegerPK, ShopOwned, TimestampMixin
@@ -54,11 +54,32 @@ class ImportJob(ShopOwned, TimestampMixin, Base):
     finished_at: Mapped[datetime | None]
     #: the spreadsheet row of the last committed batch: where a resumed job starts again.
     last_row_number: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: a points import's rows up to here are in the balances; the later ones wait for its end
+    #: (`imports.points_settle`), so each customer's balance moves once per import.
+    settled_row_number: Mapped[int] = mapped_column(default=0, server_default="0")
     #: runs started (first run, retries, resumes after a dead worker).
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     #: bumped at every batch commit; a running import silent past the lease is presumed dead.
     heartbeat_at: Mapped[datetime | None]
     rows_per_second: Mapped[float | None]
+
+
+class ImportBalanceMove(Base):
+    """Points of a running import already moved into one customer's balance, before its end.
+
+    A customer with a removal in a batch has its balance moved and checked at once (so no
+    redemption spends what the import takes back); the settle at the end moves the rest.
+    """
+
+    __tablename__ = "import_balance_moves"
+
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    moved: Mapped[int] = mapped_column(BigInteger)
 
 
 class ImportRowError(Base):
