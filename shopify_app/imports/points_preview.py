@@ -15,6 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from shopify_app.imports.points_rows import (
+    ADD,
+    MAX_DESCRIPTION,
+    MAX_POINTS_PER_ROW,
     SET,
     PointsRow,
     PointsRowParser,
@@ -66,6 +69,7 @@ def preview_points(
     *,
     chunk_size: int = 50_000,
     on_chunk: OnChunk | None = None,
+    keep_rows: bool = True,
 ) -> PointsPreview:
     """Validate every row against the shop's customers and balances now, without writing.
 
@@ -76,13 +80,22 @@ def preview_points(
     Args:
         on_chunk: called with each checked chunk (its records, parsed rows and rejected rows),
             so the job can apply what this pass parsed without reading it again.
+        keep_rows: whether `on_chunk` needs the parsed rows (the upload's preview does not);
+            without, a chunk of points to add may hand it only its rejected ones.
     """
     preview = PointsPreview()
     if count_customers(shop_id) <= PRELOAD_CUSTOMERS:
         preview.balances.update(known_balances(shop_id, None))
         preview.preloaded = True
     stream = iter(rows)
+    fused = preview.preloaded and parser.mode == ADD
     while records := list(islice(stream, chunk_size)):
+        if fused:
+            parsed, errors = _check_added(records, parser, preview, keep_rows)
+            _report(errors, on_errors)
+            if on_chunk is not None:
+                on_chunk(records, parsed, errors)
+            continue
         results = [parser(row_number, values) for row_number, values in records]
         parsed: list[PointsRow] = [r for r in results if r.__class__ is tuple]  # type: ignore[misc]
         errors: list[RowError] = (
@@ -158,9 +171,107 @@ def _preview_chunk(
     preview.points_total += points_total
     preview.applied_rows += applied
     preview.rows += len(chunk)
+    _report(errors, on_errors)
+
+
+def _report(errors: list[RowError], on_errors: Callable[[list[RowError]], None]) -> None:
     if errors:
         errors.sort(key=lambda e: e.row_number)
         on_errors(errors)
+
+
+def _check_added(
+    records: list[tuple[int, list[str]]],
+    parser: PointsRowParser,
+    preview: PointsPreview,
+    keep_rows: bool,
+) -> tuple[list[PointsRow], list[RowError]]:
+    """Parse and check a chunk of points to add in one loop, against preloaded balances.
+
+    The common row (plain digits, a known customer) costs a handful of C-level string checks
+    and three dict and set operations, with no call per row; this halves a million-row
+    preview. Anything else goes through the parser and `_check_unusual`, in file order, so
+    each row sees the balance the rows before it left.
+    """
+    width, id_at, points_at = parser.width, parser.id_at, parser.points_at
+    at, default = parser.description_at, parser.default_description
+    balances = preview.balances
+    known = balances.get
+    parsed: list[PointsRow] = []
+    errors: list[RowError] = []
+    refs: list[int] = []  # one C-level set update a chunk, not a call a row
+    append = parsed.append if keep_rows else _drop
+    touched = refs.append
+    total = applied = 0
+    for row_number, values in records:
+        if len(values) == width:
+            raw_id, raw_points = values[id_at], values[points_at]
+            if (
+                raw_id.isdigit()
+                and raw_points.isdigit()
+                and raw_id.isascii()
+                and raw_points.isascii()
+                and raw_id[0] != "0"
+                and len(raw_id) < 19
+                and len(raw_points) < 7
+            ):
+                delta = int(raw_points)
+                description = default if at is None else values[at].strip()
+                if 0 < delta <= MAX_POINTS_PER_ROW and len(description) <= MAX_DESCRIPTION:
+                    ref = int(raw_id)
+                    balance = known(ref)
+                    if balance is not None:
+                        balances[ref] = balance + delta
+                        touched(ref)
+                        total += delta
+                        applied += 1
+                        append((row_number, ref, delta, description or default))
+                        continue
+        row = _check_unusual(row_number, values, parser, preview, errors)
+        if row is not None:
+            append(row)
+            total += row[2]
+            applied += 1
+    preview.customers.update(refs)
+    preview.points_total += total
+    preview.applied_rows += applied
+    preview.rows += len(records)
+    return parsed, errors
+
+
+def _drop(_: PointsRow) -> None:
+    """Where the parsed rows are not kept."""
+
+
+def _check_unusual(
+    row_number: int,
+    values: list[str],
+    parser: PointsRowParser,
+    preview: PointsPreview,
+    errors: list[RowError],
+) -> PointsRow | None:
+    """One row off the fast path: parsed with care, then checked; returns it if it applies."""
+    result = parser(row_number, values)
+    if result.__class__ is not tuple:
+        errors.append(result)  # type: ignore[arg-type]
+        return None
+    row: PointsRow = result  # type: ignore[assignment]
+    shopify_id, delta = row[1], row[2]
+    balance = preview.balances.get(shopify_id)
+    if balance is None:
+        raw = values[parser.id_at].strip()
+        errors.append(
+            parser._error(row_number, values, "shopify_id", raw, unknown_reason(shopify_id))
+        )
+        return None
+    if delta < 0 and balance + delta < 0:
+        raw = values[parser.points_at].strip()
+        reason = negative_reason(balance, delta)
+        errors.append(parser._error(row_number, values, "points_to_add", raw, reason))
+        return None
+    preview.balances[shopify_id] = balance + delta
+    preview.customers.add(shopify_id)
+    return row
 
 
 def _values_of(chunk: list[tuple[int, list[str]]], row_number: int) -> list[str]:

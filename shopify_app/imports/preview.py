@@ -236,6 +236,7 @@ def _validate(
     if chunk_size is not None:
         options["chunk_size"] = chunk_size
     if job.kind == POINTS:
+        options["keep_rows"] = hold is not None
         parser = points_parser(job, source)
         mapping = {
             "shopify_id": parser.id_at,
