@@ -243,3 +243,25 @@ def test_customers_created_or_deleted_while_it_runs_are_read_as_the_batch_finds_
     assert balance(shop, b) == START + 1  # its row before the deletion only
     assert get_import(import_id).error_rows == 1  # the run rejected row 5 alone
     assert "No customer with Shopify id" in row_errors(import_id)[5].reason
+
+
+def test_a_removal_is_checked_against_the_balance_as_it_is_then(app, ctx, shop, monkeypatch):
+    """Points the customer earned while the import ran count when a later batch checks a
+    removal, and that row's running balance starts from them."""
+    (a,) = add_customers(shop, 1, balance=START)
+    rows = [["shopify_id", "points_to_add"], [a, 10], [a, -120], [a, 5]]
+    import_id = import_file(shop, csv_bytes(rows))
+    confirm_import(shop, get_import(import_id), apply_with_errors=True)
+    db.session.commit()
+    monkeypatch.setitem(app.config, "IMPORT_BATCH_ROWS", 1)
+
+    def earn_after_first(batch):
+        if batch == 1:  # an order's points, moved by another transaction
+            with db.engine.begin() as conn:
+                conn.execute(update(PointBalance).values(balance=PointBalance.balance + 100))
+
+    between_batches(monkeypatch, earn_after_first)
+    assert run_import(import_id) == "done"
+    assert final(shop, {"A": a}) == {"A": START + 100 + 10 - 120 + 5}
+    by_row = {entry.row_number: entry.balance_after for entry in ledger(import_id)}
+    assert by_row == {2: 60, 3: 40, 4: 45}
