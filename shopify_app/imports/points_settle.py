@@ -106,7 +106,8 @@ ON CONFLICT ({_M.import_id}, {_M.customer_id})
 #: each customer's points of the import after `after` not yet in the balance.
 _OWED = f"""
     SELECT e.{_E.customer_id} AS customer_id,
-           sum(e.{_E.delta}) - coalesce(max(m.{_M.moved}), 0) AS delta
+           -- a bigint: sum() of bigints is numeric, which Python reads as Decimal
+           CAST(sum(e.{_E.delta}) - coalesce(max(m.{_M.moved}), 0) AS bigint) AS delta
     FROM {_E} e
     LEFT JOIN {_M} m ON m.{_M.import_id} = e.{_E.import_id}
                     AND m.{_M.customer_id} = e.{_E.customer_id}
