@@ -204,14 +204,7 @@ def _apply_postgresql(
         cursor.execute("DELETE FROM points_stage WHERE delta = 0")
         unchanged = cursor.rowcount
     elif at_risk:
-        cursor.execute(
-            "SELECT customer_id, row_number, delta FROM points_stage "
-            "WHERE customer_id = ANY(%s) ORDER BY customer_id, row_number",
-            (list(at_risk),),
-        )
-        dropped = overdrawn_rows(cursor.fetchall(), at_risk, rejections)
-        if dropped:
-            cursor.execute("DELETE FROM points_stage WHERE row_number = ANY(%s)", (dropped,))
+        drop_overdrawn(cursor, at_risk, rejections)
     cursor.execute(_APPLY_SQL, params)
     applied = int(cursor.fetchone()[0])
     if applied:
@@ -287,7 +280,20 @@ def stage_text(rows: Sequence[PointsRow], customer_ids: Sequence[int | None] = (
     return "".join(lines)
 
 
-def overdrawn_rows(
+def drop_overdrawn(cursor: Any, balances: dict[int, int], rejections: list[Rejection]) -> None:
+    """Drop from the stage the rows that would overdraw their customer, walking the rows of
+    the customers in `balances` (their balance before the batch) in file order."""
+    cursor.execute(
+        "SELECT customer_id, row_number, delta FROM points_stage "
+        "WHERE customer_id = ANY(%s) ORDER BY customer_id, row_number",
+        (list(balances),),
+    )
+    dropped = _overdrawn_rows(cursor.fetchall(), balances, rejections)
+    if dropped:
+        cursor.execute("DELETE FROM points_stage WHERE row_number = ANY(%s)", (dropped,))
+
+
+def _overdrawn_rows(
     rows: list[tuple[int, int, int]], balances: dict[int, int], rejections: list[Rejection]
 ) -> list[int]:
     """Walk the rows of customers with removals, in file order; returns the rows to drop.

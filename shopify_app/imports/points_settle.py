@@ -30,8 +30,8 @@ from shopify_app.imports.points_ledger import (
     ENTRY_COLUMNS,
     MOVE_BALANCES,
     drop_applied,
+    drop_overdrawn,
     open_stage,
-    overdrawn_rows,
     stage_text,
 )
 from shopify_app.imports.points_rows import SOURCE, PointsRow, Rejection, unknown_reason
@@ -299,15 +299,9 @@ def _check_removals(
         {**params, "customers": removing},
     )
     balances = dict(cursor.fetchall())
-    settled = {c: balances.get(c, 0) + pending.get(c, 0) for c in removing}
-    cursor.execute(
-        "SELECT customer_id, row_number, delta FROM points_stage "
-        "WHERE customer_id = ANY(%s) ORDER BY customer_id, row_number",
-        (removing,),
+    drop_overdrawn(
+        cursor, {c: balances.get(c, 0) + pending.get(c, 0) for c in removing}, rejections
     )
-    dropped = overdrawn_rows(cursor.fetchall(), settled, rejections)
-    if dropped:
-        cursor.execute("DELETE FROM points_stage WHERE row_number = ANY(%s)", (dropped,))
     return set(removing)
 
 
