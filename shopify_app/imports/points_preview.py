@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -130,42 +131,11 @@ def _preview_chunk(
     if missing:
         balances.update(dict.fromkeys(missing))
         balances.update(known_balances(shop_id, missing))
-    customers = preview.customers
+    values_of = partial(_values_of, chunk)
     points_total = applied = 0
-    set_balance = parser.mode == SET
-    known, touched = balances.get, customers.add  # the hot loop of a million-row preview
-    for row_number, shopify_id, number, _ in parsed:
-        balance = known(shopify_id)
-        if balance is None:
-            values = _values_of(chunk, row_number)
-            errors.append(
-                parser._error(
-                    row_number,
-                    values,
-                    "shopify_id",
-                    values[parser.id_at].strip(),
-                    unknown_reason(shopify_id),
-                )
-            )
-            continue
-        delta = number - balance if set_balance else number
-        if delta < 0 and balance + delta < 0:
-            values = _values_of(chunk, row_number)
-            errors.append(
-                parser._error(
-                    row_number,
-                    values,
-                    "points_to_add",
-                    values[parser.points_at].strip(),
-                    negative_reason(balance, delta),
-                )
-            )
-        else:
-            balances[shopify_id] = balance + delta
-            if delta:
-                touched(shopify_id)
-            else:
-                preview.unchanged += 1
+    for row in parsed:
+        delta = _check(row, values_of, parser, preview, errors)
+        if delta is not None:
             points_total += delta
             applied += 1
     preview.points_total += points_total
@@ -190,7 +160,7 @@ def _check_added(
 
     The common row (plain digits, a known customer) costs a handful of C-level string checks
     and three dict and set operations, with no call per row; this halves a million-row
-    preview. Anything else goes through the parser and `_check_unusual`, in file order, so
+    preview. Anything else goes through the parser and `_check`, in file order, so
     each row sees the balance the rows before it left.
     """
     width, id_at, points_at = parser.width, parser.id_at, parser.points_at
@@ -227,10 +197,16 @@ def _check_added(
                         applied += 1
                         append((row_number, ref, delta, description or default))
                         continue
-        row = _check_unusual(row_number, values, parser, preview, errors)
-        if row is not None:
+        # Off the fast path: parsed with care, then checked like any other row.
+        result = parser(row_number, values)
+        if result.__class__ is not tuple:
+            errors.append(result)  # type: ignore[arg-type]
+            continue
+        row: PointsRow = result  # type: ignore[assignment]
+        delta = _check(row, lambda _, record=values: record, parser, preview, errors)
+        if delta is not None:
             append(row)
-            total += row[2]
+            total += delta
             applied += 1
     preview.customers.update(refs)
     preview.points_total += total
@@ -243,35 +219,37 @@ def _drop(_: PointsRow) -> None:
     """Where the parsed rows are not kept."""
 
 
-def _check_unusual(
-    row_number: int,
-    values: list[str],
+def _check(
+    row: PointsRow,
+    values_of: Callable[[int], list[str]],
     parser: PointsRowParser,
     preview: PointsPreview,
     errors: list[RowError],
-) -> PointsRow | None:
-    """One row off the fast path: parsed with care, then checked; returns it if it applies."""
-    result = parser(row_number, values)
-    if result.__class__ is not tuple:
-        errors.append(result)  # type: ignore[arg-type]
-        return None
-    row: PointsRow = result  # type: ignore[assignment]
-    shopify_id, delta = row[1], row[2]
+) -> int | None:
+    """Check a parsed row against the running balances; returns the points it moves, or None
+    with its error appended (`values_of` gives a row's record, for the error)."""
+    row_number, shopify_id, number, _ = row
     balance = preview.balances.get(shopify_id)
     if balance is None:
+        values = values_of(row_number)
         raw = values[parser.id_at].strip()
         errors.append(
             parser._error(row_number, values, "shopify_id", raw, unknown_reason(shopify_id))
         )
         return None
+    delta = number - balance if parser.mode == SET else number
     if delta < 0 and balance + delta < 0:
+        values = values_of(row_number)
         raw = values[parser.points_at].strip()
         reason = negative_reason(balance, delta)
         errors.append(parser._error(row_number, values, "points_to_add", raw, reason))
         return None
     preview.balances[shopify_id] = balance + delta
-    preview.customers.add(shopify_id)
-    return row
+    if delta:
+        preview.customers.add(shopify_id)
+    else:
+        preview.unchanged += 1
+    return delta
 
 
 def _values_of(chunk: list[tuple[int, list[str]]], row_number: int) -> list[str]:
