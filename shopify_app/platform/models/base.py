@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.sql.elements import ColumnElement
@@ -28,6 +28,16 @@ def utcnow() -> datetime:
 
 #: 64-bit keys for the big tables; SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigIntegerPK = BigInteger().with_variant(Integer, "sqlite")
+
+
+def byte_ordered(length: int) -> String:
+    """A string PostgreSQL compares byte by byte (collation "C"), for keys and names that are
+    matched and never sorted for a reader's eyes.
+
+    The database's own collation compares through the C library's `strcoll`: on the events
+    table's two text indexes that was a fifth of an import's insert time.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 class UTCDateTime(TypeDecorator):

@@ -26,6 +26,7 @@ from shopify_app.platform.models.base import (
     BigIntegerPK,
     ShopOwned,
     TimestampMixin,
+    byte_ordered,
     utcnow,
 )
 
@@ -79,11 +80,11 @@ class CustomerEvent(ShopOwned, Base):
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     shop_id: Mapped[int] = mapped_column()
     customer_id: Mapped[int] = mapped_column()
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(byte_ordered(255))
     #: UTC, naive like every timestamp the app stores.
     occurred_at: Mapped[datetime]
     #: sha-256 hex of the event_id (or of the row's content when there is none).
-    event_key: Mapped[str] = mapped_column(String(64))
+    event_key: Mapped[str] = mapped_column(byte_ordered(64))
     #: the file's event_id as written, for the merchant's eyes.
     external_id: Mapped[str | None] = mapped_column(String(255))
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
